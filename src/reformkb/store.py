@@ -1,0 +1,359 @@
+"""The SQLite store: the source of truth for records, their keyword index and cached vectors.
+
+One file holds everything. Writes are explicit ``BEGIN IMMEDIATE`` transactions, so a record is
+stored together with its keyword-index row and its change-log entry, or not at all. The ``changes``
+table is both the audit log (who, when, before/after) and the feed from which every process brings
+its vector index up to date (see :mod:`reformkb.vectors`).
+
+Schema versions are plain functions in ``MIGRATIONS``; ``PRAGMA user_version`` says which have run
+and ``PRAGMA application_id`` marks the file as a reformkb database.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import sqlite_utils
+
+from reformkb.errors import NotFoundError, StoreError
+from reformkb.records import Record
+from reformkb.segment import index_views
+
+APPLICATION_ID = 0x52464B42  # "RFKB"
+BUSY_TIMEOUT_MS = 30_000
+
+RECORD_COLUMNS = [
+    "id", "ref", "kind", "region", "region_raw", "province", "city", "county", "agency", "title",
+    "text", "topics", "metrics", "best_reduction", "source_title", "source_issue", "source_date",
+    "source_section", "source_file", "created_at", "updated_at", "content_hash",
+]
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    db["records"].create(
+        {
+            "id": int, "ref": str, "kind": str, "region": str, "region_raw": str, "province": str,
+            "city": str, "county": str, "agency": str, "title": str, "text": str, "topics": str,
+            "metrics": str, "best_reduction": float, "source_title": str, "source_issue": str,
+            "source_date": str, "source_section": str, "source_file": str, "created_at": str,
+            "updated_at": str, "content_hash": str,
+        },
+        pk="id",
+        not_null={"text", "content_hash", "kind"},
+    )
+    db["records"].create_index(["content_hash"], unique=True)
+    db["records"].create_index(["province", "region"])
+    db["records"].create_index(["source_date"])
+    db.execute("CREATE VIRTUAL TABLE records_fts USING fts5(words, grams, tokenize='unicode61')")
+    db["vectors"].create(
+        {"model": str, "content_hash": str, "dim": int, "vector": bytes},
+        pk=("model", "content_hash"),
+    )
+    db["changes"].create(
+        {"seq": int, "record_id": int, "op": str, "actor": str, "at": str, "before": str, "after": str},
+        pk="seq",
+    )
+    db["changes"].create_index(["record_id"])
+    db["meta"].create({"key": str, "value": str}, pk="key")
+
+
+MIGRATIONS = [_migration_1]
+
+
+def now() -> str:
+    """The current UTC time as ISO 8601 with seconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class Change:
+    """One entry of the audit log."""
+
+    seq: int
+    record_id: int
+    op: str  # add | edit | delete | restore
+    actor: str
+    at: str
+    before: dict | None
+    after: dict | None
+
+
+def _row_to_record(row: dict) -> Record:
+    d = dict(row)
+    d["topics"] = json.loads(d.get("topics") or "[]")
+    d["metrics"] = json.loads(d.get("metrics") or "[]")
+    return Record.from_dict(d)
+
+
+def _record_to_row(rec: Record) -> dict:
+    d = rec.to_dict()
+    row = {k: d.get(k) for k in RECORD_COLUMNS if k in d}
+    row["topics"] = json.dumps(rec.topics, ensure_ascii=False)
+    row["metrics"] = json.dumps(rec.metrics, ensure_ascii=False)
+    reductions = [m.get("reduction_pct") for m in rec.metrics if m.get("reduction_pct") is not None]
+    row["best_reduction"] = max(reductions) if reductions else None
+    return row
+
+
+class Store:
+    """Records in one SQLite file. Safe to share between threads of one process and between processes."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.db = sqlite_utils.Database(conn)
+            self._check_and_migrate()
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"无法打开知识库文件 {self.path}：{exc}。该文件可能已损坏或不是 reformkb 知识库；"
+                "请从备份恢复（reformkb restore），或换一个目录（--home）新建知识库。"
+            ) from exc
+
+    # -- schema -----------------------------------------------------------------------------------
+    def _check_and_migrate(self) -> None:
+        conn = self.db.conn
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = self.db.table_names()
+        if app_id != APPLICATION_ID and tables:
+            raise StoreError(
+                f"{self.path} 不是 reformkb 知识库（里面已有别的数据表）。为避免破坏它，reformkb 不会改动这个文件；"
+                "请用 --home 指定另一个目录。"
+            )
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"知识库 {self.path} 由更新版本的 reformkb 创建（结构版本 {version}），请升级 reformkb 后再打开。"
+            )
+        if version == len(MIGRATIONS):
+            return
+        with self.transaction():
+            for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+                migration(self.db)
+                conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """An immediate (write-locking) transaction: all of it commits, or none of it."""
+        with self._lock:
+            conn = self.db.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    # -- writes -----------------------------------------------------------------------------------
+    def _log(self, conn, record_id: int, op: str, actor: str, before: Record | None, after: Record | None) -> None:
+        conn.execute(
+            "INSERT INTO changes (record_id, op, actor, at, before, after) VALUES (?, ?, ?, ?, ?, ?)",
+            (record_id, op, actor, now(),
+             json.dumps(before.to_dict(), ensure_ascii=False) if before else None,
+             json.dumps(after.to_dict(), ensure_ascii=False) if after else None),
+        )
+
+    def _insert_row(self, conn, rec: Record) -> int:
+        row = _record_to_row(rec)
+        if rec.id is None:
+            row.pop("id", None)
+        cols = list(row)
+        cur = conn.execute(
+            f"INSERT INTO records ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+            [row[c] for c in cols],
+        )
+        record_id = cur.lastrowid if rec.id is None else rec.id
+        words, grams = index_views(f"{rec.title} {rec.region} {rec.agency} {rec.text}")
+        conn.execute("INSERT INTO records_fts (rowid, words, grams) VALUES (?, ?, ?)", (record_id, words, grams))
+        return record_id
+
+    def has_hash(self, content_hash: str) -> int | None:
+        """The id of the record with this content hash, if any."""
+        row = self.db.execute("SELECT id FROM records WHERE content_hash = ?", [content_hash]).fetchone()
+        return row[0] if row else None
+
+    def insert_many(self, records: Iterable[Record], actor: str, op: str = "add") -> list[int | None]:
+        """Insert records in one transaction; a record whose hash is already stored is skipped (None).
+
+        Returns the new ids (None for skipped), in input order. Timestamps are set here.
+        """
+        ids: list[int | None] = []
+        stamp = now()
+        with self.transaction() as conn:
+            for rec in records:
+                if conn.execute("SELECT 1 FROM records WHERE content_hash = ?", (rec.content_hash,)).fetchone():
+                    ids.append(None)
+                    continue
+                rec.created_at = rec.created_at or stamp
+                rec.updated_at = stamp
+                rec.id = self._insert_row(conn, rec)
+                self._log(conn, rec.id, op, actor, None, rec)
+                ids.append(rec.id)
+        return ids
+
+    def update(self, rec: Record, actor: str) -> Record:
+        """Replace the stored record ``rec.id`` with ``rec`` (text, fields, keyword index)."""
+        with self.transaction() as conn:
+            before = self._get(conn, rec.id)
+            clash = conn.execute("SELECT id FROM records WHERE content_hash = ? AND id != ?",
+                                 (rec.content_hash, rec.id)).fetchone()
+            if clash:
+                from reformkb.errors import InputError
+
+                raise InputError(f"修改后的正文与第 {clash[0]} 条案例完全相同：请修改正文，或删除其中一条。")
+            rec.created_at = before.created_at
+            rec.updated_at = now()
+            conn.execute("DELETE FROM records WHERE id = ?", (rec.id,))
+            conn.execute("DELETE FROM records_fts WHERE rowid = ?", (rec.id,))
+            self._insert_row(conn, rec)
+            self._log(conn, rec.id, "edit", actor, before, rec)
+        return rec
+
+    def delete(self, record_id: int, actor: str) -> Record:
+        """Remove a record and its keyword-index row; the log keeps its last state for restoring."""
+        with self.transaction() as conn:
+            before = self._get(conn, record_id)
+            conn.execute("DELETE FROM records WHERE id = ?", (record_id,))
+            conn.execute("DELETE FROM records_fts WHERE rowid = ?", (record_id,))
+            self._log(conn, record_id, "delete", actor, before, None)
+        return before
+
+    # -- reads ------------------------------------------------------------------------------------
+    def _get(self, conn, record_id: int) -> Record:
+        cur = conn.execute("SELECT * FROM records WHERE id = ?", (record_id,))
+        row = cur.fetchone()
+        if row is None:
+            raise NotFoundError(f"没有编号为 {record_id} 的案例：请用 reformkb search 或 stats 查看现有编号。")
+        return _row_to_record(dict(zip([c[0] for c in cur.description], row)))
+
+    def get(self, record_id: int) -> Record:
+        return self._get(self.db.conn, int(record_id))
+
+    def get_many(self, ids: list[int]) -> dict[int, Record]:
+        """Records by id (missing ids are absent from the result)."""
+        out: dict[int, Record] = {}
+        for start in range(0, len(ids), 500):
+            chunk = [int(i) for i in ids[start : start + 500]]
+            marks = ",".join("?" for _ in chunk)
+            for row in self.db.query(f"SELECT * FROM records WHERE id IN ({marks})", chunk):
+                rec = _row_to_record(row)
+                out[rec.id] = rec
+        return out
+
+    def query(self, where: str = "", params: list | None = None, order: str = "id",
+              limit: int | None = None) -> list[Record]:
+        """Records matching an SQL ``where`` fragment (built by this package, never by users)."""
+        sql = "SELECT * FROM records" + (f" WHERE {where}" if where else "") + f" ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_row_to_record(r) for r in self.db.query(sql, params or [])]
+
+    def ids(self, where: str = "", params: list | None = None) -> list[int]:
+        sql = "SELECT id FROM records" + (f" WHERE {where}" if where else "") + " ORDER BY id"
+        return [r[0] for r in self.db.execute(sql, params or []).fetchall()]
+
+    def count(self, where: str = "", params: list | None = None) -> int:
+        sql = "SELECT count(*) FROM records" + (f" WHERE {where}" if where else "")
+        return self.db.execute(sql, params or []).fetchone()[0]
+
+    def fts(self, match: str, where: str, params: list, limit: int,
+            weights: tuple[float, float] = (1.0, 0.5)) -> list[tuple[int, float]]:
+        """(id, bm25) for an FTS5 ``match`` expression, best first (bm25 is negated: higher is better)."""
+        sql = (
+            f"SELECT r.id, -bm25(records_fts, {weights[0]}, {weights[1]}) AS score "
+            "FROM records_fts JOIN records r ON r.id = records_fts.rowid "
+            "WHERE records_fts MATCH ?" + (f" AND {where}" if where else "") + " ORDER BY score DESC LIMIT ?"
+        )
+        return [(r[0], r[1]) for r in self.db.execute(sql, [match, *params, limit]).fetchall()]
+
+    def grouped_counts(self, columns: list[str], where: str = "", params: list | None = None) -> list[dict]:
+        cols = ", ".join(columns)
+        sql = (f"SELECT {cols}, count(*) AS n FROM records" + (f" WHERE {where}" if where else "")
+               + f" GROUP BY {cols} ORDER BY n DESC, {cols}")
+        return list(self.db.query(sql, params or []))
+
+    def topic_counts(self, where: str = "", params: list | None = None) -> list[dict]:
+        sql = ("SELECT j.value AS topic, count(*) AS n FROM records, json_each(records.topics) j"
+               + (f" WHERE {where}" if where else "") + " GROUP BY j.value ORDER BY n DESC, topic")
+        return list(self.db.query(sql, params or []))
+
+    # -- change log -------------------------------------------------------------------------------
+    def last_seq(self) -> int:
+        return self.db.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+
+    def changed_since(self, seq: int) -> dict[int, str]:
+        """Record ids touched after ``seq`` and their latest operation."""
+        rows = self.db.execute("SELECT record_id, op FROM changes WHERE seq > ? ORDER BY seq", [seq]).fetchall()
+        return {rid: op for rid, op in rows}
+
+    def changes(self, record_id: int | None = None, limit: int = 200) -> list[Change]:
+        where, params = ("WHERE record_id = ?", [record_id]) if record_id is not None else ("", [])
+        rows = self.db.query(f"SELECT * FROM changes {where} ORDER BY seq DESC LIMIT {int(limit)}", params)
+        return [Change(r["seq"], r["record_id"], r["op"], r["actor"], r["at"],
+                       json.loads(r["before"]) if r["before"] else None,
+                       json.loads(r["after"]) if r["after"] else None) for r in rows]
+
+    # -- vectors ----------------------------------------------------------------------------------
+    def get_vectors(self, model: str, hashes: list[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start : start + 500]
+            marks = ",".join("?" for _ in chunk)
+            rows = self.db.execute(
+                f"SELECT content_hash, vector FROM vectors WHERE model = ? AND content_hash IN ({marks})",
+                [model, *chunk],
+            ).fetchall()
+            out.update({h: np.frombuffer(v, dtype=np.float32) for h, v in rows})
+        return out
+
+    def put_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO vectors (model, content_hash, dim, vector) VALUES (?, ?, ?, ?)",
+                [(model, h, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for h, v in vectors.items()],
+            )
+
+    def vector_count(self, model: str) -> int:
+        return self.db.execute("SELECT count(*) FROM vectors WHERE model = ?", [model]).fetchone()[0]
+
+    def id_hashes(self) -> list[tuple[int, str]]:
+        return [(r[0], r[1]) for r in self.db.execute("SELECT id, content_hash FROM records ORDER BY id").fetchall()]
+
+    # -- meta -------------------------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def backup_to(self, dest: Path) -> None:
+        """A consistent copy through SQLite's online backup API (safe while others write)."""
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        target = sqlite3.connect(dest)
+        try:
+            with self._lock:
+                self.db.conn.backup(target)
+        finally:
+            target.close()
