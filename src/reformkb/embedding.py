@@ -8,6 +8,7 @@ prompts, else from ``REFORMKB_QUERY_PROMPT`` / ``REFORMKB_DOC_PROMPT``.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from pathlib import Path
@@ -33,6 +34,14 @@ def resolve_model_path(settings: Settings) -> str:
     return settings.model
 
 
+@functools.lru_cache(maxsize=4)
+def _load(path: str):
+    """One loaded model per path and process, shared by every KnowledgeBase in it."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(path, device="cpu")
+
+
 class Embedder:
     """A loaded sentence-transformers model with the prompts to use for queries and documents."""
 
@@ -44,9 +53,7 @@ class Embedder:
         self.name = settings.model
         path = resolve_model_path(settings)
         try:
-            from sentence_transformers import SentenceTransformer
-
-            self.model = SentenceTransformer(path, device="cpu")
+            self.model = _load(path)
         except Exception as exc:  # the library raises OSError, ValueError, HF errors …
             raise ModelError(
                 f"无法加载向量模型“{settings.model}”（{type(exc).__name__}: {exc}）。"

@@ -1,0 +1,53 @@
+"""Shared fixtures: the seed bulletin, and knowledge bases in temporary folders.
+
+Building a knowledge base from the seed embeds ~30 texts; it is done once per test session and each
+test gets its own copy of the database (its vector index is rebuilt from the cached vectors).
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reformkb.kb import KnowledgeBase
+from reformkb.settings import Settings, project_root
+
+ROOT = project_root()
+SEED = next((ROOT / "kb" / "sources").glob("*.txt"))
+
+
+def make_kb(home: Path, **kwargs) -> KnowledgeBase:
+    """A knowledge base in ``home`` whose default content is the project's kb/sources/."""
+    return KnowledgeBase(settings=Settings.default(home), **kwargs)
+
+
+@pytest.fixture(scope="session")
+def seed_text() -> str:
+    return SEED.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def seeded_home(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("seeded")
+    with make_kb(home) as kb:
+        kb.rebuild_index()
+    return home
+
+
+@pytest.fixture
+def seeded_kb(seeded_home, tmp_path):
+    """A fresh copy of the knowledge base built from the seed bulletin."""
+    home = tmp_path / "kb"
+    home.mkdir()
+    shutil.copy(seeded_home / "reformkb.db", home / "reformkb.db")
+    kb = make_kb(home)
+    yield kb
+    kb.close()
+
+
+@pytest.fixture
+def empty_kb(tmp_path):
+    kb = make_kb(tmp_path / "empty", empty=True)
+    yield kb
+    kb.close()

@@ -1,0 +1,175 @@
+"""The bulletin parser on the seed bulletin and on .docx/.pdf versions of it made here."""
+from __future__ import annotations
+
+import docx
+import pytest
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen import canvas
+
+from reformkb.bulletin import parse_bulletin, repair
+from reformkb.documents import read_document
+from reformkb.errors import InputError
+from reformkb.records import KIND_ACTION, KIND_PRACTICE
+
+SEED_REGIONS = ["长沙市", "株洲市", "衡阳市", "邵阳市", "益阳市", "海南省", "湖北省", "深圳市", "温州市",
+                "濮阳市", "哈尔滨市", "梅州市"]
+
+
+def practices(parsed):
+    return [d for d in parsed.drafts if d.kind == KIND_PRACTICE]
+
+
+def test_seed_metadata(seed_text):
+    parsed = parse_bulletin(seed_text, "seed.txt")
+    assert parsed.source.title == "永州市打好优化发展环境持久仗工作专报"
+    assert parsed.source.issue == "2"
+    assert parsed.source.date == "2023-03-18"
+    assert parsed.home_region == "永州市"
+
+
+def test_seed_practices_by_region(seed_text):
+    parsed = parse_bulletin(seed_text, "seed.txt")
+    drafts = practices(parsed)
+    regions = list(dict.fromkeys(d.region_raw for d in drafts))
+    assert regions == SEED_REGIONS
+    assert parsed.warnings == []
+    # 衡阳's paragraph names four actors: the city, the court, the tax bureau and the registry.
+    hengyang = [d for d in drafts if d.region_raw == "衡阳市"]
+    assert len(hengyang) == 4
+    assert "企业赋“码”" in hengyang[0].text
+    assert [d.agency for d in hengyang[1:]] == ["市中级人民法院", "市税务局", "不动产登记中心"]
+    assert "智慧破产" in hengyang[1].text and "雁税云" in hengyang[2].text and "智慧抵押登记" in hengyang[3].text
+    # 深圳 lists three distinct measures in one paragraph.
+    shenzhen = [d.text for d in drafts if d.region_raw == "深圳市"]
+    assert len(shenzhen) == 3 and "深i企" in shenzhen[1] and "包容期" in shenzhen[2]
+    # 长沙's practice keeps its deregistration figure with the 无证明城市 text.
+    changsha = [d.text for d in drafts if d.region_raw == "长沙市"]
+    assert len(changsha) == 1 and "无证明城市" in changsha[0] and "20个工作日压缩至0.5个工作日" in changsha[0]
+
+
+def test_seed_artefacts_repaired(seed_text):
+    parsed = parse_bulletin(seed_text, "seed.txt")
+    texts = [d.text for d in parsed.drafts]
+    # A sentence broken across lines ("简易低风险\n\n工程项目") is joined; PDF spaces are gone.
+    harbin = next(t for t in texts if t.startswith("哈尔滨市"))
+    assert "简易低风险工程项目全流程只需3个环节" in harbin
+    hainan = [t for t in texts if "《海南自由贸易港进一步优化营商环境行动方案" in t]
+    assert hainan, "the 《海南\\n\\n自由贸易港…》 title must be joined"
+    # "3\n\n月13日" in the 【战斗动态】 section is joined into one paragraph.
+    assert any("3月13日，2023年永州市网络创业培训" in t for t in texts)
+
+
+def test_seed_actions_kept_as_other_kind(seed_text):
+    parsed = parse_bulletin(seed_text, "seed.txt")
+    actions = [d for d in parsed.drafts if d.kind == KIND_ACTION]
+    assert len(actions) == 12
+    assert actions[0].region_raw == "冷水滩区"
+    finance = next(d for d in actions if d.text.startswith("市财政局"))
+    assert finance.agency == "市财政局" and finance.region_raw == "永州市"
+    assert not parse_bulletin(seed_text, include_actions=False).drafts[0].kind == KIND_ACTION
+
+
+def test_page_numbers_and_running_headers_dropped():
+    header = "某某市优化营商环境工作专报"
+    text = "\n".join([
+        header, "第 5 期", "2024 年 1 月 2 日", "【战术借鉴】",
+        "长沙市推行企业开办“一日办结”，", "- 1 -", header,
+        "全流程压缩至 1 个工作日。", "株洲市推行“一件事一次办”。", "2", header, "第 2 页",
+        "梅州市推行“中标贷”。",
+    ])
+    lines = repair(text)
+    assert "长沙市推行企业开办“一日办结”，全流程压缩至1个工作日。" in lines
+    assert not any(line in ("- 1 -", "2", "第 2 页") for line in lines)
+    parsed = parse_bulletin(text, "x.txt")
+    assert [d.region_raw for d in parsed.drafts] == ["长沙市", "株洲市", "梅州市"]
+
+
+def _seed_lines(seed_text: str) -> list[str]:
+    return [line.strip() for line in seed_text.splitlines() if line.strip()]
+
+
+def test_docx_version_of_seed(seed_text, tmp_path):
+    document = docx.Document()
+    for line in _seed_lines(seed_text):
+        document.add_paragraph(line)
+    path = tmp_path / "专报.docx"
+    document.save(path)
+    parsed = parse_bulletin(read_document(path), path.name)
+    assert list(dict.fromkeys(d.region_raw for d in practices(parsed))) == SEED_REGIONS
+    assert parsed.source.issue == "2" and parsed.source.date == "2023-03-18"
+    assert len(practices(parsed)) == len(practices(parse_bulletin(seed_text)))
+
+
+def _write_pdf(lines: list[str], path, width: int = 38) -> None:
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    pdf = canvas.Canvas(str(path))
+    y, page = 800, 1
+    for line in lines:
+        for start in range(0, len(line), width):  # wrap long paragraphs like a real layout
+            if y < 60:
+                pdf.drawString(290, 30, str(page))  # a page number in the footer
+                pdf.showPage()
+                y, page = 800, page + 1
+            pdf.setFont("STSong-Light", 10)
+            pdf.drawString(40, y, line[start : start + width])
+            y -= 16
+        y -= 8
+    pdf.drawString(290, 30, str(page))
+    pdf.save()
+
+
+def test_pdf_version_of_seed(seed_text, tmp_path):
+    path = tmp_path / "专报.pdf"
+    _write_pdf(_seed_lines(seed_text), path)
+    parsed = parse_bulletin(read_document(path), path.name)
+    drafts = practices(parsed)
+    assert list(dict.fromkeys(d.region_raw for d in drafts)) == SEED_REGIONS
+    changsha = next(d.text for d in drafts if d.region_raw == "长沙市")
+    assert "企业注销由20个工作日压缩至0.5个工作日" in changsha
+    assert len(drafts) == len(practices(parse_bulletin(seed_text)))
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "空文件"),
+    (b"   \n\n ", "空文件"),
+    (bytes(range(256)) * 20, "不是文本文件"),
+])
+def test_broken_text_files(tmp_path, content, message):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        read_document(path)
+
+
+def test_gbk_file_is_read(seed_text, tmp_path):
+    path = tmp_path / "gbk.txt"
+    path.write_bytes(seed_text.encode("gbk"))
+    parsed = parse_bulletin(read_document(path), path.name)
+    assert list(dict.fromkeys(d.region_raw for d in practices(parsed))) == SEED_REGIONS
+
+
+def test_bulletin_without_practice_section():
+    with pytest.raises(InputError, match="没有找到【战术借鉴】"):
+        parse_bulletin("某市工作专报\n第 1 期\n【战斗动态】\n冷水滩区：召开会议。", "x.txt")
+
+
+def test_oversized_file_refused_before_reading(tmp_path):
+    path = tmp_path / "big.txt"
+    with open(path, "wb") as f:
+        f.truncate(50 * 1024 * 1024)
+    with pytest.raises(InputError, match="超过上限"):
+        read_document(path, max_bytes=20 * 1024 * 1024)
+
+
+@pytest.mark.parametrize("suffix, content, message", [
+    (".docx", b"PK\x03\x04 definitely not a zip", "不是有效的 .docx"),
+    (".docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "不是有效的 .docx"),  # encrypted Word = OLE file
+    (".pdf", b"%PDF-1.4\n garbage", "PDF"),
+    (".pdf", b"\x7fELF\x02\x01\x01" + b"\0" * 200, "PDF"),
+])
+def test_corrupt_documents(tmp_path, suffix, content, message):
+    path = tmp_path / f"bad{suffix}"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        read_document(path)
