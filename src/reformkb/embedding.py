@@ -38,7 +38,9 @@ def resolve_model_path(settings: Settings) -> str:
 def _load(path: str):
     """One loaded model per path and process, shared by every KnowledgeBase in it."""
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()  # its bars would clutter the CLI's output
     return SentenceTransformer(path, device="cpu")
 
 
