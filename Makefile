@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TORCH  := torch==2.13.0
 
-.PHONY: run test init bench-smoke bench clean-kb
+.PHONY: run test init browser bench-smoke clean-kb
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
