@@ -130,12 +130,20 @@ def normalize_topic(name: str) -> str:
     return canonical
 
 
-def _score(folded: str, cues: dict[str, float]) -> float:
+@lru_cache(maxsize=1)
+def _cue_table() -> tuple[tuple[str, tuple[tuple[str, float], ...]], ...]:
+    """Per topic, its cues longest first with their weights (built once: scoring runs per record)."""
+    return tuple((t.name, tuple(sorted(t.cues().items(), key=lambda c: (-len(c[0]), c[0])))) for t in _load())
+
+
+def _score(folded: str, cues: tuple[tuple[str, float], ...]) -> float:
     """Sum of cue weights found in ``folded``; longer cues claim their characters first, so a
     short cue inside a longer one (破产 in 破产案件) is not counted twice."""
     taken = [False] * len(folded)
     score = 0.0
-    for word in sorted(cues, key=lambda w: (-len(w), w)):
+    for word, weight in cues:
+        if word not in folded:
+            continue
         hits, start = 0, folded.find(word)
         while start != -1 and hits < MAX_HITS_PER_CUE:
             end = start + len(word)
@@ -143,7 +151,7 @@ def _score(folded: str, cues: dict[str, float]) -> float:
                 taken[start:end] = [True] * len(word)
                 hits += 1
             start = folded.find(word, start + 1)
-        score += hits * cues[word]
+        score += hits * weight
     return score
 
 
@@ -153,10 +161,10 @@ def topic_scores(text: str) -> dict[str, float]:
     if not folded:
         return {}
     scores = {}
-    for topic in _load():
-        score = _score(folded, topic.cues())
+    for name, cues in _cue_table():
+        score = _score(folded, cues)
         if score > 0:
-            scores[topic.name] = score
+            scores[name] = score
     return scores
 
 
