@@ -221,3 +221,18 @@ def test_stats(seeded_kb):
     stats = seeded_kb.stats()
     assert stats["practices"] == 18 and stats["actions"] == 12 and stats["regions"] == 12
     assert stats["index_type"] == "flat" and stats["indexed"] == 30 and stats["fresh"]
+
+
+def test_large_knowledge_base_uses_the_approximate_index(seeded_kb):
+    from reformkb.kb import KnowledgeBase
+
+    home = seeded_kb.settings.home
+    seeded_kb.close()
+    kb = KnowledgeBase(settings=Settings.default(home, exact_index_max=10))
+    assert kb.search("中标贷", k=1, mode="semantic")[0].record.region == "梅州市"
+    assert kb.index_status()["index_type"] == "ivf" and kb.index_status()["fresh"]
+    target = kb.search("无证明城市", k=1)[0].record
+    kb.delete(target.id)
+    assert target.id not in [h.record.id for h in kb.search("无证明城市 企业注销", k=30, mode="semantic")]
+    assert len(kb.search("营商环境", k=3, region="衡阳", mode="semantic")) == 3
+    kb.close()

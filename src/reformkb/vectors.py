@@ -8,7 +8,11 @@ to FAISS, so a dead slot is never returned. Dead slots are compacted away on the
 On disk, ``index/`` holds ``<key>.<generation>.faiss`` and ``.slots.npy`` files and a manifest
 ``<key>.json`` naming the generation, model, dimension, index type, live count and the change-log
 sequence the index reflects. Files are written first and the manifest last (atomically), so a crash
-leaves either the old or the new index, never a mixture.
+leaves either the old or the new index, never a mixture; temporary files a killed writer left behind
+are removed by the next save.
+
+One VectorIndex may be used by several threads (the app's sessions share one): every method that
+reads or changes the FAISS index holds the instance's lock.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,6 +35,10 @@ log = logging.getLogger(__name__)
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
+IVF_NPROBE = 32  # inverted lists scanned per query (of ~4·sqrt(n))
+IVF_TRAIN_MAX = 100_000  # vectors sampled to train the coarse quantizer
+EXACT_FILTER_MAX = 20_000  # with an approximate index, a filter this selective is searched exactly
+ANN_KINDS = ("ivf", "hnsw")
 
 
 @dataclass
@@ -74,8 +83,9 @@ def _atomic_write(path: Path, write) -> None:
 class VectorIndex:
     """An in-memory FAISS index over record vectors, persisted in ``index_dir``."""
 
-    def __init__(self, index_dir: Path, model: str, dim: int, exact_max: int):
+    def __init__(self, index_dir: Path, model: str, dim: int, exact_max: int, ann: str = "ivf"):
         self.dir = Path(index_dir)
+        self.ann = ann if ann in ANN_KINDS else "ivf"
         self.model = model
         self.dim = dim
         self.exact_max = exact_max
@@ -88,6 +98,8 @@ class VectorIndex:
         self.db_id = ""
         self.generation = 0
         self.dirty = False
+        self.rebuilt = False  # rebuilt since the last save or load
+        self._lock = threading.RLock()
 
     @property
     def manifest_path(self) -> Path:
@@ -95,51 +107,76 @@ class VectorIndex:
 
     @property
     def kind(self) -> str:
-        return "hnsw" if isinstance(self.index, faiss.IndexHNSW) else "flat"
+        if isinstance(self.index, faiss.IndexHNSW):
+            return "hnsw"
+        return "ivf" if isinstance(self.index, faiss.IndexIVF) else "flat"
 
     def __len__(self) -> int:
         return len(self.record_to_slot)
 
     # -- building ---------------------------------------------------------------------------------
-    def _new_index(self, n: int) -> faiss.Index:
-        if n > self.exact_max:
+    def _new_index(self, vectors: np.ndarray) -> faiss.Index:
+        """Exact (flat) up to ``exact_max`` vectors, else the approximate kind ``self.ann``, trained."""
+        n = len(vectors)
+        if n <= self.exact_max:
+            return faiss.IndexFlatIP(self.dim)
+        if self.ann == "hnsw":
             index = faiss.IndexHNSWFlat(self.dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
             index.hnsw.efSearch = HNSW_EF_SEARCH
             return index
-        return faiss.IndexFlatIP(self.dim)
+        nlist = max(1, min(65_536, int(4 * np.sqrt(n)), n // 39))  # FAISS wants ≥ 39 points per list
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(self.dim), self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        sample = vectors if n <= IVF_TRAIN_MAX else vectors[np.random.default_rng(0).choice(n, IVF_TRAIN_MAX, replace=False)]
+        index.train(sample)
+        index.nprobe = IVF_NPROBE
+        return index
+
+    @staticmethod
+    def _prepare(index: faiss.Index) -> faiss.Index:
+        """Make an IVF index able to return stored vectors by slot (needed for filters and similar())."""
+        if isinstance(index, faiss.IndexIVF):
+            index.make_direct_map()
+            index.nprobe = IVF_NPROBE
+        return index
 
     def rebuild(self, ids: list[int], vectors: np.ndarray, seq: int, db_id: str) -> None:
         """Replace the whole index with these (id, vector) pairs."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
-        self.index = self._new_index(len(ids))
+        index = self._new_index(vectors)
         if len(ids):
-            self.index.add(vectors)
-        self.slot_to_record = np.asarray(ids, dtype=np.int64)
-        self.record_to_slot = {int(r): s for s, r in enumerate(self.slot_to_record)}
-        self.seq, self.db_id = seq, db_id
-        self.dirty = True
+            index.add(vectors)
+        self._prepare(index)
+        slot_to_record = np.asarray(ids, dtype=np.int64)
+        with self._lock:
+            self.index = index
+            self.slot_to_record = slot_to_record
+            self.record_to_slot = {int(r): s for s, r in enumerate(slot_to_record)}
+            self.seq, self.db_id = seq, db_id
+            self.dirty = self.rebuilt = True
 
     def upsert(self, ids: list[int], vectors: np.ndarray) -> None:
         """Add vectors for records; a record already present has its old vector retired first."""
         if not ids:
             return
-        self.remove(ids)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
-        start = self.index.ntotal
-        self.index.add(vectors)
-        self.slot_to_record = np.concatenate([self.slot_to_record, np.asarray(ids, dtype=np.int64)])
-        for offset, rid in enumerate(ids):
-            self.record_to_slot[int(rid)] = start + offset
-        self.dirty = True
+        with self._lock:
+            self.remove(ids)
+            start = self.index.ntotal
+            self.index.add(vectors)
+            self.slot_to_record = np.concatenate([self.slot_to_record, np.asarray(ids, dtype=np.int64)])
+            for offset, rid in enumerate(ids):
+                self.record_to_slot[int(rid)] = start + offset
+            self.dirty = True
 
     def remove(self, ids: list[int]) -> None:
         """Retire the vectors of these records (absent ids are ignored)."""
-        for rid in ids:
-            slot = self.record_to_slot.pop(int(rid), None)
-            if slot is not None:
-                self.slot_to_record[slot] = -1
-                self.dirty = True
+        with self._lock:
+            for rid in ids:
+                slot = self.record_to_slot.pop(int(rid), None)
+                if slot is not None:
+                    self.slot_to_record[slot] = -1
+                    self.dirty = True
 
     @property
     def dead(self) -> int:
@@ -148,6 +185,10 @@ class VectorIndex:
     # -- searching --------------------------------------------------------------------------------
     def search(self, query: np.ndarray, k: int, allowed: list[int] | None = None) -> list[tuple[int, float]]:
         """(record id, cosine) of the k nearest live vectors, restricted to ``allowed`` ids if given."""
+        with self._lock:
+            return self._search(query, k, allowed)
+
+    def _search(self, query: np.ndarray, k: int, allowed: list[int] | None) -> list[tuple[int, float]]:
         if self.index is None or not self.record_to_slot or k <= 0:
             return []
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dim)
@@ -155,7 +196,7 @@ class VectorIndex:
             slots = np.fromiter((self.record_to_slot[r] for r in allowed if r in self.record_to_slot), dtype=np.int64)
             if len(slots) == 0:
                 return []
-            if self.kind == "hnsw" and len(slots) <= 20_000:
+            if self.kind != "flat" and len(slots) <= EXACT_FILTER_MAX:
                 return self._exact(query, slots, k)
         else:
             slots = None
@@ -168,8 +209,12 @@ class VectorIndex:
                 live[slots] = True
             bitmap = np.packbits(live, bitorder="little")
             selector = faiss.IDSelectorBitmap(len(live), faiss.swig_ptr(bitmap))
-            params = (faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, 2 * k))
-                      if self.kind == "hnsw" else faiss.SearchParameters(sel=selector))
+            if self.kind == "hnsw":
+                params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, 2 * k))
+            elif self.kind == "ivf":
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=IVF_NPROBE)
+            else:
+                params = faiss.SearchParameters(sel=selector)
             scores, found = self.index.search(query, k, params=params)
         else:
             if self.kind == "hnsw":
@@ -179,14 +224,20 @@ class VectorIndex:
                 if s >= 0 and self.slot_to_record[s] >= 0]
 
     def _exact(self, query: np.ndarray, slots: np.ndarray, k: int) -> list[tuple[int, float]]:
-        vecs = np.vstack([self.index.reconstruct(int(s)) for s in slots])
+        vecs = self.index.reconstruct_batch(np.ascontiguousarray(slots, dtype=np.int64))
         scores = vecs @ query[0]
         top = np.argsort(-scores)[:k]
         return [(int(self.slot_to_record[slots[i]]), float(scores[i])) for i in top]
 
     def vector(self, record_id: int) -> np.ndarray | None:
-        slot = self.record_to_slot.get(int(record_id))
-        return None if slot is None else self.index.reconstruct(int(slot))
+        with self._lock:
+            slot = self.record_to_slot.get(int(record_id))
+            return None if slot is None else self.index.reconstruct(int(slot))
+
+    def ids(self) -> set[int]:
+        """The record ids that have a live vector."""
+        with self._lock:
+            return set(self.record_to_slot)
 
     # -- persistence ------------------------------------------------------------------------------
     def load(self, db_id: str) -> bool:
@@ -203,7 +254,7 @@ class VectorIndex:
             if manifest.model != self.model or manifest.dim != self.dim or manifest.db_id != db_id:
                 log.warning("index %s was built for another model or database; rebuilding", self.manifest_path)
                 return False
-            index = faiss.read_index(str(self.dir / f"{self.key}.{manifest.generation}.faiss"))
+            index = self._prepare(faiss.read_index(str(self.dir / f"{self.key}.{manifest.generation}.faiss")))
             slots = np.load(self.dir / f"{self.key}.{manifest.generation}.slots.npy", allow_pickle=False)
             live = int((slots >= 0).sum())
             if index.d != self.dim or index.ntotal != len(slots) or live != manifest.count or len(slots) != manifest.slots:
@@ -220,7 +271,7 @@ class VectorIndex:
 
     def save(self) -> None:
         """Write the index under a new generation, then the manifest, then drop older generations."""
-        with _dir_lock(self.dir):
+        with _dir_lock(self.dir), self._lock:
             self._save()
 
     def _save(self) -> None:
@@ -243,8 +294,11 @@ class VectorIndex:
                             self.db_id, generation)
         _atomic_write(self.manifest_path, lambda tmp: Path(tmp).write_text(
             json.dumps(asdict(manifest), ensure_ascii=False, indent=1), encoding="utf-8"))
-        self.manifest, self.generation, self.dirty = manifest, generation, False
+        self.manifest, self.generation, self.dirty, self.rebuilt = manifest, generation, False, False
         for old in self.dir.glob(f"{self.key}.*"):
             parts = old.name[len(self.key) + 1:].split(".")
             if parts and parts[0].isdigit() and int(parts[0]) != generation:
                 old.unlink(missing_ok=True)
+        # Writers hold the directory lock, so any temporary file now is a killed writer's leftover.
+        for stale in self.dir.glob(f"{self.key}.*.tmp"):
+            stale.unlink(missing_ok=True)
