@@ -21,7 +21,7 @@ init: $(STAMP)
 	$(BIN)/reformkb init
 
 run: init
-	$(BIN)/streamlit run app.py --server.headless true --browser.gatherUsageStats false
+	$(BIN)/streamlit run app.py
 
 browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
