@@ -16,17 +16,54 @@ DESCRIPTION = """reformkb：营商环境标杆经验知识库 / a knowledge base
   reformkb search 企业注销提速            智能检索 / hybrid search
   reformkb import 专报.docx              导入专报或案例表 / import bulletins or record files
   reformkb regions                      按地区统计 / practices per region
+  reformkb backup 备份.db / restore 备份.db  备份与恢复 / back up and restore the database
+  reformkb editors add 张三              设置编辑账号（此后修改需登录） / require editor sign-in
+
+编辑登录 / editor sign-in (when the knowledge base has editors.toml):
+  --user 姓名，密码取自 REFORMKB_PASSWORD 或提示输入 / password from REFORMKB_PASSWORD or a prompt
+  或设置 REFORMKB_EDITOR_KEY（共享编辑密钥） / or the shared editor key in REFORMKB_EDITOR_KEY
 """
+
+
+def _settings(args):
+    from reformkb.settings import Settings
+
+    if getattr(args, "model", None):
+        return Settings.default(args.home, model=args.model)
+    return Settings.default(args.home)
+
+
+def _editor(args, settings):
+    """The signed-in editor for a command that writes, or None (single-user mode, or no credentials).
+
+    REFORMKB_EDITOR_KEY signs in with the shared key (the person is --user, else the login name);
+    otherwise --user signs in with the password from REFORMKB_PASSWORD or a prompt.
+    """
+    import getpass
+    import os
+
+    from reformkb.auth import Editors
+
+    editors = Editors.for_home(settings.home)
+    if not getattr(args, "writes", False) or not editors.enabled:
+        return None
+    key = os.environ.get("REFORMKB_EDITOR_KEY")
+    if key:
+        return editors.sign_in_key(key, args.user or getpass.getuser())
+    if not args.user:
+        return None  # the write itself explains how to sign in
+    password = os.environ.get("REFORMKB_PASSWORD")
+    if password is None:
+        password = getpass.getpass(f"{args.user} 的密码 / password: ")
+    return editors.sign_in(args.user, password)
 
 
 def _kb(args, **kwargs):
     from reformkb.kb import KnowledgeBase
-    from reformkb.settings import Settings
 
-    settings = Settings.default(args.home)
-    if getattr(args, "model", None):
-        settings = Settings.default(args.home, model=args.model)
-    return KnowledgeBase(settings=settings, actor=getattr(args, "actor", None) or "cli", **kwargs)
+    settings = _settings(args)
+    editor = _editor(args, settings)
+    return KnowledgeBase(settings=settings, actor=getattr(args, "actor", None) or "cli", editor=editor, **kwargs)
 
 
 def _print_json(data) -> None:
@@ -241,6 +278,68 @@ def cmd_backup(args) -> int:
     return 0
 
 
+def cmd_restore(args) -> int:
+    from reformkb.kb import KnowledgeBase
+
+    settings = _settings(args)
+    result = KnowledgeBase.restore_backup(args.backup, settings=settings, editor=_editor(args, settings),
+                                          actor=args.actor or "cli")
+    print(f"已从 {args.backup} 恢复：{result['records']} 条案例。原数据库已保留为 {result['kept']}；"
+          "向量索引将在下次检索时自动重建。")
+    return 0
+
+
+def _new_secret(what: str, env: str) -> str:
+    import getpass
+    import os
+
+    value = os.environ.get(env)
+    if value is not None:
+        return value
+    first = getpass.getpass(f"{what}: ")
+    if getpass.getpass("再输入一次 / again: ") != first:
+        from reformkb.errors import InputError
+
+        raise InputError("两次输入不一致，未作修改。")
+    return first
+
+
+def cmd_editors(args) -> int:
+    import secrets
+
+    from reformkb.auth import Editors
+
+    editors = Editors.for_home(_settings(args).home)
+    if args.action == "list":
+        if not editors.enabled:
+            print(f"单用户模式：没有 {editors.path}，任何人都可修改。用 reformkb editors add 姓名 设置编辑账号。")
+            return 0
+        config = editors.config()
+        for name in editors.names():
+            print(name)
+        print(f"共享编辑密钥：{'已设置' if config.editor_key_hash else '未设置'}（{editors.path}）")
+    elif args.action == "add":
+        if not args.name:
+            print("请给出编辑姓名：reformkb editors add 张三", file=sys.stderr)
+            return 2
+        first = not editors.enabled
+        name = editors.add_account(args.name, _new_secret(f"{args.name} 的新密码 / new password", "REFORMKB_PASSWORD"))
+        print(f"已设置编辑账号“{name}”（{editors.path}）。")
+        if first:
+            print("从现在起，新增、修改、删除和导入都需要编辑登录；检索和浏览不受影响。")
+    elif args.action == "remove":
+        editors.remove_account(args.name or "")
+        print(f"已删除编辑账号“{args.name}”。")
+    elif args.action == "set-key":
+        key = secrets.token_urlsafe(18) if args.generate else _new_secret("共享编辑密钥 / editor key", "REFORMKB_EDITOR_KEY")
+        editors.set_key(key)
+        print(f"已设置共享编辑密钥（{editors.path}）。" + (f"\n密钥：{key}\n请妥善转交编辑，本密钥不会再次显示。" if args.generate else ""))
+    elif args.action == "clear-key":
+        editors.clear_key()
+        print("已取消共享编辑密钥。")
+    return 0
+
+
 def _add_filters(p) -> None:
     p.add_argument("--province", help="省份 / province, e.g. 湖南省")
     p.add_argument("--region", help="地区 / region (city or county), e.g. 长沙")
@@ -257,7 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--home", help="知识库目录（含数据库和索引），默认为项目的 kb/ 与 index/；也可用环境变量 REFORMKB_HOME "
                                        "/ folder of the knowledge base")
     parser.add_argument("--model", help="向量模型目录或名称，默认 multilingual-e5-small / embedding model")
-    parser.add_argument("--actor", help="操作人（记入审计日志） / who makes the change (audit log)")
+    parser.add_argument("--actor", help="操作人（单用户模式下记入审计日志） / who makes the change (single-user mode)")
+    parser.add_argument("--user", help="编辑姓名（知识库设置了编辑账号时，修改需登录；密码取自 REFORMKB_PASSWORD 或提示输入）"
+                                       " / editor name for sign-in")
     parser.add_argument("-v", "--verbose", action="store_true", help="显示调试信息 / debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -270,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", type=Path, help="文件 / files")
     p.add_argument("--practices-only", action="store_true", help="只导入【战术借鉴】 / skip 【战斗动态】")
     p.add_argument("--json", action="store_true", help="输出 JSON / print JSON")
-    p.set_defaults(func=cmd_import)
+    p.set_defaults(func=cmd_import, writes=True)
 
     p = sub.add_parser("add", help="新增一条案例 / add one practice")
     p.add_argument("text", help="做法正文（- 表示从标准输入读取） / the practice text, - for stdin")
@@ -281,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", help="来源专报 / source bulletin title")
     p.add_argument("--date", help="日期 / date")
     p.add_argument("--ref", help="外部编号 / external key")
-    p.set_defaults(func=cmd_add)
+    p.set_defaults(func=cmd_add, writes=True)
 
     p = sub.add_parser("show", help="查看一条案例 / show a record")
     p.add_argument("id", type=int)
@@ -292,15 +393,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", type=int)
     for name in ("text", "region", "title", "agency", "topics", "ref"):
         p.add_argument(f"--{name}")
-    p.set_defaults(func=cmd_edit)
+    p.set_defaults(func=cmd_edit, writes=True)
 
     p = sub.add_parser("delete", help="删除一条案例 / delete a record")
     p.add_argument("id", type=int)
-    p.set_defaults(func=cmd_delete)
+    p.set_defaults(func=cmd_delete, writes=True)
 
     p = sub.add_parser("undelete", help="从审计日志恢复已删除的案例 / restore a deleted record")
     p.add_argument("id", type=int)
-    p.set_defaults(func=cmd_undelete)
+    p.set_defaults(func=cmd_undelete, writes=True)
 
     p = sub.add_parser("search", help="检索 / search")
     p.add_argument("query", help="检索词 / query")
@@ -346,6 +447,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backup", help="备份数据库（运行中也可） / back up the database (safe while in use)")
     p.add_argument("output", type=Path)
     p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="从备份恢复数据库（需编辑登录） / replace the database with a backup")
+    p.add_argument("backup", type=Path, help="reformkb backup 生成的文件 / a file made by reformkb backup")
+    p.set_defaults(func=cmd_restore, writes=True)
+
+    p = sub.add_parser("editors", help="编辑账号与共享密钥 / editor accounts and the shared key")
+    p.add_argument("action", choices=["list", "add", "remove", "set-key", "clear-key"])
+    p.add_argument("name", nargs="?", help="编辑姓名（add/remove） / editor name")
+    p.add_argument("--generate", action="store_true", help="set-key：随机生成并显示密钥 / generate and print a key")
+    p.set_defaults(func=cmd_editors)
     return parser
 
 
@@ -360,6 +471,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except ReformKBError as exc:
         print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    except EOFError:  # a password prompt without a terminal
+        print("错误：需要输入密码，但没有可用的终端：请用环境变量 REFORMKB_PASSWORD 或 REFORMKB_EDITOR_KEY 提供。",
+              file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()

@@ -20,19 +20,45 @@ MAX_DOCX_UNPACKED = 100 * 1024 * 1024
 MAX_ZIP_RATIO = 200
 
 
+def _mostly_utf8(data: bytes) -> bool:
+    """True when ``data`` is UTF-8 text with a few bad bytes (GBK text fails at almost every character)."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = sum(1 for ch in text if ord(ch) > 127) - bad
+    return good >= 4 and 4 * bad <= good
+
+
 def decode_text(data: bytes, name: str) -> str:
-    """Decode a text file: UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030 (covers GBK)."""
+    """Decode a text file: UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030 (covers GBK).
+
+    A UTF-8 file with damaged bytes is refused (decoding it as GB18030 would store mojibake), except
+    for a character cut off at the very end (a truncated copy), which is dropped.
+    """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError(f"{name} 的 UTF-16 编码已损坏：请用记事本打开后“另存为 UTF-8”再导入。") from None
     if b"\x00" in data[:4096]:
         raise InputError(f"{name} 不是文本文件（含有二进制内容）：请选择 .txt、.docx 或 .pdf 格式的专报。")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if encoding != "utf-8-sig":
-            log.info("%s decoded as %s", name, encoding)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    if _mostly_utf8(data):
+        if utf8_error.reason == "unexpected end of data" and utf8_error.end == len(data):
+            log.warning("%s: incomplete UTF-8 character at the end dropped", name)
+            return data[: utf8_error.start].decode("utf-8-sig")
+        raise InputError(
+            f"{name} 是 UTF-8 编码，但第 {utf8_error.start + 1} 字节处有无效的字节（文件可能已损坏或被截断）："
+            "请用记事本打开、另存为 UTF-8 后再导入。"
+        )
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        pass
+    else:
+        log.info("%s decoded as gb18030", name)
         return text
     raise InputError(f"{name} 的文字编码无法识别（不是 UTF-8 或 GBK）：请用记事本“另存为 UTF-8”后再导入。")
 
@@ -45,15 +71,20 @@ def _check_binary_text(text: str, name: str) -> None:
         raise InputError(f"{name} 看起来不是文本文件（含有大量乱码或控制字符）：请确认文件格式后再导入。")
 
 
-def read_docx(data: bytes, name: str) -> str:
-    """Paragraph text of a .docx (tables included, row by row)."""
+def read_docx(data: bytes, name: str, max_unpacked: int = MAX_DOCX_UNPACKED) -> str:
+    """Paragraph text of a .docx (tables included, row by row).
+
+    Refused before anything is decompressed: more than ``max_unpacked`` bytes unpacked, or a
+    compression ratio above MAX_ZIP_RATIO. (Headers that understate the sizes do not help a zip
+    bomb either: reading stops at the stated size and the checksum then fails.)
+    """
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         total = sum(i.file_size for i in zf.infolist())
         packed = sum(i.compress_size for i in zf.infolist()) or 1
     except zipfile.BadZipFile:
         raise InputError(f"{name} 不是有效的 .docx 文件（可能已损坏、加密或只是改了扩展名）：请用 Word 打开后另存为 .docx 再导入。") from None
-    if total > MAX_DOCX_UNPACKED or total / packed > MAX_ZIP_RATIO:
+    if total > max_unpacked or total / packed > MAX_ZIP_RATIO:
         raise InputError(f"{name} 解压后过大（{total // (1024 * 1024)} MB），疑似异常文件，已拒绝：请检查文件来源。")
     try:
         import docx
@@ -75,8 +106,13 @@ def read_pdf(data: bytes, name: str) -> str:
         from pypdf.errors import PdfReadError
 
         reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise InputError(f"{name} 已加密：请先解除密码保护（或另存为未加密的 PDF）再导入。")
+        if reader.is_encrypted:
+            try:
+                opened = reader.decrypt("")  # only an owner password: readable without one
+            except Exception:  # unsupported cipher, missing crypto library …
+                opened = 0
+            if not opened:
+                raise InputError(f"{name} 已加密：请先解除密码保护（或另存为未加密的 PDF）再导入。")
         pages = [page.extract_text() or "" for page in reader.pages]
     except InputError:
         raise
@@ -112,7 +148,7 @@ def read_document(source: Path | bytes, name: str | None = None, max_bytes: int 
         raise InputError(f"{name} 是空文件：请选择有内容的专报。")
     suffix = Path(name).suffix.lower()
     if suffix == ".docx":
-        text = read_docx(data, name)
+        text = read_docx(data, name, max(MAX_DOCX_UNPACKED, 5 * max_bytes))
     elif suffix == ".pdf":
         text = read_pdf(data, name)
     elif suffix in (".txt", ".text", ".md", ""):

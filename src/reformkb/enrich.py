@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from reformkb.errors import InputError
 from reformkb.metrics import extract_metrics
-from reformkb.records import KINDS, Record, content_hash, parse_date, validate_text
+from reformkb.records import KINDS, Record, clean_field, content_hash, parse_date, validate_text
 from reformkb.regions import gazetteer, normalize
 from reformkb.settings import Settings
 from reformkb.titles import find_agency, make_title
@@ -27,6 +27,13 @@ def set_region(rec: Record, name: str) -> None:
 def complete(rec: Record, settings: Settings) -> Record:
     """Validate ``rec`` and derive what is missing. Raises InputError with the reason; never stores."""
     rec.text = validate_text(rec.text, settings.max_text_chars)
+    limit = settings.max_field_chars
+    for attr, label in (("title", "标题"), ("agency", "单位"), ("ref", "外部编号"), ("region", "地区"),
+                        ("region_raw", "地区"), ("created_at", "收录时间")):
+        setattr(rec, attr, clean_field(getattr(rec, attr), label, limit))
+    for attr, label in (("title", "来源专报"), ("issue", "期号"), ("section", "栏目"), ("file", "来源文件"),
+                        ("date", "日期")):
+        setattr(rec.source, attr, clean_field(getattr(rec.source, attr), label, limit))
     if rec.kind not in KINDS:
         raise InputError(f"未知的案例类型“{rec.kind}”：应为 practice（标杆经验）或 action（工作动态）。")
     given = (rec.region or rec.region_raw).strip()
@@ -40,7 +47,7 @@ def complete(rec: Record, settings: Settings) -> Record:
         set_region(rec, leading[0].name)
     rec.title = (rec.title or "").strip()[:40] or make_title(rec.text, rec.region_raw)
     rec.agency = (rec.agency or "").strip() or find_agency(rec.text) or ""
-    rec.topics = [normalize_topic(t) for t in rec.topics if str(t).strip()] or assign_topics(rec.text)
+    rec.topics = [normalize_topic(str(t)) for t in rec.topics if str(t).strip()] or assign_topics(rec.text)
     rec.topics = list(dict.fromkeys(rec.topics))
     rec.metrics = [{**m.to_dict(), "badge": m.badge()} for m in extract_metrics(rec.text)]
     rec.source.date = parse_date(rec.source.date)

@@ -19,3 +19,7 @@ class StoreError(ReformKBError):
 
 class ModelError(ReformKBError):
     """The embedding model cannot be found or loaded."""
+
+
+class AuthError(ReformKBError, PermissionError):
+    """A change was asked for without a valid editor sign-in (see :mod:`reformkb.auth`); nothing changed."""

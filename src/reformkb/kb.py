@@ -23,16 +23,16 @@ from pathlib import Path
 
 import numpy as np
 
+from reformkb.auth import Editor, Editors
 from reformkb.bulletin import parse_bulletin
 from reformkb.documents import BULLETIN_SUFFIXES, read_document
 from reformkb.enrich import complete
-from reformkb.errors import InputError, ModelError, NotFoundError, ReformKBError
+from reformkb.errors import InputError, ModelError, NotFoundError, ReformKBError, StoreError
 from reformkb.glossary import Glossary
-from reformkb.records import KIND_PRACTICE, Record, Source
-from reformkb.search import (CANDIDATES, MODES, Filters, Hit, fuse, lexical_confidence, matched_terms,
-                             parse_query)
+from reformkb.records import KIND_PRACTICE, Record, Source, clean_text, content_hash
+from reformkb.search import MODES, Filters, Hit, matched_terms, parse_query, rank
 from reformkb.settings import Settings
-from reformkb.store import Store
+from reformkb.store import BackupInfo, Change, Store, verify_backup
 from reformkb.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -70,27 +70,120 @@ def _embed_text(rec: Record) -> str:
     return f"{head}：{rec.title}。{rec.text}" if head else f"{rec.title}。{rec.text}"
 
 
+def _kept_path(db_path: Path) -> Path:
+    """Where the database replaced by a restore is kept (never overwriting an earlier one)."""
+    from datetime import datetime
+
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    return db_path.with_name(f"{db_path.name}-before-restore-{stamp}")
+
+
+def _restore_into(store: Store, settings: Settings, backup: Path, actor: str, kept: Path | None = None) -> dict:
+    """Copy ``backup`` into ``store`` (keeping the current content first unless ``kept`` is given)."""
+    verify_backup(backup)  # before anything is touched
+    if backup.resolve() == settings.db_path.resolve():
+        raise InputError("备份文件就是当前的知识库文件：请选择另一个备份。")
+    if kept is None:
+        kept = _kept_path(settings.db_path)
+        store.backup_to(kept)
+    info: BackupInfo = store.restore_from(backup)
+    db_id = uuid.uuid4().hex
+    store.set_meta("db_id", db_id)
+    store.log_event("restore-db", actor, {"backup": str(backup), "records": info.records, "kept": str(kept)})
+    log.info("restored %s from %s (%d records); previous database kept as %s",
+             settings.db_path, backup, info.records, kept)
+    return {"records": info.records, "last_change": info.last_change, "kept": str(kept), "db_id": db_id}
+
+
+class _SearchBackend:
+    """What :func:`reformkb.search.rank` needs, over this knowledge base with one search's filters."""
+
+    def __init__(self, kb: "KnowledgeBase", filters: Filters, dense: bool):
+        self.kb, self.filters = kb, filters
+        self.where, self.params = filters.sql()
+        if dense:
+            self.index = kb._sync_index()
+            restricted = filters.restricts or (filters.kind != "" and kb._has_other_kinds())
+            self.allowed = kb.store.ids(*filters.sql(alias="")) if restricted else None
+
+    def lexical(self, match: str, limit: int, weights: tuple[float, float]) -> list[tuple[int, float]]:
+        return self.kb.store.fts(match, self.where, self.params, limit, weights=weights)
+
+    def dense(self, vector: np.ndarray, limit: int, within: list[int] | None = None) -> list[tuple[int, float]]:
+        if within is not None and self.allowed is not None:
+            allowed = set(self.allowed)
+            within = [i for i in within if i in allowed]
+        return self.index.search(vector, limit, within if within is not None else self.allowed)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.kb.embedder.embed_query(text)
+
+    def vectors(self, ids: list[int]) -> list[np.ndarray]:
+        return [v for v in (self.index.vector(i) for i in ids) if v is not None]
+
+    def text(self, record_id: int) -> str:
+        rec = self.kb.store.get_many([record_id]).get(record_id)
+        return f"{rec.title} {rec.text}" if rec else ""
+
+    def in_regions(self, regions) -> list[int]:
+        names = [r.name for r in regions]
+        marks = ",".join("?" for _ in names)
+        where = f"(region IN ({marks}) OR city IN ({marks}) OR province IN ({marks}))"
+        own, params = self.filters.sql(alias="")
+        return self.kb.store.ids(f"{where} AND {own}" if own else where, names * 3 + params)
+
+
 class KnowledgeBase:
     """A knowledge base in one folder (see :class:`Settings` for where its files live)."""
 
     def __init__(self, home: str | Path | None = None, settings: Settings | None = None, *,
-                 empty: bool = False, actor: str = "local"):
+                 empty: bool = False, actor: str = "local", editor: Editor | None = None):
+        """Open (or create) the knowledge base.
+
+        ``actor`` is recorded for writes in single-user mode (no editors.toml). ``editor`` is a
+        signed-in :class:`~reformkb.auth.Editor` used for writes that do not pass their own: right
+        for a script or the CLI, wrong for a KnowledgeBase shared by several app sessions (pass
+        ``editor=`` to each write there). See :mod:`reformkb.auth`.
+        """
         self.settings = settings or Settings.default(home)
         new = not self.settings.db_path.exists() or self.settings.db_path.stat().st_size == 0
         self.store = Store(self.settings.db_path)
         self.actor = actor
-        self.db_id = self.store.get_meta("db_id") or ""
-        if not self.db_id:
-            self.db_id = uuid.uuid4().hex
-            self.store.set_meta("db_id", self.db_id)
+        self.editors = Editors.for_home(self.settings.home)
+        self.editor = editor
+        self.db_id = self.store.meta_default("db_id", uuid.uuid4().hex)
         self.glossary = Glossary.load(self.settings.home / "glossary.tsv")
         self._embedder = None
         self._index: VectorIndex | None = None
         self._lock = threading.RLock()
         if new and not empty and self.store.count() == 0:
             sources = sorted(p for p in self.settings.sources_dir.glob("*") if p.suffix.lower() in BULLETIN_SUFFIXES)
-            if sources:
-                self.import_files(sources)
+            if sources:  # the shipped default content, stored when the knowledge base is created
+                self._import_files(sources, None, True, actor="init")
+
+    # -- editors ------------------------------------------------------------------------------------
+    @property
+    def requires_sign_in(self) -> bool:
+        """True when changes need an editor sign-in (editors.toml exists); reading never does."""
+        return self.editors.enabled
+
+    def sign_in(self, name: str, password: str) -> Editor:
+        """Check an editor's name and password; the Editor to pass as ``editor=`` to writes.
+
+        Raises AuthError. Does not change this KnowledgeBase (it may be shared by other sessions).
+        """
+        return self.editors.sign_in(name, password)
+
+    def sign_in_key(self, key: str, name: str) -> Editor:
+        """Check the shared editor key; ``name`` is the person, recorded in the audit log."""
+        return self.editors.sign_in_key(key, name)
+
+    def authorize(self, editor: Editor | None = None) -> str:
+        """The actor the audit log records for a write by ``editor`` (or the default editor).
+
+        Raises AuthError when editors are configured and ``editor`` is missing or no longer valid.
+        """
+        return self.editors.authorize(editor if editor is not None else self.editor, self.actor)
 
     # -- lifecycle --------------------------------------------------------------------------------
     def close(self) -> None:
@@ -120,6 +213,8 @@ class KnowledgeBase:
         """Vectors for records, from the cache where the text is unchanged, embedding the rest."""
         model = self.settings.model
         cached = self.store.get_vectors(model, [r.content_hash for r in records])
+        if cached and self._embedder is not None:  # a cache written by another model of the same name
+            cached = {h: v for h, v in cached.items() if v.shape[0] == self._embedder.dim}
         missing = [r for r in records if r.content_hash not in cached]
         if missing:
             fresh = self.embedder.embed_documents([_embed_text(r) for r in missing])
@@ -146,35 +241,80 @@ class KnowledgeBase:
         Another process's writes are picked up here too, so every process answers from current data.
         """
         with self._lock:
+            db_id = self.store.get_meta("db_id") or self.db_id
+            if db_id != self.db_id:  # the database was restored from a backup (by any process)
+                log.warning("database %s was replaced: rebuilding the vector index", self.settings.db_path)
+                self.db_id, self._index = db_id, None
             index = self._index
+            loaded = False
             if index is None:
                 index = VectorIndex(self.settings.index_dir, self.settings.model, self.embedder.dim,
-                                    self.settings.exact_index_max)
-                if not index.load(self.db_id) or index.seq > self.store.last_seq():
+                                    self.settings.exact_index_max, self.settings.ann)
+                loaded = index.load(self.db_id)
+                if not loaded:
                     self._rebuild(index)
                 self._index = index
-            last = self.store.last_seq()
-            if last > index.seq:
-                changed = self.store.changed_since(index.seq)
-                gone = [rid for rid, op in changed.items() if op == "delete"]
-                index.remove(gone)
+            # One snapshot, so that the changes, the records and the count agree with each other.
+            with self.store.snapshot():
+                last = self.store.last_seq()
+                changed = self.store.changed_since(index.seq) if last > index.seq else {}
                 live = self.store.get_many([rid for rid, op in changed.items() if op != "delete"])
-                index.remove([rid for rid in changed if rid not in live])
-                recs = list(live.values())
-                index.upsert([r.id for r in recs], self._vectors_for(recs))
-                index.seq = last
-            if len(index) != self.store.count():
-                log.warning("index holds %d records, database %d: rebuilding", len(index), self.store.count())
+                count = self.store.count()
+                ids = set(self.store.ids()) if loaded else None
+            if last < index.seq:
+                log.warning("index is ahead of the database (seq %d > %d): rebuilding", index.seq, last)
                 self._rebuild(index)
-            if save and index.dirty and len(index) <= self.settings.exact_index_max:
+            else:
+                if changed:
+                    index.remove([rid for rid in changed if rid not in live])
+                    recs = list(live.values())
+                    index.upsert([r.id for r in recs], self._vectors_for(recs))
+                    index.seq = last
+                if ids is not None and (index.ids() != ids or not self._vectors_agree(index)):
+                    # A loaded index whose manifest lied (other records, another model's vectors).
+                    log.warning("index %s does not match the database: rebuilding", index.manifest_path)
+                    self._rebuild(index)
+                elif len(index) != count:
+                    log.warning("index holds %d records, database %d: rebuilding", len(index), count)
+                    self._rebuild(index)
+            if index.kind == "flat" and len(index) > self.settings.exact_index_max:
+                log.info("%d vectors: switching to the approximate index", len(index))
+                self._rebuild(index)
+            # A small index is saved after every change; a large one after a rebuild (which is the
+            # expensive part) and on close(), so that single additions stay cheap.
+            if save and index.dirty and (len(index) <= self.settings.exact_index_max or index.rebuilt):
                 index.save()
             return index
+
+    def put_vectors(self, texts: list[str], vectors: np.ndarray) -> None:
+        """Put precomputed vectors of this knowledge base's model (unit length, one row per record text,
+        as ``embed_documents`` would give for the record) into the vector cache, so that storing records
+        with these texts embeds nothing. For bulk loads and the benchmarks; vectors from another model
+        would silently degrade semantic search, so only pass vectors this model produced."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or len(vectors) != len(texts):
+            raise InputError("向量的行数应与正文条数一致。")
+        self.store.put_vectors(self.settings.model, {content_hash(clean_text(t)): v for t, v in zip(texts, vectors)})
+
+    def _vectors_agree(self, index: VectorIndex, sample: int = 8) -> bool:
+        """Spot check: a few of the index's vectors equal the cached vectors of their records' texts."""
+        ids = sorted(index.ids())
+        if not ids:
+            return True
+        picks = [ids[int(i)] for i in np.linspace(0, len(ids) - 1, min(sample, len(ids)))]
+        recs = self.store.get_many(picks)
+        cached = self.store.get_vectors(self.settings.model, [r.content_hash for r in recs.values()])
+        for rid, rec in recs.items():
+            mine, known = index.vector(rid), cached.get(rec.content_hash)
+            if mine is not None and known is not None and (known.shape != mine.shape or not np.allclose(mine, known, atol=1e-4)):
+                return False
+        return True
 
     def rebuild_index(self) -> dict:
         """Rebuild the vector index from the database (vectors come from the cache) and save it."""
         with self._lock:
             index = VectorIndex(self.settings.index_dir, self.settings.model, self.embedder.dim,
-                                self.settings.exact_index_max)
+                                self.settings.exact_index_max, self.settings.ann)
             self._rebuild(index)
             index.save()
             self._index = index
@@ -209,12 +349,18 @@ class KnowledgeBase:
         found = self.store.get_many([rid for rid, _ in hits])
         return [(found[rid], s) for rid, s in hits if rid in found]
 
-    def add(self, data: Record | dict, *, check_duplicates: bool = True) -> tuple[Record, list[tuple[Record, float]]]:
+    def add(self, data: Record | dict, *, check_duplicates: bool = True,
+            editor: Editor | None = None) -> tuple[Record, list[tuple[Record, float]]]:
         """Store one record; returns it (with its id) and the near-duplicates found before storing.
 
         An exact duplicate (same text) is refused with InputError naming the existing record.
+        AuthError when editors are configured and ``editor`` is not a signed-in editor.
         """
+        actor = self.authorize(editor)
+        if not isinstance(data, (Record, dict)):
+            raise InputError("新增的案例应为 Record 或字段表（dict）。")
         rec = self.prepare(data)
+        rec.id = None  # the store numbers new records; an id in the input is not kept
         existing = self.store.has_hash(rec.content_hash)
         if existing:
             raise InputError(f"这条案例已经在知识库中（第 {existing} 条，正文相同），没有重复保存。")
@@ -224,7 +370,7 @@ class KnowledgeBase:
                 near = self.near_duplicates(_embed_text(rec))
             except ModelError as exc:
                 log.warning("duplicate check skipped: %s", exc)
-        ids = self.store.insert_many([rec], actor=self.actor)
+        ids = self.store.insert_many([rec], actor=actor)
         if ids[0] is None:
             raise InputError("这条案例刚刚已被其他人保存，没有重复保存。")
         self._try_sync()
@@ -237,8 +383,9 @@ class KnowledgeBase:
         except ModelError as exc:
             log.warning("vector index not updated (keyword search still works): %s", exc)
 
-    def edit(self, record_id: int, **changes) -> Record:
+    def edit(self, record_id: int, *, editor: Editor | None = None, **changes) -> Record:
         """Change fields of a record; derived fields (metrics, hash, topics if not given) follow the text."""
+        actor = self.authorize(editor)
         current = self.store.get(record_id)
         data = current.to_dict()
         if "source" in changes:
@@ -256,18 +403,20 @@ class KnowledgeBase:
         data.update(changes)
         rec = self.prepare(Record.from_dict(data))
         rec.id = record_id
-        self.store.update(rec, actor=self.actor)
+        self.store.update(rec, actor=actor)
         self._try_sync()
         return rec
 
-    def delete(self, record_id: int) -> Record:
-        """Delete a record from the database and from every search mode at once."""
-        rec = self.store.delete(int(record_id), actor=self.actor)
+    def delete(self, record_id: int, *, editor: Editor | None = None) -> Record:
+        """Delete a record from the database and from every search mode at once (undo: :meth:`restore`)."""
+        actor = self.authorize(editor)
+        rec = self.store.delete(int(record_id), actor=actor)
         self._try_sync()
         return rec
 
-    def restore(self, record_id: int) -> Record:
+    def restore(self, record_id: int, *, editor: Editor | None = None) -> Record:
         """Bring back a deleted record from the audit log, under its old id."""
+        actor = self.authorize(editor)
         for change in self.store.changes(record_id=int(record_id), limit=50):
             if change.op == "delete" and change.before:
                 rec = Record.from_dict(change.before)
@@ -278,10 +427,15 @@ class KnowledgeBase:
                     raise InputError(f"第 {record_id} 条已存在，无需恢复。")
                 except NotFoundError:
                     pass
-                self.store.insert_many([rec], actor=self.actor, op="restore")
+                if self.store.insert_many([rec], actor=actor, op="restore")[0] is None:
+                    raise InputError(f"第 {record_id} 条刚刚已被恢复或其正文已被重新录入，无需恢复。")
                 self._try_sync()
                 return rec
         raise NotFoundError(f"审计日志中没有第 {record_id} 条的删除记录，无法恢复。")
+
+    def deleted(self, limit: int = 100) -> list[Change]:
+        """Deletions in the audit log whose record is still deleted (newest first): what can be restored."""
+        return self.store.deletions(limit)
 
     # -- importing --------------------------------------------------------------------------------
     def parse_file(self, source: Path | bytes, name: str | None = None, include_actions: bool = True) -> tuple[list[Record], ImportReport]:
@@ -324,12 +478,17 @@ class KnowledgeBase:
         return out
 
     def _read_record_file(self, source: Path | bytes, name: str, report: ImportReport):
-        data = Path(source).read_bytes() if not isinstance(source, bytes) else source
+        try:
+            data = Path(source).read_bytes() if not isinstance(source, bytes) else source
+        except OSError as exc:
+            raise InputError(f"无法读取文件 {name}（{exc.strerror or exc}）：请检查路径和权限。") from exc
         if len(data) > self.settings.max_file_bytes:
             raise InputError(f"{name} 超过上限 {self.settings.max_file_bytes // (1024 * 1024)} MB：请拆分文件后再导入。")
         from reformkb.documents import decode_text
 
         text = decode_text(data, name)
+        if not text.strip():
+            raise InputError(f"{name} 是空文件：请选择有内容的案例表。")
         known = set(Record.__dataclass_fields__) | {f"source_{k}" for k in Source.__dataclass_fields__}
         rows: list[tuple[str, dict]] = []
         if name.lower().endswith(".jsonl"):
@@ -346,11 +505,20 @@ class KnowledgeBase:
                     continue
                 rows.append((f"第 {n} 行", row))
         else:
+            csv.field_size_limit(max(csv.field_size_limit(), self.settings.max_file_bytes))
             reader = csv.DictReader(io.StringIO(text))
-            if not reader.fieldnames or "text" not in reader.fieldnames:
-                raise InputError(f"{name} 缺少 text（正文）列：第一行应为列名，至少包含 text，可选 region、title、topics 等。")
-            for n, row in enumerate(reader, 2):
-                rows.append((f"第 {n} 行", {k: v for k, v in row.items() if k is not None}))
+            try:
+                if not reader.fieldnames or "text" not in reader.fieldnames:
+                    raise InputError(f"{name} 缺少 text（正文）列：第一行应为列名，至少包含 text，可选 region、title、topics 等。")
+                for row in reader:
+                    label = f"第 {reader.line_num} 行"
+                    if None in row:
+                        report.warnings.append(f"{name} {label}比列名多出 {len(row[None])} 个值，多出的值已忽略。")
+                    rows.append((label, {k: v for k, v in row.items() if k is not None}))
+            except csv.Error as exc:
+                raise InputError(f"{name} 第 {reader.line_num} 行不是有效的 CSV（{exc}）：请用 Excel 另存为“CSV UTF-8”后再导入。") from exc
+        if not rows and not report.refused:
+            raise InputError(f"{name} 中没有案例：JSONL 每行一条（JSON 对象），CSV 第一行为列名、其后每行一条。")
         extra = sorted({k for _, row in rows for k in row} - known)
         if extra:
             report.warnings.append(f"{name} 中以下列不是案例字段，已忽略：{', '.join(extra)}")
@@ -370,10 +538,22 @@ class KnowledgeBase:
         return out
 
     def store_records(self, records: Iterable[Record], report: ImportReport | None = None,
-                      progress: Callable[[int, int], None] | None = None) -> ImportReport:
-        """Store prepared records in batches (each batch one transaction), skipping exact duplicates."""
+                      progress: Callable[[int, int], None] | None = None, *,
+                      editor: Editor | None = None) -> ImportReport:
+        """Store prepared records in batches (each batch one transaction), skipping exact duplicates.
+
+        A batch is stored whole or not at all; an interrupted import can be run again and stores only
+        what is missing. AuthError (nothing stored) when editors are configured and ``editor`` is not
+        a signed-in editor.
+        """
+        return self._store_records(records, report, progress, actor=self.authorize(editor))
+
+    def _store_records(self, records: Iterable[Record], report: ImportReport | None,
+                       progress: Callable[[int, int], None] | None, *, actor: str) -> ImportReport:
         report = report or ImportReport()
         records = list(records)
+        for rec in records:
+            rec.id = None  # imported records are numbered by the store
         seen: set[str] = set()
         for start in range(0, len(records), IMPORT_BATCH):
             batch = []
@@ -384,7 +564,7 @@ class KnowledgeBase:
                 else:
                     seen.add(rec.content_hash)
                     batch.append(rec)
-            ids = self.store.insert_many(batch, actor=self.actor, op="import")
+            ids = self.store.insert_many(batch, actor=actor, op="import")
             for rec, rid in zip(batch, ids):
                 if rid is None:
                     report.duplicates.append((rec, self.store.has_hash(rec.content_hash) or 0))
@@ -397,8 +577,16 @@ class KnowledgeBase:
         return report
 
     def import_files(self, paths: Iterable[Path | str], progress: Callable[[int, int], None] | None = None,
-                     include_actions: bool = True) -> ImportReport:
-        """Parse and store each file; a file that cannot be read is refused whole, with the reason."""
+                     include_actions: bool = True, *, editor: Editor | None = None) -> ImportReport:
+        """Parse and store each file; a file that cannot be read is refused whole, with the reason.
+
+        AuthError (nothing read or stored) when editors are configured and ``editor`` is not a
+        signed-in editor.
+        """
+        return self._import_files(paths, progress, include_actions, actor=self.authorize(editor))
+
+    def _import_files(self, paths: Iterable[Path | str], progress: Callable[[int, int], None] | None,
+                      include_actions: bool, *, actor: str) -> ImportReport:
         report = ImportReport()
         for path in paths:
             path = Path(path)
@@ -409,7 +597,7 @@ class KnowledgeBase:
                 continue
             report.refused += [(f"{path.name} {what}", why) for what, why in file_report.refused]
             report.warnings += file_report.warnings
-            self.store_records(drafts, report, progress)
+            self._store_records(drafts, report, progress, actor=actor)
         return report
 
     # -- reading ----------------------------------------------------------------------------------
@@ -440,29 +628,13 @@ class KnowledgeBase:
         if mode not in MODES:
             raise InputError(f"未知的检索方式“{mode}”：可选 hybrid（智能）、keyword（关键词）、semantic（语义）。")
         filters = self._filters(filters, filter_kwargs)
-        q = parse_query(query, self.settings.max_query_chars, self.glossary.expand)
+        q = parse_query(query, self.settings.max_query_chars, self.glossary)
         k = max(1, min(int(k), 1000))
-        where, params = filters.sql()
-        n_candidates = max(CANDIDATES, 3 * k)
-        lexical = self.store.fts(q.fts(), where, params, n_candidates) if mode != "semantic" and q.fts() else []
-        if mode == "keyword":
-            ranked = [(rid, s, None, None) for rid, s in lexical]
-            scaled = dict((rid, s / lexical[0][1]) for rid, s in lexical) if lexical and lexical[0][1] > 0 else {}
-            ranked = [(rid, scaled.get(rid, 0.0), scaled.get(rid, 0.0), None) for rid, _, _, _ in ranked]
-        else:
-            index = self._sync_index()
-            allowed = self.store.ids(*filters.sql(alias="")) if filters.restricts or filters.kind != "" and self._has_other_kinds() else None
-            semantic = index.search(self.embedder.embed_query(q.text), n_candidates, allowed)
-            if mode == "semantic":
-                ranked = [(rid, s, None, s) for rid, s in semantic]
-            else:
-                best = self.store.get_many([lexical[0][0]]).get(lexical[0][0]) if lexical else None
-                confidence = lexical_confidence(q, best.text if best else None)
-                ranked = fuse(lexical, semantic, confidence)
-        top = ranked[:k]
-        found = self.store.get_many([rid for rid, *_ in top])
-        return [Hit(found[rid], score, lex, sem, matched_terms(q, found[rid].title + found[rid].text))
-                for rid, score, lex, sem in top if rid in found]
+        ranked = rank(q, mode, k, _SearchBackend(self, filters, dense=mode != "keyword"))[:k]
+        found = self.store.get_many([s.id for s in ranked])
+        return [Hit(found[s.id], s.score, s.lexical, s.semantic,
+                    matched_terms(q, found[s.id].title + found[s.id].text), s.boost)
+                for s in ranked if s.id in found]
 
     def _has_other_kinds(self) -> bool:
         return self.store.count("kind != ?", [KIND_PRACTICE]) > 0
@@ -545,7 +717,56 @@ class KnowledgeBase:
         return write_records(records, Path(path), fmt)
 
     def backup(self, dest: Path | str) -> Path:
-        """A consistent copy of the database (the index is derived and rebuilt on open)."""
+        """A consistent copy of the database (the index is derived and rebuilt on open).
+
+        Uses SQLite's online backup API, so it is safe while the app and other processes read and
+        write; ``dest`` appears only when the copy is complete and checked.
+        """
         dest = Path(dest)
         self.store.backup_to(dest)
         return dest
+
+    def restore_database(self, backup: Path | str, *, editor: Editor | None = None) -> dict:
+        """Replace this knowledge base's database with a backup (see :meth:`restore_backup`)."""
+        actor = self.authorize(editor)
+        with self._lock:
+            result = _restore_into(self.store, self.settings, Path(backup), actor)
+            self.db_id, self._index = result["db_id"], None
+        return result
+
+    @classmethod
+    def restore_backup(cls, backup: Path | str, home: str | Path | None = None, settings: Settings | None = None, *,
+                       editor: Editor | None = None, actor: str = "local") -> dict:
+        """Replace the database of ``home`` with ``backup``, also when the current one is damaged.
+
+        The backup is checked first (a reformkb database, intact, not from a newer version); the
+        current database is kept beside it as ``reformkb.db-before-restore-<time>``. The restored
+        database gets a new identity, so every process rebuilds its vector index from it (from the
+        cached vectors; nothing is re-embedded). The restore is recorded in the audit log.
+        Returns records, last_change, kept (the previous database) and db_id.
+        """
+        settings = settings or Settings.default(home)
+        actor = Editors.for_home(settings.home).authorize(editor, actor)
+        backup = Path(backup)
+        verify_backup(backup)
+        if backup.resolve() == settings.db_path.resolve():
+            raise InputError("备份文件就是当前的知识库文件：请选择另一个备份。")
+        try:
+            store = Store(settings.db_path)
+        except StoreError as exc:  # damaged or foreign: set it aside whole and restore into a new file
+            log.warning("current database unusable (%s): moving it aside", exc)
+            kept = _kept_path(settings.db_path)
+            for suffix in ("", "-wal", "-shm"):
+                part = Path(f"{settings.db_path}{suffix}")
+                if part.exists():
+                    part.rename(Path(f"{kept}{suffix}"))
+            store = Store(settings.db_path)
+            try:
+                result = _restore_into(store, settings, backup, actor, kept=kept)
+            finally:
+                store.close()
+            return result
+        try:
+            return _restore_into(store, settings, backup, actor)
+        finally:
+            store.close()

@@ -20,6 +20,9 @@ KINDS = (KIND_PRACTICE, KIND_ACTION)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
 _SPACES = re.compile(r"[ \t\u3000\xa0]+")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # undecodable bytes smuggled in by surrogateescape
+_TEXT_FIELDS = ("text", "region", "region_raw", "province", "city", "county", "agency", "title",
+                "kind", "ref", "created_at", "updated_at", "content_hash")
 
 
 def clean_text(text: str) -> str:
@@ -28,6 +31,25 @@ def clean_text(text: str) -> str:
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return "\n".join(line for line in lines if line)
+
+
+def check_encoding(text: str, label: str) -> None:
+    """InputError when ``text`` holds bytes that were not valid text (lone surrogates)."""
+    if _SURROGATE.search(text):
+        raise InputError(f"{label}含有无法识别的字符（编码错误，常见于非 UTF-8 的终端或文件）：请检查后重新输入。")
+
+
+def clean_field(value, label: str, max_chars: int) -> str:
+    """A one-line field (title, agency, ref, source …) as stored: cleaned like text, on one line, limited."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InputError(f"{label}应为文字。")
+    check_encoding(value, label)
+    cleaned = " ".join(clean_text(value).split("\n"))
+    if len(cleaned) > max_chars:
+        raise InputError(f"{label}有 {len(cleaned)} 字，超过上限 {max_chars} 字：请精简，或由管理员调高 REFORMKB_MAX_FIELD_CHARS。")
+    return cleaned
 
 
 def content_hash(text: str) -> str:
@@ -83,16 +105,38 @@ class Record:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Record":
-        """Inverse of :meth:`to_dict`; unknown keys are ignored, missing ones take defaults."""
+        """Inverse of :meth:`to_dict`; unknown keys are ignored, missing ones take defaults.
+
+        Raises InputError for a value of the wrong shape (a list where text belongs, an id that is
+        not a number), so that a bad row of a record file is refused with a reason.
+        """
+        if not isinstance(d, dict):
+            raise InputError("案例应为字段表（dict），例如 {\"text\": \"……\", \"region\": \"长沙市\"}。")
+        for key in [f"source_{k}" for k in Source.__dataclass_fields__] + list(_TEXT_FIELDS):
+            if isinstance(d.get(key), (list, dict, tuple, set)):
+                raise InputError(f"字段 {key} 应为文字，而不是列表或对象。")
         src = Source(**{k: str(d.get(f"source_{k}") or "") for k in Source.__dataclass_fields__})
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d and k != "source"}
+        known.setdefault("text", "")
+        for key in ("topics", "metrics"):
+            value = known.get(key)
+            if value is None:
+                known[key] = []
+            elif key == "topics" and isinstance(value, str):
+                known[key] = [t.strip() for t in re.split(r"[;；,，、]", value) if t.strip()]
+            elif not isinstance(value, (list, tuple)):
+                raise InputError(f"字段 {key} 应为列表，例如 [\"企业注销\"]。")
+            else:
+                known[key] = list(value)
         rec = cls(**known, source=src)
         if rec.id in ("", None):
             rec.id = None
         else:
-            rec.id = int(rec.id)
-        for attr in ("text", "region", "region_raw", "province", "city", "county", "agency", "title",
-                     "kind", "ref", "created_at", "updated_at", "content_hash"):
+            try:
+                rec.id = int(rec.id)
+            except (TypeError, ValueError):
+                raise InputError(f"编号“{rec.id}”不是数字。") from None
+        for attr in _TEXT_FIELDS:
             value = getattr(rec, attr)
             setattr(rec, attr, "" if value is None else str(value))
         return rec
@@ -123,6 +167,7 @@ def validate_text(text: str, max_chars: int) -> str:
     """The cleaned text, or InputError when it is empty, punctuation only, or too long."""
     if not isinstance(text, str):
         raise InputError("案例正文必须是文字。")
+    check_encoding(text, "案例正文")
     cleaned = clean_text(text)
     if not cleaned:
         raise InputError("案例正文为空：请填写做法的具体内容。")

@@ -1,34 +1,74 @@
 """Keyword, semantic and hybrid search, and their fusion: every ranking knob lives here.
 
-Keyword search runs SQLite FTS5 over two views of each record (jieba words and character bigrams,
-see :mod:`reformkb.segment`), with the query expanded by the glossary, ranked by BM25.
-Semantic search asks the FAISS index for the nearest record vectors.
+**Query understanding** (:func:`parse_query`). The query is normalized (NFKC, control characters
+out), cut into content words (jieba with the domain dictionary) and character bigrams, matched
+against the glossary (each evoked group is a :class:`~reformkb.glossary.Concept`), and scanned for
+place names (长沙, 湖南省 …).
 
-Hybrid search fuses the two with weights that depend on how far the lexical side can be trusted
-*for this query*: plain reciprocal-rank fusion lets BM25's noise (an English query over Chinese
-text, a typo) drag good dense results down. Here each side's scores are scaled to [0, 1] within its
-candidates, and the lexical weight is multiplied by the query's *lexical confidence*: the share of
-the query's content words that the best lexical hit actually contains. A query whose words are not
-in the corpus gets dense ranking; a query whose words are all found gets a true blend.
+**Keyword search** runs SQLite FTS5 over two views of each record (jieba words and character bigrams,
+see :mod:`reformkb.segment`), ranked by BM25 with column weights :data:`WORDS_WEIGHT` and
+:data:`GRAMS_WEIGHT`. The MATCH expression ORs the query's words, its bigrams and, as phrases, the
+other terms of every glossary group it evokes, so "公司不开了" also finds "企业注销". Every term is
+quoted: user text is never FTS syntax.
+
+**Semantic search** embeds the query (e5 "query: " prompt) and asks the vector index for the nearest
+records. On its own (``mode="semantic"``) it uses the query exactly as typed.
+
+**Hybrid search** (:func:`rank`) is what users get by default. Plain reciprocal-rank fusion barely
+beats dense retrieval alone and lets BM25's noise (an English query over Chinese text, a typo, a
+colloquial paraphrase) drag good dense results down. Instead:
+
+1. *Dense side.* When the query evokes glossary groups whose standard expression it does not use,
+   the query is embedded a second time followed by those expressions, and the two vectors are
+   averaged: "公司不开了怎么办手续" is moved toward "企业注销". Otherwise one embedding.
+2. *Score scaling.* Each side brings :data:`CANDIDATES` candidates. Cosines are min-max scaled to
+   [0, 1] over the dense candidates (e5 cosines crowd into 0.8–0.95, so raw values say little);
+   BM25 scores are divided by the best one (so a second lexical hit that scores 40 % of the first
+   keeps 0.4, even when there are only two).
+3. *Query-aware lexical weight.* The lexical part is weighted by :data:`LEXICAL_WEIGHT` times the
+   query's *lexical confidence*: the share of its content words that the best lexical hit contains
+   (a word counts as contained when the hit uses any expression of a glossary group the word
+   belongs to). An English or misspelled query, whose words are not in the records, gets (nearly)
+   dense ranking; a query whose words are all found gets a true blend.
+   ``fused = semantic_scaled + LEXICAL_WEIGHT × confidence × lexical_scaled (+ region boost)``.
+4. *Pseudo-relevance feedback.* The query vector is moved toward the mean vector of the
+   :data:`FEEDBACK_DOCS` best fused records (``q' = q + FEEDBACK_WEIGHT × mean``, renormalized), the
+   dense side is searched again with it and the fusion repeated. The records' vectors come from the
+   index: no extra embedding.
+5. *Place names.* A query that names a region (长沙, 湖南省) lifts records of that region (or of a
+   city or county in that province) by :data:`REGION_BOOST`; the region's records are also searched
+   densely so that they are candidates even in a large knowledge base.
+
+Knob values and how they were chosen (including a check that they hold on held-out queries) are in
+``docs/search-quality.md``; ``python -m bench.quality`` reproduces the figures.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
 
 from reformkb.errors import InputError
+from reformkb.glossary import Concept, Glossary
 from reformkb.records import KIND_PRACTICE, Record, has_content
+from reformkb.regions import Region, gazetteer
 from reformkb.segment import bigrams, words
 
 MODES = ("hybrid", "keyword", "semantic")
 
-# Fusion knobs (measured on the dev set; see docs/search-quality.md).
-CANDIDATES = 100  # how many hits each side contributes before fusion
-SEMANTIC_WEIGHT = 1.0
-LEXICAL_WEIGHT = 0.6
-EXPANSION_WEIGHT = 0.5  # bm25 weight of glossary-expanded phrases relative to the query's own bigrams
-WORDS_WEIGHT, GRAMS_WEIGHT = 1.0, 0.5  # bm25 column weights
+# -- the knobs (see the module docstring and docs/search-quality.md) ---------------------------------
+CANDIDATES = 100  # hits each side contributes before fusion (at least 3 × k)
+LEXICAL_WEIGHT = 1.0  # weight of the scaled BM25 score for a query whose words are all found
+FEEDBACK_DOCS = 2  # pseudo-relevance feedback: how many top fused records move the query vector
+FEEDBACK_WEIGHT = 0.5  # ... and how far (0 turns feedback off)
+REGION_BOOST = 0.3  # added to the fused score of records in a region the query names
+WORDS_WEIGHT, GRAMS_WEIGHT = 1.0, 0.5  # BM25 column weights: jieba words, character bigrams
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 @dataclass
@@ -70,45 +110,72 @@ class Filters:
 
 @dataclass
 class Hit:
-    """One search result with the parts of its score and the terms to highlight."""
+    """One search result with the parts of its score and the terms to highlight.
+
+    ``score`` is the fused score the results are ordered by. In hybrid mode it is
+    ``semantic part + lexical part + boost`` (see the module docstring); ``lexical`` and ``semantic``
+    are the two sides' own measures, ``None`` where that side did not find the record.
+    """
 
     record: Record
     score: float
-    lexical: float | None = None  # BM25 scaled to [0, 1] among this query's lexical candidates
-    semantic: float | None = None  # cosine similarity
+    lexical: float | None = None  # BM25 relative to the best lexical hit of this query (0–1]
+    semantic: float | None = None  # cosine similarity of the (final) query vector and the record's
     matched: list[str] = field(default_factory=list)
+    boost: float = 0.0  # region boost included in ``score``
 
     def to_dict(self) -> dict:
         return {"score": round(self.score, 4),
                 "lexical": None if self.lexical is None else round(self.lexical, 4),
                 "semantic": None if self.semantic is None else round(self.semantic, 4),
+                "boost": round(self.boost, 4),
                 "matched": self.matched, **self.record.to_dict()}
 
 
 @dataclass
 class Query:
-    """A query after normalization: its text, content words, bigrams and glossary expansions."""
+    """A query after normalization: its text, content words, bigrams, glossary concepts and places."""
 
     text: str
     words: list[str]
     grams: list[str]
-    expansions: list[str]
+    concepts: list[Concept] = field(default_factory=list)
+    regions: list[Region] = field(default_factory=list)
+
+    @property
+    def expansions(self) -> list[str]:
+        """The evoked groups' other terms, not already in the query (searched for as well)."""
+        low = self.text.lower()
+        out: list[str] = []
+        for concept in self.concepts:
+            out.extend(t for t in concept.others if t.lower() not in low and t not in out)
+        return out
+
+    @property
+    def standards(self) -> list[str]:
+        """Standard expressions of the evoked groups that the query does not already use."""
+        low = self.text.lower()
+        return list(dict.fromkeys(c.standard for c in self.concepts if c.standard.lower() not in low))
 
     def fts(self) -> str:
-        """The FTS5 MATCH expression: every term quoted, so user text is never FTS syntax."""
+        """The FTS5 MATCH expression ("" when nothing is searchable): every term quoted."""
         def q(term: str) -> str:
             return '"' + term.replace('"', '""') + '"'
 
-        parts = []
-        if self.words:
-            parts.append("words : (" + " OR ".join(q(w) for w in dict.fromkeys(self.words)) + ")")
-        grams = list(dict.fromkeys(self.grams))
+        word_terms = list(dict.fromkeys(self.words))
+        gram_terms = list(dict.fromkeys(self.grams))
         for term in self.expansions:
-            term_grams = bigrams(term)
-            if term_grams:
-                grams.append(" ".join(term_grams))
-        if grams:
-            parts.append("grams : (" + " OR ".join(q(g) for g in grams) + ")")
+            if _CJK.search(term):
+                gram_terms.append(" ".join(bigrams(term)))
+            else:
+                word_terms.append(" ".join(words(term)))
+        parts = []
+        word_terms = [t for t in dict.fromkeys(word_terms) if t]
+        gram_terms = [t for t in dict.fromkeys(gram_terms) if t]
+        if word_terms:
+            parts.append("words : (" + " OR ".join(q(w) for w in word_terms) + ")")
+        if gram_terms:
+            parts.append("grams : (" + " OR ".join(q(g) for g in gram_terms) + ")")
         return " OR ".join(parts)
 
     def highlight_terms(self) -> list[str]:
@@ -117,7 +184,7 @@ class Query:
         return sorted(terms, key=len, reverse=True)
 
 
-def parse_query(text: str, max_chars: int, expand) -> Query:
+def parse_query(text: str, max_chars: int, glossary: Glossary | None = None) -> Query:
     """Normalize a user's query; InputError for an empty, punctuation-only or over-long one."""
     if not isinstance(text, str):
         raise InputError("检索词必须是文字。")
@@ -129,31 +196,43 @@ def parse_query(text: str, max_chars: int, expand) -> Query:
         raise InputError(f"检索词有 {len(text)} 字，超过上限 {max_chars} 字：请只写要找的做法的要点。")
     if not has_content(text):
         raise InputError("检索词里只有标点或符号：请输入要找的做法，例如“企业注销提速”。")
-    return Query(text, words(text), bigrams(text), expand(text))
+    concepts = glossary.concepts(text) if glossary is not None else []
+    return Query(text, words(text), bigrams(text), concepts, gazetteer().find_all(text))
 
 
 def matched_terms(query: Query, text: str) -> list[str]:
     """The query's words (and expansions) that occur in ``text``, without ones inside a longer match."""
     found: list[str] = []
+    low = text.lower()
     for term in query.highlight_terms():
-        if term in text and not any(term in longer for longer in found):
+        if term.lower() in low and not any(term.lower() in longer.lower() for longer in found):
             found.append(term)
     return found
 
 
 def lexical_confidence(query: Query, best_text: str | None) -> float:
-    """Share of the query's content words that the best lexical hit contains (0 without hits)."""
+    """Share of the query's content words that the best lexical hit contains (0 without hits).
+
+    Single characters are left out (mostly particles, or the pieces jieba leaves of a misspelled
+    word). A word also counts as contained when it is part of a glossary term the query used and the
+    hit contains any expression of that group. A query without such words is judged by its bigrams.
+    """
     if not best_text:
         return 0.0
-    content = [w for w in dict.fromkeys(query.words) if len(w) >= 2 or re.match(r"[\u4e00-\u9fff]", w)]
-    # Prefer whole words; a query whose words jieba split oddly falls back to its bigrams.
-    units = content or query.grams
+    units = [w for w in dict.fromkeys(query.words) if len(w) >= 2] or query.grams
     if not units:
         return 0.0
-    return sum(1 for u in units if u in best_text) / len(units)
+    low = best_text.lower()
+    evoked = [c for c in query.concepts if any(t.lower() in low for t in (c.standard, *c.others, *c.used))]
+
+    def contained(unit: str) -> bool:
+        return unit in low or any(unit in t.lower() or t.lower() in unit for c in evoked for t in c.used)
+
+    return sum(1 for u in units if contained(u)) / len(units)
 
 
 def _scale(scores: dict[int, float]) -> dict[int, float]:
+    """Min-max scaling to [0, 1] (all 1.0 when the scores are equal)."""
     if not scores:
         return {}
     top, low = max(scores.values()), min(scores.values())
@@ -161,15 +240,101 @@ def _scale(scores: dict[int, float]) -> dict[int, float]:
     return {i: (s - low) / span if span > 1e-9 else 1.0 for i, s in scores.items()}
 
 
-def fuse(lexical: list[tuple[int, float]], semantic: list[tuple[int, float]], confidence: float) -> list[tuple[int, float, float | None, float | None]]:
-    """Hybrid ranking: (id, fused, lexical_scaled, cosine), best first. See the module docstring."""
-    lex = _scale({i: s for i, s in lexical})
-    sem_raw = {i: s for i, s in semantic}
+@dataclass
+class Scored:
+    """A ranked record id with the parts of its score."""
+
+    id: int
+    score: float
+    lexical: float | None = None
+    semantic: float | None = None
+    boost: float = 0.0
+
+
+def fuse(lexical: Sequence[tuple[int, float]], semantic: Sequence[tuple[int, float]], confidence: float,
+         boosted: set[int] | frozenset[int] = frozenset()) -> list[Scored]:
+    """Hybrid ranking of two candidate lists ((id, bm25) and (id, cosine)), best first.
+
+    ``fused = scaled cosine + LEXICAL_WEIGHT × confidence × bm25 / best bm25 (+ REGION_BOOST if boosted)``;
+    ties go to the lower id, so the order is deterministic.
+    """
+    top = max((s for _, s in lexical), default=0.0)
+    lex = {i: s / top for i, s in lexical} if top > 0 else {}
+    sem_raw = dict(semantic)
     sem = _scale(sem_raw)
     w_lex = LEXICAL_WEIGHT * confidence
     out = []
     for rid in set(lex) | set(sem):
-        fused = SEMANTIC_WEIGHT * sem.get(rid, 0.0) + w_lex * lex.get(rid, 0.0)
-        out.append((rid, fused, lex.get(rid), sem_raw.get(rid)))
-    out.sort(key=lambda t: (-t[1], t[0]))
+        boost = REGION_BOOST if rid in boosted else 0.0
+        fused = sem.get(rid, 0.0) + w_lex * lex.get(rid, 0.0) + boost
+        out.append(Scored(rid, fused, lex.get(rid), sem_raw.get(rid), boost))
+    out.sort(key=lambda s: (-s.score, s.id))
     return out
+
+
+class Backend(Protocol):
+    """What ranking needs from a knowledge base (which applies the search's filters to all of it)."""
+
+    def lexical(self, match: str, limit: int, weights: tuple[float, float]) -> list[tuple[int, float]]:
+        """(id, bm25) for an FTS5 MATCH expression with these column weights (words, grams), best first."""
+
+    def dense(self, vector: np.ndarray, limit: int, within: list[int] | None = None) -> list[tuple[int, float]]:
+        """(id, cosine) of the nearest records (only among ``within`` if given), best first."""
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The unit vector of a query text."""
+
+    def vectors(self, ids: list[int]) -> list[np.ndarray]:
+        """The stored vectors of these records (those that have one)."""
+
+    def text(self, record_id: int) -> str:
+        """Title and text of a record."""
+
+    def in_regions(self, regions: list[Region]) -> list[int]:
+        """Ids of the records located in any of these regions (or in a place inside one)."""
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return v / n if n > 0 else v
+
+
+def query_vector(q: Query, backend: Backend) -> np.ndarray:
+    """The query's vector for hybrid search: the query, averaged with the query followed by the
+    standard expressions of the glossary groups it evokes (if any)."""
+    vec = backend.embed_query(q.text)
+    standards = q.standards
+    if standards:
+        vec = _unit(vec + backend.embed_query(q.text + " " + " ".join(standards)))
+    return vec
+
+
+def rank(q: Query, mode: str, k: int, backend: Backend) -> list[Scored]:
+    """The best records for a parsed query, at least ``k`` of them when that many match."""
+    n = max(CANDIDATES, 3 * k)
+    match = q.fts()
+    lexical = backend.lexical(match, n, (WORDS_WEIGHT, GRAMS_WEIGHT)) if mode != "semantic" and match else []
+    if mode == "keyword":
+        top = lexical[0][1] if lexical and lexical[0][1] > 0 else 1.0
+        return [Scored(rid, s / top, s / top, None) for rid, s in lexical]
+    if mode == "semantic":
+        return [Scored(rid, s, None, s) for rid, s in backend.dense(backend.embed_query(q.text), n)]
+
+    confidence = lexical_confidence(q, backend.text(lexical[0][0])) if lexical else 0.0
+    region_ids = backend.in_regions(q.regions) if q.regions else []
+    boosted = set(region_ids)
+
+    def dense_side(vec: np.ndarray) -> list[tuple[int, float]]:
+        found = dict(backend.dense(vec, n))
+        if region_ids:  # the named region's records compete even if far down the global list
+            found.update(backend.dense(vec, n, within=region_ids))
+        return sorted(found.items(), key=lambda t: -t[1])
+
+    vec = query_vector(q, backend)
+    fused = fuse(lexical, dense_side(vec), confidence, boosted)
+    if FEEDBACK_DOCS and FEEDBACK_WEIGHT and fused:
+        feedback = backend.vectors([s.id for s in fused[:FEEDBACK_DOCS]])
+        if feedback:
+            vec = _unit(vec + FEEDBACK_WEIGHT * np.mean(feedback, axis=0))
+            fused = fuse(lexical, dense_side(vec), confidence, boosted)
+    return fused

@@ -64,7 +64,104 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     db["meta"].create({"key": str, "value": str}, pk="key")
 
 
-MIGRATIONS = [_migration_1]
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """The audit log is append-only: no UPDATE or DELETE of a ``changes`` row, from any program."""
+    for action in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER changes_no_{action.lower()} BEFORE {action} ON changes "
+            "BEGIN SELECT RAISE(ABORT, '审计日志不可修改或删除（append-only audit log）'); END"
+        )
+
+
+MIGRATIONS = [_migration_1, _migration_2]
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+@contextmanager
+def _translated(path: Path) -> Iterator[None]:
+    """Turn SQLite's errors that a user can meet into StoreError messages that say what to do."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if _is_busy(exc):
+            raise StoreError(
+                f"知识库正忙（另一个程序长时间占用 {path.name} 的写入锁）：请稍后再试；"
+                "若一直如此，请关闭其他正在导入的窗口或程序。"
+            ) from exc
+        if any(word in str(exc) for word in ("I/O", "disk", "unable to open", "readonly")):
+            raise StoreError(
+                f"无法读写知识库文件 {path}（{exc}）：请检查磁盘空间和文件权限；"
+                "若文件已损坏，请用 reformkb restore 从备份恢复。"
+            ) from exc
+        raise
+    except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
+        raise
+    except sqlite3.DatabaseError as exc:  # malformed image, not a database, I/O error …
+        raise StoreError(
+            f"知识库文件 {path} 无法读取（{exc}）：文件可能已损坏。请用 reformkb restore 从备份恢复；"
+            "向量索引会从恢复后的数据库自动重建。"
+        ) from exc
+
+
+def _retry_busy(action, attempts: int = 50, pause: float = 0.1):
+    """Run ``action`` again while SQLite reports the database busy (switching to WAL needs a moment
+    without other connections, e.g. when two processes create the same knowledge base at once)."""
+    import time
+
+    for attempt in range(attempts):
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(pause)
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    """A connection that cannot change ``path`` (not even a journal or WAL file beside it)."""
+    return sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro&immutable=1", uri=True)
+
+
+@dataclass
+class BackupInfo:
+    """What a backup file holds, as checked by :func:`verify_backup`."""
+
+    path: Path
+    records: int
+    last_change: int
+    schema_version: int
+    db_id: str
+
+
+def verify_backup(path: Path | str) -> BackupInfo:
+    """Check that ``path`` is an intact reformkb database that this version can open; StoreError if not."""
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"找不到备份文件 {path}：请检查路径。")
+    conn = None
+    try:
+        conn = _read_only(path)
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if app_id != APPLICATION_ID:
+            raise StoreError(f"{path} 不是 reformkb 知识库的备份：请选择用 reformkb backup 生成的文件。")
+        if version > len(MIGRATIONS):
+            raise StoreError(f"备份 {path} 来自更新版本的 reformkb（结构版本 {version}）：请先升级 reformkb。")
+        check = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        if check != "ok":
+            raise StoreError(f"备份 {path} 已损坏（{check}）：请换一个备份文件。")
+        records = conn.execute("SELECT count(*) FROM records").fetchone()[0]
+        last = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+        row = conn.execute("SELECT value FROM meta WHERE key = 'db_id'").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} 不是可用的 reformkb 备份（{exc}）：请选择用 reformkb backup 生成的文件。") from exc
+    finally:
+        if conn is not None:
+            conn.close()
+    return BackupInfo(path, records, last, version, row[0] if row else "")
 
 
 def now() -> str:
@@ -115,20 +212,29 @@ class Store:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self.db = sqlite_utils.Database(conn)
             self._check_and_migrate()
-            conn.execute("PRAGMA journal_mode = WAL")
+            _retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))
             conn.execute("PRAGMA synchronous = NORMAL")
+        except StoreError:
+            self._close_quietly()
+            raise
         except sqlite3.DatabaseError as exc:
+            self._close_quietly()
             raise StoreError(
                 f"无法打开知识库文件 {self.path}：{exc}。该文件可能已损坏或不是 reformkb 知识库；"
-                "请从备份恢复（reformkb restore），或换一个目录（--home）新建知识库。"
+                "请从备份恢复（reformkb restore 备份文件），或换一个目录（--home）新建知识库。"
             ) from exc
 
+    def _close_quietly(self) -> None:
+        db = getattr(self, "db", None)
+        if db is not None:
+            db.conn.close()
+
     # -- schema -----------------------------------------------------------------------------------
-    def _check_and_migrate(self) -> None:
-        conn = self.db.conn
+    def _look(self, conn) -> int:
+        """This file's schema version; StoreError if it is not a reformkb database this version can open."""
+        tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        tables = self.db.table_names()
         if app_id != APPLICATION_ID and tables:
             raise StoreError(
                 f"{self.path} 不是 reformkb 知识库（里面已有别的数据表）。为避免破坏它，reformkb 不会改动这个文件；"
@@ -138,9 +244,21 @@ class Store:
             raise StoreError(
                 f"知识库 {self.path} 由更新版本的 reformkb 创建（结构版本 {version}），请升级 reformkb 后再打开。"
             )
+        return version
+
+    def _check_and_migrate(self) -> None:
+        conn = self.db.conn
+        with self._lock:
+            conn.execute("BEGIN")  # one snapshot: another process may be creating the tables right now
+            try:
+                version = self._look(conn)
+            finally:
+                conn.execute("COMMIT")
         if version == len(MIGRATIONS):
             return
         with self.transaction():
+            # Another process may have migrated between our look and our lock: look again.
+            version = self._look(conn)
             for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
                 migration(self.db)
                 conn.execute(f"PRAGMA user_version = {number}")
@@ -148,20 +266,55 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """An immediate (write-locking) transaction: all of it commits, or none of it."""
-        with self._lock:
+        """An immediate (write-locking) transaction: all of it commits, or none of it.
+
+        Another process holding the write lock is waited for (up to ``BUSY_TIMEOUT_MS``); only then
+        does the caller get a StoreError saying the knowledge base is busy, never "database is locked".
+        """
+        with self._lock, _translated(self.path):
             conn = self.db.conn
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
             else:
                 conn.execute("COMMIT")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every read inside sees the same committed state (WAL snapshot).
+
+        Other threads of this process wait; other processes' writers do not.
+        """
+        with self._lock, _translated(self.path):
+            conn = self.db.conn
+            if conn.in_transaction:  # already inside a transaction of this thread
+                yield conn
+                return
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+
+    def _all(self, sql: str, params: list | tuple = ()) -> list[tuple]:
+        """Rows of a read, fetched whole under the lock (so no other thread's open transaction shows)."""
+        with self._lock, _translated(self.path):
+            return self.db.conn.execute(sql, params).fetchall()
+
+    def _dicts(self, sql: str, params: list | tuple = ()) -> list[dict]:
+        with self._lock, _translated(self.path):
+            cur = self.db.conn.execute(sql, params)
+            names = [c[0] for c in cur.description]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
+
     def close(self) -> None:
-        self.db.conn.close()
+        with self._lock:
+            self.db.conn.close()
 
     # -- writes -----------------------------------------------------------------------------------
     def _log(self, conn, record_id: int, op: str, actor: str, before: Record | None, after: Record | None) -> None:
@@ -175,21 +328,25 @@ class Store:
     def _insert_row(self, conn, rec: Record) -> int:
         row = _record_to_row(rec)
         if rec.id is None:
-            row.pop("id", None)
+            # Never reuse the id of a deleted record (SQLite would reuse the highest one): the audit log,
+            # undelete and people's notes ("第 32 条") keep meaning the record they meant.
+            row["id"] = conn.execute(
+                "SELECT max(coalesce((SELECT max(id) FROM records), 0),"
+                " coalesce((SELECT max(record_id) FROM changes), 0)) + 1").fetchone()[0]
         cols = list(row)
-        cur = conn.execute(
+        conn.execute(
             f"INSERT INTO records ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
             [row[c] for c in cols],
         )
-        record_id = cur.lastrowid if rec.id is None else rec.id
+        record_id = row["id"]
         words, grams = index_views(f"{rec.title} {rec.region} {rec.agency} {rec.text}")
         conn.execute("INSERT INTO records_fts (rowid, words, grams) VALUES (?, ?, ?)", (record_id, words, grams))
         return record_id
 
     def has_hash(self, content_hash: str) -> int | None:
         """The id of the record with this content hash, if any."""
-        row = self.db.execute("SELECT id FROM records WHERE content_hash = ?", [content_hash]).fetchone()
-        return row[0] if row else None
+        rows = self._all("SELECT id FROM records WHERE content_hash = ?", [content_hash])
+        return rows[0][0] if rows else None
 
     def insert_many(self, records: Iterable[Record], actor: str, op: str = "add") -> list[int | None]:
         """Insert records in one transaction; a record whose hash is already stored is skipped (None).
@@ -204,7 +361,8 @@ class Store:
                     ids.append(None)
                     continue
                 rec.created_at = rec.created_at or stamp
-                rec.updated_at = stamp
+                if not (op == "restore" and rec.updated_at):  # an undelete brings the record back as it was
+                    rec.updated_at = stamp
                 rec.id = self._insert_row(conn, rec)
                 self._log(conn, rec.id, op, actor, None, rec)
                 ids.append(rec.id)
@@ -246,7 +404,8 @@ class Store:
         return _row_to_record(dict(zip([c[0] for c in cur.description], row)))
 
     def get(self, record_id: int) -> Record:
-        return self._get(self.db.conn, int(record_id))
+        with self._lock, _translated(self.path):
+            return self._get(self.db.conn, int(record_id))
 
     def get_many(self, ids: list[int]) -> dict[int, Record]:
         """Records by id (missing ids are absent from the result)."""
@@ -254,7 +413,7 @@ class Store:
         for start in range(0, len(ids), 500):
             chunk = [int(i) for i in ids[start : start + 500]]
             marks = ",".join("?" for _ in chunk)
-            for row in self.db.query(f"SELECT * FROM records WHERE id IN ({marks})", chunk):
+            for row in self._dicts(f"SELECT * FROM records WHERE id IN ({marks})", chunk):
                 rec = _row_to_record(row)
                 out[rec.id] = rec
         return out
@@ -265,15 +424,15 @@ class Store:
         sql = "SELECT * FROM records" + (f" WHERE {where}" if where else "") + f" ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [_row_to_record(r) for r in self.db.query(sql, params or [])]
+        return [_row_to_record(r) for r in self._dicts(sql, params or [])]
 
     def ids(self, where: str = "", params: list | None = None) -> list[int]:
         sql = "SELECT id FROM records" + (f" WHERE {where}" if where else "") + " ORDER BY id"
-        return [r[0] for r in self.db.execute(sql, params or []).fetchall()]
+        return [r[0] for r in self._all(sql, params or [])]
 
     def count(self, where: str = "", params: list | None = None) -> int:
         sql = "SELECT count(*) FROM records" + (f" WHERE {where}" if where else "")
-        return self.db.execute(sql, params or []).fetchone()[0]
+        return self._all(sql, params or [])[0][0]
 
     def fts(self, match: str, where: str, params: list, limit: int,
             weights: tuple[float, float] = (1.0, 0.5)) -> list[tuple[int, float]]:
@@ -283,31 +442,47 @@ class Store:
             "FROM records_fts JOIN records r ON r.id = records_fts.rowid "
             "WHERE records_fts MATCH ?" + (f" AND {where}" if where else "") + " ORDER BY score DESC LIMIT ?"
         )
-        return [(r[0], r[1]) for r in self.db.execute(sql, [match, *params, limit]).fetchall()]
+        try:
+            return [(r[0], r[1]) for r in self._all(sql, [match, *params, limit])]
+        except sqlite3.OperationalError as exc:  # a MATCH expression FTS5 cannot parse
+            from reformkb.errors import InputError
+
+            raise InputError(f"检索词无法解析（{exc}）：请去掉引号、星号等符号后再试。") from exc
 
     def grouped_counts(self, columns: list[str], where: str = "", params: list | None = None) -> list[dict]:
         cols = ", ".join(columns)
         sql = (f"SELECT {cols}, count(*) AS n FROM records" + (f" WHERE {where}" if where else "")
                + f" GROUP BY {cols} ORDER BY n DESC, {cols}")
-        return list(self.db.query(sql, params or []))
+        return self._dicts(sql, params or [])
 
     def topic_counts(self, where: str = "", params: list | None = None) -> list[dict]:
         sql = ("SELECT j.value AS topic, count(*) AS n FROM records, json_each(records.topics) j"
                + (f" WHERE {where}" if where else "") + " GROUP BY j.value ORDER BY n DESC, topic")
-        return list(self.db.query(sql, params or []))
+        return self._dicts(sql, params or [])
 
     # -- change log -------------------------------------------------------------------------------
     def last_seq(self) -> int:
-        return self.db.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+        return self._all("SELECT coalesce(max(seq), 0) FROM changes")[0][0]
 
     def changed_since(self, seq: int) -> dict[int, str]:
         """Record ids touched after ``seq`` and their latest operation."""
-        rows = self.db.execute("SELECT record_id, op FROM changes WHERE seq > ? ORDER BY seq", [seq]).fetchall()
+        rows = self._all("SELECT record_id, op FROM changes WHERE seq > ? ORDER BY seq", [seq])
         return {rid: op for rid, op in rows}
 
     def changes(self, record_id: int | None = None, limit: int = 200) -> list[Change]:
         where, params = ("WHERE record_id = ?", [record_id]) if record_id is not None else ("", [])
-        rows = self.db.query(f"SELECT * FROM changes {where} ORDER BY seq DESC LIMIT {int(limit)}", params)
+        rows = self._dicts(f"SELECT * FROM changes {where} ORDER BY seq DESC LIMIT {int(limit)}", params)
+        return [Change(r["seq"], r["record_id"], r["op"], r["actor"], r["at"],
+                       json.loads(r["before"]) if r["before"] else None,
+                       json.loads(r["after"]) if r["after"] else None) for r in rows]
+
+    def deletions(self, limit: int = 100) -> list[Change]:
+        """The latest delete of each record that is still deleted, newest first."""
+        rows = self._dicts(
+            "SELECT * FROM changes c WHERE c.op = 'delete' AND c.record_id > 0"
+            " AND c.seq = (SELECT max(seq) FROM changes d WHERE d.record_id = c.record_id AND d.op = 'delete')"
+            " AND NOT EXISTS (SELECT 1 FROM records r WHERE r.id = c.record_id)"
+            f" ORDER BY c.seq DESC LIMIT {int(limit)}")
         return [Change(r["seq"], r["record_id"], r["op"], r["actor"], r["at"],
                        json.loads(r["before"]) if r["before"] else None,
                        json.loads(r["after"]) if r["after"] else None) for r in rows]
@@ -318,10 +493,10 @@ class Store:
         for start in range(0, len(hashes), 500):
             chunk = hashes[start : start + 500]
             marks = ",".join("?" for _ in chunk)
-            rows = self.db.execute(
+            rows = self._all(
                 f"SELECT content_hash, vector FROM vectors WHERE model = ? AND content_hash IN ({marks})",
                 [model, *chunk],
-            ).fetchall()
+            )
             out.update({h: np.frombuffer(v, dtype=np.float32) for h, v in rows})
         return out
 
@@ -333,27 +508,80 @@ class Store:
             )
 
     def vector_count(self, model: str) -> int:
-        return self.db.execute("SELECT count(*) FROM vectors WHERE model = ?", [model]).fetchone()[0]
+        return self._all("SELECT count(*) FROM vectors WHERE model = ?", [model])[0][0]
 
     def id_hashes(self) -> list[tuple[int, str]]:
-        return [(r[0], r[1]) for r in self.db.execute("SELECT id, content_hash FROM records ORDER BY id").fetchall()]
+        return [(r[0], r[1]) for r in self._all("SELECT id, content_hash FROM records ORDER BY id")]
 
     # -- meta -------------------------------------------------------------------------------------
     def get_meta(self, key: str, default: str | None = None) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-        return row[0] if row else default
+        rows = self._all("SELECT value FROM meta WHERE key = ?", [key])
+        return rows[0][0] if rows else default
 
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
+    def meta_default(self, key: str, value: str) -> str:
+        """The stored value of ``key``, storing ``value`` first if there is none (race-free)."""
+        with self.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            return conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+
     def backup_to(self, dest: Path) -> None:
-        """A consistent copy through SQLite's online backup API (safe while others write)."""
+        """A consistent copy through SQLite's online backup API (safe while others write).
+
+        The copy is written beside ``dest`` and renamed into place when complete, so ``dest`` is
+        never a half-written file; it is a single self-contained file (rollback journal, not WAL).
+        """
+        import os
+        import tempfile
+
         dest = Path(dest)
+        if dest.resolve() == self.path.resolve():
+            raise StoreError("备份文件不能是知识库文件本身：请换一个文件名。")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        target = sqlite3.connect(dest)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+        os.close(fd)
         try:
-            with self._lock:
-                self.db.conn.backup(target)
+            target = sqlite3.connect(tmp)
+            try:
+                with self._lock, _translated(self.path):
+                    self.db.conn.backup(target)
+                target.execute("PRAGMA journal_mode = DELETE")
+                check = target.execute("PRAGMA quick_check").fetchone()[0]
+                if check != "ok":
+                    raise StoreError(f"备份校验失败（{check}）：知识库文件可能已损坏，请检查磁盘后重试。")
+            finally:
+                target.close()
+            os.replace(tmp, dest)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def restore_from(self, backup: Path) -> BackupInfo:
+        """Replace this database's content with a verified backup's, in place.
+
+        Uses the backup API *into* the open database, so other connections (the app, other
+        processes) see the restored content at their next read instead of a swapped-out file.
+        Older-schema backups are migrated. Returns what the backup held.
+        """
+        info = verify_backup(backup)
+        source = _read_only(Path(backup))
+        try:
+            with self._lock, _translated(self.path):
+                source.backup(self.db.conn)
+        except sqlite3.OperationalError as exc:  # e.g. a page size the WAL database cannot take
+            raise StoreError(f"无法从 {backup} 恢复（{exc}）：当前知识库未被改动。") from exc
         finally:
-            target.close()
+            source.close()
+        with self._lock, _translated(self.path):
+            self._check_and_migrate()
+            _retry_busy(lambda: self.db.conn.execute("PRAGMA journal_mode = WAL"))
+        return info
+
+    def log_event(self, op: str, actor: str, detail: dict) -> None:
+        """An audit-log entry about the whole knowledge base (record id 0), e.g. a restore from backup."""
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO changes (record_id, op, actor, at, before, after) VALUES (0, ?, ?, ?, NULL, ?)",
+                         (op, actor, now(), json.dumps(detail, ensure_ascii=False)))

@@ -1,0 +1,1 @@
+"""Benchmarks: speed (bench.run) and search quality (bench.quality)."""
