@@ -23,7 +23,8 @@ import pandas as pd
 import streamlit as st
 
 from reformkb import ui_helpers as ui
-from reformkb.errors import ReformKBError
+from reformkb.auth import Editor
+from reformkb.errors import AuthError, ReformKBError
 from reformkb.export import to_csv, to_report_text, to_xlsx
 from reformkb.kb import ImportReport, KnowledgeBase
 from reformkb.records import KIND_PRACTICE, Record
@@ -57,12 +58,49 @@ def knowledge_base() -> KnowledgeBase:
     return _open_kb(str(settings.db_path), settings)
 
 
-def require_editor() -> str:
-    """Sign-in hook called first by every page that writes (editor sign-in comes with issue 6).
+def current_editor() -> Editor | None:
+    """This session's signed-in editor (None in single-user mode or before signing in)."""
+    return st.session_state.get("editor")
 
-    Today everyone may edit. Returns the actor that the audit log records for this session's writes.
+
+def require_editor() -> str:
+    """Sign-in gate, called first by every page that writes; returns the actor the audit log records.
+
+    Without an editors.toml (single-user mode) everyone may edit. With one, the page shows a sign-in
+    form and stops until this session signs in. The check is repeated by the knowledge base on every
+    write (``editor=current_editor()``), so hiding a page is never the only protection.
     """
-    return knowledge_base().actor
+    kb = knowledge_base()
+    if not kb.requires_sign_in:
+        return kb.actor
+    editor = current_editor()
+    if editor is not None:
+        try:
+            return kb.authorize(editor)
+        except AuthError:
+            st.session_state.pop("editor", None)
+    st.info("新增、修改、删除和导入需要编辑人员登录；检索和浏览不需要。", icon=":material/lock:")
+    account, shared = st.tabs(["账号登录", "编辑密钥"])
+    with account, st.form("sign_in_account"):
+        name = st.text_input("账号", key="si_name")
+        password = st.text_input("密码", type="password", key="si_password")
+        if st.form_submit_button("登录", type="primary"):
+            _sign_in(lambda: kb.sign_in(name, password))
+    with shared, st.form("sign_in_key"):
+        person = st.text_input("您的姓名（记入修改记录）", key="si_person")
+        key = st.text_input("编辑密钥", type="password", key="si_key")
+        if st.form_submit_button("登录", type="primary"):
+            _sign_in(lambda: kb.sign_in_key(key, person))
+    st.stop()
+
+
+def _sign_in(attempt) -> None:
+    try:
+        st.session_state.editor = attempt()
+    except ReformKBError as exc:
+        st.error(ui.plain(str(exc)), icon=":material/error:")
+        return
+    st.rerun()
 
 
 @contextmanager
@@ -269,7 +307,7 @@ def _save_case() -> None:
             st.session_state.add_flash = ("warning", "知识库中已有很相似的案例：请先核对下面列出的案例，"
                                           "确认不是重复后勾选“仍然保存”，再点保存。")
             return
-        rec, _ = kb.add(data, check_duplicates=False)
+        rec, _ = kb.add(data, check_duplicates=False, editor=current_editor())
     except ReformKBError as exc:
         st.session_state.add_flash = ("error", str(exc))
         return
@@ -428,7 +466,7 @@ def page_import() -> None:
             report.refused.append((f"第 {n} 条：{d['text'][:20]}…", str(exc)))
     bar = st.progress(0.0, text="正在保存……")
     with reported(), st.spinner("正在保存并更新检索索引……"):
-        kb.store_records(ready, report, progress=lambda done, total: bar.progress(done / total,
+        kb.store_records(ready, report, editor=current_editor(), progress=lambda done, total: bar.progress(done / total,
                                                                                   text=f"已保存 {done}/{total} 条"))
         bar.progress(1.0, text="导入完成")
         del st.session_state["imp_drafts"]
@@ -447,7 +485,7 @@ def _find_records(kb: KnowledgeBase, find: str) -> list[Record]:
 
 def _restore(record_id: int) -> None:
     try:
-        rec = knowledge_base().restore(record_id)
+        rec = knowledge_base().restore(record_id, editor=current_editor())
         st.session_state.m_flash = ("success", f"已恢复第 {rec.id} 条：{rec.region} {rec.title}")
     except ReformKBError as exc:
         st.session_state.m_flash = ("error", str(exc))
@@ -485,13 +523,13 @@ def edit_record(kb: KnowledgeBase) -> None:
             if not changes:
                 st.info("没有改动。")
             else:
-                saved = kb.edit(rec.id, **changes)
+                saved = kb.edit(rec.id, editor=current_editor(), **changes)
                 st.session_state.m_flash = ("success", f"已保存对第 {saved.id} 条的修改。")
                 st.rerun()
         with st.expander("删除这条案例", icon=":material/delete:"):
             sure = st.checkbox(f"确认删除第 {rec.id} 条（删除后仍可恢复）", key=f"m_sure_{rec.id}")
             if st.button("删除", disabled=not sure, key=f"m_delete_{rec.id}"):
-                gone = kb.delete(rec.id)
+                gone = kb.delete(rec.id, editor=current_editor())
                 st.session_state.m_flash = ("success", f"已删除第 {gone.id} 条：{gone.region} {gone.title}")
                 st.session_state.m_deleted = gone.id
                 st.rerun()
@@ -503,7 +541,7 @@ def show_stats(kb: KnowledgeBase) -> None:
                                                   ("地区", s["regions"]), ("省份", s["provinces"]),
                                                   ("来源专报", s["sources"])]):
         col.metric(label, value)
-    kinds = {"flat": "精确检索（flat）", "hnsw": "近似检索（HNSW）"}
+    kinds = {"flat": "精确检索（flat）", "ivf": "近似检索（IVF）", "hnsw": "近似检索（HNSW）"}
     state = "已是最新" if s["fresh"] else "待更新（下次检索时自动更新，也可点“重建索引”）"
     st.dataframe(pd.DataFrame([("向量模型", s["model"]), ("索引类型", kinds.get(s["index_type"], s["index_type"])),
                                ("已索引", f"{s['indexed']} / {s['records']} 条"), ("索引状态", state),
@@ -557,6 +595,12 @@ def main() -> None:
         st.session_state.page = wanted if wanted in PAGES else "search"
     page = st.sidebar.radio("功能", list(PAGES), key="page", format_func=lambda p: f"{PAGE_ICONS[p]} {PAGES[p]}")
     st.query_params["page"] = page
+    editor = current_editor()
+    if editor is not None:
+        st.sidebar.caption(ui.plain(f"已登录：{editor.name}"))
+        if st.sidebar.button("退出登录", key="sign_out"):
+            st.session_state.pop("editor", None)
+            st.rerun()
     st.sidebar.divider()
     st.markdown(f"#### {TITLE} · {PAGES[page]}")
     PAGE_FUNCTIONS[page]()

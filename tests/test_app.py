@@ -356,3 +356,29 @@ def test_two_sessions_write_and_search_at_the_same_time(home, no_magic):
     reader.sidebar.radio(key="mode").set_value("keyword")
     reader.text_input(key="q").input("并发测试").run()
     assert set(card_regions(reader)[:5]) == set(cases)
+
+
+# -- 编辑人员登录 -------------------------------------------------------------------------------------
+def test_writes_need_sign_in_when_editors_are_configured(home):
+    from reformkb.auth import Editors
+
+    Editors.for_home(home).add_account("王科长", "correct horse 9", iterations=1000)
+    reader = open_app("search")
+    reader.text_input(key="q").input("企业注销提速").run()
+    assert card_regions(reader)[0] == "长沙市"  # reading needs no sign-in
+
+    at = open_app("add")
+    assert "需要编辑人员登录" in texts(at.info)
+    assert not [w for w in at.text_area if w.key == "add_text"]  # the form is not shown
+    at.text_input(key="si_name").input("王科长")
+    at.text_input(key="si_password").input("wrong password")
+    button(at, "登录").click().run()
+    assert "密码" in texts(at.error) or "账号" in texts(at.error)
+    at.text_input(key="si_password").input("correct horse 9")
+    button(at, "登录").click().run()
+    at.selectbox(key="add_region").set_value("苏州市")
+    at.text_area(key="add_text").input("苏州市推行“企业开办一日办结”，全流程压缩至1个工作日。").run()
+    button(at, "保存案例").click().run()
+    assert "已保存第 31 条" in texts(at.success)
+    with KnowledgeBase(home=home) as kb:
+        assert kb.changes(limit=1)[0].actor == "王科长"
