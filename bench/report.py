@@ -105,6 +105,9 @@ def index_tables(r: dict) -> str:
             k = e.get(kind)
             if not k:
                 continue
+            if "skipped" in k:
+                out.append(f"| {e['n']:,} ({e['real_vectors']:,}) | {kind} | – | – | – | – | – | {k['skipped']} |")
+                continue
             recall = f"{k['recall_at_10']} ({k['min_recall_at_10']})" if "recall_at_10" in k else "1 (exact)"
             out.append(f"| {e['n']:,} ({e['real_vectors']:,}) | {kind} | {recall} | {k['build_s']} | "
                        f"{k['search']['p50_ms']}/{k['search']['p95_ms']} | "

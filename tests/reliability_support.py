@@ -19,7 +19,9 @@ import hashlib
 import json
 import os
 import sqlite3
+import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -44,6 +46,18 @@ def worker_env(model: Path | None = None) -> dict:
     if model is not None:
         env["REFORMKB_MODEL"] = str(model)
     return env
+
+
+def start_worker(args: list[str], model: Path, timeout: float) -> subprocess.Popen:
+    """This file as a worker process; a watchdog kills it after ``timeout`` s, so a hang fails the
+    test instead of hanging the suite (``proc.timer`` is the watchdog, to cancel when done)."""
+    proc = subprocess.Popen([sys.executable, str(HERE / "reliability_support.py"), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=worker_env(model))
+    timer = threading.Timer(timeout, proc.kill)
+    timer.daemon = True
+    timer.start()
+    proc.timer = timer
+    return proc
 
 
 def build_tiny_model(dest: Path, dim: int = TINY_DIM, seed: int = 0) -> Path:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,10 +22,9 @@ import pytest
 from reformkb.kb import KnowledgeBase
 from reformkb.settings import Settings
 from reformkb.store import Store
-from reliability_support import HERE, db_state, index_agrees, practice_text, tiny_model, worker_env, write_jsonl
+from reliability_support import db_state, start_worker, index_agrees, practice_text, tiny_model, write_jsonl
 
 pytestmark = pytest.mark.slow
-WORKER = str(HERE / "reliability_support.py")
 TIMEOUT = 300  # seconds: a bound for a loaded two-core machine; a normal run takes a fraction
 SESSIONS, ADDS_PER_SESSION = 4, 10
 
@@ -37,13 +35,7 @@ def model(tmp_path_factory) -> Path:
 
 
 def _start(args: list[str], model: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, WORKER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=worker_env(model))
-    timer = threading.Timer(TIMEOUT, proc.kill)
-    timer.daemon = True
-    timer.start()
-    proc.timer = timer
-    return proc
+    return start_worker(args, model, TIMEOUT)
 
 
 def _wait_for_done(proc: subprocess.Popen) -> str:

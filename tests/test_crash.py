@@ -15,8 +15,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
@@ -24,11 +22,9 @@ import pytest
 
 from reformkb.kb import IMPORT_BATCH, KnowledgeBase
 from reformkb.settings import Settings
-from reliability_support import (HERE, db_state, index_agrees, practice_text, tiny_model, worker_env,
-                                 write_jsonl)
+from reliability_support import (start_worker, db_state, index_agrees, practice_text, tiny_model, write_jsonl)
 
 pytestmark = pytest.mark.slow
-WORKER = str(HERE / "reliability_support.py")
 ROWS = 2000
 KILL_AFTER = 8 * IMPORT_BATCH  # records reported committed before the kill
 TIMEOUT = 240  # seconds: a bound for a loaded two-core machine; a normal run takes a fraction
@@ -44,14 +40,7 @@ def _kb(home: Path, model: Path) -> KnowledgeBase:
 
 
 def _start(args: list[str], model: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, WORKER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=worker_env(model))
-    # A watchdog, so that a worker that hangs fails the test instead of hanging the suite.
-    timer = threading.Timer(TIMEOUT, proc.kill)
-    timer.daemon = True
-    timer.start()
-    proc.timer = timer
-    return proc
+    return start_worker(args, model, TIMEOUT)
 
 
 def _kill_when(proc: subprocess.Popen, ready) -> str:

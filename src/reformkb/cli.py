@@ -80,6 +80,16 @@ def _print_record(rec, score: str = "") -> None:
     print("    " + "  ".join(m for m in meta if m))
 
 
+def _print_hits(hits, as_json: bool, score_label: str) -> int:
+    if as_json:
+        _print_json([h.to_dict() for h in hits])
+        return 0
+    for n, hit in enumerate(hits, 1):
+        print(f"{n}.", end=" ")
+        _print_record(hit.record, f"  （{score_label} {hit.score:.3f}）")
+    return 0
+
+
 def _filters(args):
     from reformkb.search import Filters
 
@@ -192,27 +202,15 @@ def cmd_undelete(args) -> int:
 def cmd_search(args) -> int:
     with _kb(args) as kb:
         hits = kb.search(args.query, k=args.k, mode=args.mode, filters=_filters(args))
-    if args.json:
-        _print_json([h.to_dict() for h in hits])
-        return 0
-    if not hits:
+    if not hits and not args.json:
         print("没有找到相关案例：可以换个说法，或去掉筛选条件再试。")
-    for n, hit in enumerate(hits, 1):
-        print(f"{n}.", end=" ")
-        _print_record(hit.record, f"  （得分 {hit.score:.3f}）")
-    return 0
+    return _print_hits(hits, args.json, "得分")
 
 
 def cmd_similar(args) -> int:
     with _kb(args) as kb:
         hits = kb.similar(args.id, k=args.k, other_regions=not args.same_region)
-    if args.json:
-        _print_json([h.to_dict() for h in hits])
-        return 0
-    for n, hit in enumerate(hits, 1):
-        print(f"{n}.", end=" ")
-        _print_record(hit.record, f"  （相似度 {hit.score:.3f}）")
-    return 0
+    return _print_hits(hits, args.json, "相似度")
 
 
 def cmd_regions(args) -> int:
