@@ -27,6 +27,8 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
+import numpy as np
+
 from reformkb import search as search_module
 from reformkb.errors import InputError
 from reformkb.kb import KnowledgeBase
@@ -158,18 +160,19 @@ def memoized_query_embeddings(kb: KnowledgeBase):
     """Within the block, remember query vectors (the same text always gives the same vector)."""
     embedder = kb.embedder
     cache: dict[str, object] = {}
-    embed = embedder.embed_query
+    embed = embedder.embed_queries
 
-    def cached(text: str):
-        if text not in cache:
-            cache[text] = embed(text)
-        return cache[text]
+    def cached(texts: list[str]):
+        missing = [t for t in dict.fromkeys(texts) if t not in cache]
+        if missing:
+            cache.update(zip(missing, embed(missing)))
+        return np.vstack([cache[t] for t in texts])
 
-    embedder.embed_query = cached
+    embedder.embed_queries = cached
     try:
         yield
     finally:
-        del embedder.embed_query  # back to the class's method
+        del embedder.embed_queries  # back to the class's method
 
 
 def _grid(grid: dict) -> list[dict]:
@@ -243,7 +246,7 @@ def _ablations(kb: KnowledgeBase) -> dict:
         "without lexical confidence (fixed lexical weight)": lambda: _patched(
             search_module, lexical_confidence=lambda q, text: 1.0 if text else 0.0),
         "without the expanded query vector": lambda: _patched(
-            search_module, query_vector=lambda q, backend: backend.embed_query(q.text)),
+            search_module, query_vector=lambda q, backend: backend.embed_queries([q.text])[0]),
         "without pseudo-relevance feedback": lambda: knobs(FEEDBACK_WEIGHT=0.0),
         "without the region boost": lambda: knobs(REGION_BOOST=0.0),
     }

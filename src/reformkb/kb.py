@@ -115,8 +115,8 @@ class _SearchBackend:
             within = [i for i in within if i in allowed]
         return self.index.search(vector, limit, within if within is not None else self.allowed)
 
-    def embed_query(self, text: str) -> np.ndarray:
-        return self.kb.embedder.embed_query(text)
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self.kb.embedder.embed_queries(texts)
 
     def vectors(self, ids: list[int]) -> list[np.ndarray]:
         return [v for v in (self.index.vector(i) for i in ids) if v is not None]

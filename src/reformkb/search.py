@@ -281,8 +281,8 @@ class Backend(Protocol):
     def dense(self, vector: np.ndarray, limit: int, within: list[int] | None = None) -> list[tuple[int, float]]:
         """(id, cosine) of the nearest records (only among ``within`` if given), best first."""
 
-    def embed_query(self, text: str) -> np.ndarray:
-        """The unit vector of a query text."""
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors of query texts, one row each (encoded together)."""
 
     def vectors(self, ids: list[int]) -> list[np.ndarray]:
         """The stored vectors of these records (those that have one)."""
@@ -302,11 +302,9 @@ def _unit(v: np.ndarray) -> np.ndarray:
 def query_vector(q: Query, backend: Backend) -> np.ndarray:
     """The query's vector for hybrid search: the query, averaged with the query followed by the
     standard expressions of the glossary groups it evokes (if any)."""
-    vec = backend.embed_query(q.text)
-    standards = q.standards
-    if standards:
-        vec = _unit(vec + backend.embed_query(q.text + " " + " ".join(standards)))
-    return vec
+    texts = [q.text] + ([q.text + " " + " ".join(q.standards)] if q.standards else [])
+    vectors = backend.embed_queries(texts)
+    return _unit(vectors.sum(axis=0)) if len(texts) > 1 else vectors[0]
 
 
 def rank(q: Query, mode: str, k: int, backend: Backend) -> list[Scored]:
@@ -318,7 +316,7 @@ def rank(q: Query, mode: str, k: int, backend: Backend) -> list[Scored]:
         top = lexical[0][1] if lexical and lexical[0][1] > 0 else 1.0
         return [Scored(rid, s / top, s / top, None) for rid, s in lexical]
     if mode == "semantic":
-        return [Scored(rid, s, None, s) for rid, s in backend.dense(backend.embed_query(q.text), n)]
+        return [Scored(rid, s, None, s) for rid, s in backend.dense(backend.embed_queries([q.text])[0], n)]
 
     confidence = lexical_confidence(q, backend.text(lexical[0][0])) if lexical else 0.0
     region_ids = backend.in_regions(q.regions) if q.regions else []
