@@ -46,7 +46,7 @@ class Settings:
     max_field_chars: int = 200  # title, agency, ref, source fields (see docs/reliability.md)
     # Above this many vectors the index switches from exact search to an approximate one (``ann``:
     # "ivf" or "hnsw"); both chosen by measurement, see docs/benchmarks.md.
-    exact_index_max: int = 50_000
+    exact_index_max: int = 20_000
     ann: str = "ivf"
     extra: dict = field(default_factory=dict)
 
@@ -73,7 +73,7 @@ class Settings:
             max_file_bytes=_env_int("REFORMKB_MAX_FILE_BYTES", 20 * 1024 * 1024),
             max_query_chars=_env_int("REFORMKB_MAX_QUERY_CHARS", 500),
             max_field_chars=_env_int("REFORMKB_MAX_FIELD_CHARS", 200),
-            exact_index_max=_env_int("REFORMKB_EXACT_INDEX_MAX", 50_000),
+            exact_index_max=_env_int("REFORMKB_EXACT_INDEX_MAX", 20_000),
             ann=os.environ.get("REFORMKB_ANN", "ivf"),
         )
         return replace(settings, **overrides) if overrides else settings
