@@ -430,14 +430,16 @@ def ratios(entry: dict) -> dict:
 
 
 def index_report(sizes: list[int], echo=ECHO) -> dict:
-    """Flat vs HNSW at each size (the index component; see :func:`w_index`)."""
+    """Flat vs IVF vs HNSW at each size (the index component; see :func:`w_index`)."""
     result = {"report": "index", "machine": machine(), "command": " ".join(["python -m bench.run", *sys.argv[1:]]),
               "sizes": []}
     for n in sizes:
-        echo(f"[{size_name(n)}] flat vs HNSW …")
+        echo(f"[{size_name(n)}] flat vs IVF vs HNSW …")
         r = worker("index", n=n, passes=3)
-        echo(f"[{size_name(n)}]   recall@10 {r['recall_at_10']} (min {r['min_recall_at_10']}), search p50 flat "
-             f"{r['flat']['search']['p50_ms']} ms, hnsw {r['hnsw']['search']['p50_ms']} ms")
+        for kind in ("flat", "ivf", "hnsw"):
+            k = r[kind]
+            echo(f"[{size_name(n)}]   {kind}: " + (k["skipped"] if "skipped" in k else
+                 f"recall@10 {k.get('recall_at_10', 1)}, build {k['build_s']} s, search p50 {k['search']['p50_ms']} ms"))
         result["sizes"].append(r)
         save(result, "index")
     return result
