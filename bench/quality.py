@@ -142,17 +142,9 @@ SPLIT_GRID = {
 }
 
 
-@contextmanager
 def knobs(**values):
     """Temporarily set fusion knobs of :mod:`reformkb.search` (for the split check only)."""
-    old = {name: getattr(search_module, name) for name in values}
-    for name, value in values.items():
-        setattr(search_module, name, value)
-    try:
-        yield
-    finally:
-        for name, value in old.items():
-            setattr(search_module, name, value)
+    return _patched(search_module, **values)
 
 
 @contextmanager

@@ -12,6 +12,7 @@ import pytest
 
 from reformkb.kb import KnowledgeBase
 from reformkb.settings import Settings, project_root
+from reliability_support import practice_text, tiny_model, write_jsonl
 
 ROOT = project_root()
 SEED = next((ROOT / "kb" / "sources").glob("*.txt"))
@@ -49,5 +50,21 @@ def seeded_kb(seeded_home, tmp_path):
 @pytest.fixture
 def empty_kb(tmp_path):
     kb = make_kb(tmp_path / "empty", empty=True)
+    yield kb
+    kb.close()
+
+
+# -- a tiny random embedding model, for tests where only the mechanics matter (seconds, not minutes) --
+@pytest.fixture(scope="session")
+def model(tmp_path_factory) -> Path:
+    """The directory of the tiny 32-dimension test model (see reliability_support.py), built once."""
+    return tiny_model(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture
+def kb(tmp_path, model):
+    """A knowledge base on the tiny model holding 10 generated practices."""
+    kb = KnowledgeBase(settings=Settings.default(tmp_path / "kb", model=str(model)), empty=True)
+    kb.import_files([write_jsonl(tmp_path / "seed.jsonl", [practice_text(i) for i in range(10)])])
     yield kb
     kb.close()

@@ -24,23 +24,9 @@ from reformkb.auth import EDITORS_FILE, Editor, Editors
 from reformkb.cli import main
 from reformkb.errors import AuthError
 from reformkb.kb import KnowledgeBase
-from reformkb.settings import Settings
-from reliability_support import fingerprint, practice_text, tiny_model, write_jsonl
+from reliability_support import fingerprint, practice_text, write_jsonl
 
 FAST = 1_000  # PBKDF2 iterations for accounts made in tests (the default is deliberately slow)
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    return tiny_model(tmp_path_factory.getbasetemp())
-
-
-@pytest.fixture
-def kb(tmp_path, model):
-    kb = KnowledgeBase(settings=Settings.default(tmp_path / "kb", model=str(model)), empty=True)
-    kb.import_files([write_jsonl(tmp_path / "seed.jsonl", [practice_text(i) for i in range(10)])])
-    yield kb
-    kb.close()
 
 
 @pytest.fixture

@@ -19,22 +19,9 @@ from reformkb.cli import main
 from reformkb.errors import InputError, NotFoundError, ReformKBError
 from reformkb.kb import KnowledgeBase
 from reformkb.settings import Settings
-from reliability_support import fingerprint, practice_text, tiny_model, write_jsonl
+from reliability_support import fingerprint, practice_text, write_jsonl
 
 GOOD = "长沙市推行企业开办“一网通办”，开办时间由3个工作日压缩至0.5个工作日。"
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    return tiny_model(tmp_path_factory.getbasetemp())
-
-
-@pytest.fixture
-def kb(tmp_path, model):
-    kb = KnowledgeBase(settings=Settings.default(tmp_path / "kb", model=str(model)), empty=True)
-    kb.import_files([write_jsonl(tmp_path / "seed.jsonl", [practice_text(i) for i in range(10)])])
-    yield kb
-    kb.close()
 
 
 def refused(kb: KnowledgeBase, action, message: str) -> str:

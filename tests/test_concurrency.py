@@ -22,16 +22,11 @@ import pytest
 from reformkb.kb import KnowledgeBase
 from reformkb.settings import Settings
 from reformkb.store import Store
-from reliability_support import db_state, start_worker, index_agrees, practice_text, tiny_model, write_jsonl
+from reliability_support import db_state, start_worker, index_agrees, practice_text, write_jsonl
 
 pytestmark = pytest.mark.slow
 TIMEOUT = 300  # seconds: a bound for a loaded two-core machine; a normal run takes a fraction
 SESSIONS, ADDS_PER_SESSION = 4, 10
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    return tiny_model(tmp_path_factory.getbasetemp())
 
 
 def _start(args: list[str], model: Path) -> subprocess.Popen:

@@ -22,17 +22,12 @@ import pytest
 
 from reformkb.kb import IMPORT_BATCH, KnowledgeBase
 from reformkb.settings import Settings
-from reliability_support import (start_worker, db_state, index_agrees, practice_text, tiny_model, write_jsonl)
+from reliability_support import (start_worker, db_state, index_agrees, practice_text, write_jsonl)
 
 pytestmark = pytest.mark.slow
 ROWS = 2000
 KILL_AFTER = 8 * IMPORT_BATCH  # records reported committed before the kill
 TIMEOUT = 240  # seconds: a bound for a loaded two-core machine; a normal run takes a fraction
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    return tiny_model(tmp_path_factory.getbasetemp())
 
 
 def _kb(home: Path, model: Path) -> KnowledgeBase:

@@ -41,11 +41,6 @@ from reliability_support import (HERE, db_state, fingerprint, index_agrees, prac
 N = 40
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    return tiny_model(tmp_path_factory.getbasetemp())
-
-
 def open_kb(home: Path, model: Path, **kwargs) -> KnowledgeBase:
     return KnowledgeBase(settings=Settings.default(home, model=str(model)), empty=True, **kwargs)
 
@@ -139,10 +134,8 @@ def test_manifest_claiming_a_newer_state_than_its_index_holds_is_caught(home, mo
         assert_search_agrees(kb)
 
 
-def test_index_of_another_model_with_the_same_dimension_is_caught(home, model, tmp_path):
-    """The manifest says our model, the vectors come from another one of the same size."""
-    other = tiny_model(tmp_path.parent.parent, seed=1)
-    other_home = tmp_path / "other"
+def _plant_index_built_with(other, home, other_home, model) -> None:
+    """Put into ``home`` an index built with model ``other``, under the file names of ``model``."""
     shutil.copytree(home, other_home, ignore=shutil.ignore_patterns("index"))
     with open_kb(other_home, other) as kb:
         kb.rebuild_index()
@@ -151,6 +144,13 @@ def test_index_of_another_model_with_the_same_dimension_is_caught(home, model, t
     ours, theirs = _safe_key(str(model)), _safe_key(str(other))
     for f in (other_home / "index").glob(f"{theirs}.*"):
         shutil.copy(f, home / "index" / f.name.replace(theirs, ours))
+
+
+def test_index_of_another_model_with_the_same_dimension_is_caught(home, model, tmp_path):
+    """The manifest says our model, the vectors come from another one of the same size."""
+    other = tiny_model(tmp_path.parent.parent, seed=1)
+    other_home = tmp_path / "other"
+    _plant_index_built_with(other, home, other_home, model)
     path, m = index_files(home, model)
     path.write_text(json.dumps({**m, "model": str(model)}), encoding="utf-8")
     with open_kb(home, model) as kb:
@@ -160,14 +160,7 @@ def test_index_of_another_model_with_the_same_dimension_is_caught(home, model, t
 def test_index_of_another_dimension_is_caught(home, model, tmp_path):
     wide = tiny_model(tmp_path.parent.parent, dim=48)
     other_home = tmp_path / "wide"
-    shutil.copytree(home, other_home, ignore=shutil.ignore_patterns("index"))
-    with open_kb(other_home, wide) as kb:
-        kb.rebuild_index()
-    shutil.rmtree(home / "index")
-    (home / "index").mkdir()
-    ours, theirs = _safe_key(str(model)), _safe_key(str(wide))
-    for f in (other_home / "index").glob(f"{theirs}.*"):
-        shutil.copy(f, home / "index" / f.name.replace(theirs, ours))
+    _plant_index_built_with(wide, home, other_home, model)
     path, m = index_files(home, model)
     path.write_text(json.dumps({**m, "model": str(model), "dim": 32}), encoding="utf-8")
     with open_kb(home, model) as kb:
