@@ -640,18 +640,15 @@ class KnowledgeBase:
         return self.store.count("kind != ?", [KIND_PRACTICE]) > 0
 
     def _filters(self, filters: Filters | None, kwargs: dict) -> Filters:
+        from reformkb.regions import normalize
+        from reformkb.topics import normalize_topic
+
         filters = filters or Filters(**kwargs)
         if filters.region:
-            from reformkb.regions import normalize
-
             filters.region = normalize(filters.region).name
         if filters.province:
-            from reformkb.regions import normalize
-
             filters.province = normalize(filters.province).province
         if filters.topic:
-            from reformkb.topics import normalize_topic
-
             filters.topic = normalize_topic(filters.topic)
         return filters
 
