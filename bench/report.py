@@ -54,7 +54,9 @@ def speed_tables(r: dict) -> str:
         path = "end to end (model embeds)" if e["e2e"] else (
             f"cached vectors ({e.get('vectors', {}).get('real_vectors', '?')} real, {e.get('vectors', {}).get('derived_vectors', '?')} derived)")
         tx = e.get("txtai_ingest")
-        out.append(f"| {e['n']:,} | {path} | {i['rate']:,} | {i['embed_share']:.0%} | {i.get('embed_only_rate', '–')} | "
+        only = f"{i.get('embed_only_rate', '–')}" + (f" {i['precision']}; {i['embed_only_rate_float32']} float32"
+                                                     if "embed_only_rate_float32" in i else "")
+        out.append(f"| {e['n']:,} | {path} | {i['rate']:,} | {i['embed_share']:.0%} | {only} | "
                    f"{i.get('rate_vs_embed_only', '–')} | {i['parse_s']} | {i['store_s']} | {i['embed_s']} | {i['index_other_s']} | "
                    f"{tx['rate'] if tx else '–'} | {e['ratios']['ingest_rate'] if 'ratios' in e else '–'} |")
     out += ["", "#### Query latency (warm, k=10, ms, query embedding included)", "",

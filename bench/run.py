@@ -221,6 +221,17 @@ def w_rk_ingest(n: int, home: str, e2e: bool, sample_max: int = 2000, **_) -> di
         out["embed_only_rate"] = round(len(sample) / (time.perf_counter() - t), 1)
         out["embed_only_sample"] = len(sample)
         out["rate_vs_embed_only"] = round(out["rate"] / out["embed_only_rate"], 3)
+        out["precision"] = embedder.precision
+        if embedder.precision != "float32":  # what the same model does in float32, as txtai runs it
+            from dataclasses import replace
+
+            from reformkb.embedding import Embedder
+
+            full = Embedder(replace(kb.settings, precision="float32"))
+            full.embed_documents(sample[:32])
+            t = time.perf_counter()
+            full.embed_documents(sample)
+            out["embed_only_rate_float32"] = round(len(sample) / (time.perf_counter() - t), 1)
     kb2 = KnowledgeBase(home, empty=True)
     out["db_bytes"] = size_of(*[home / f for f in ("reformkb.db", "reformkb.db-wal")])
     out["index_bytes"] = size_of(kb2.settings.index_dir)

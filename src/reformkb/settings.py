@@ -48,6 +48,9 @@ class Settings:
     # "ivf" or "hnsw"); both chosen by measurement, see docs/benchmarks.md.
     exact_index_max: int = 20_000
     ann: str = "ivf"
+    # Number format the model runs in: "auto" (bfloat16 on a CPU with native bfloat16 instructions,
+    # else float32), "float32" or "bfloat16"; see reformkb.embedding and docs/benchmarks.md.
+    precision: str = "auto"
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -75,5 +78,6 @@ class Settings:
             max_field_chars=_env_int("REFORMKB_MAX_FIELD_CHARS", 200),
             exact_index_max=_env_int("REFORMKB_EXACT_INDEX_MAX", 20_000),
             ann=os.environ.get("REFORMKB_ANN", "ivf"),
+            precision=os.environ.get("REFORMKB_PRECISION", "auto"),
         )
         return replace(settings, **overrides) if overrides else settings
