@@ -79,6 +79,21 @@ def test_actions_are_searched_only_when_asked(seeded_kb):
     assert any(h.record.region == "冷水滩区" for h in everything)
 
 
+@pytest.mark.parametrize("mode", ["keyword", "semantic", "hybrid"])
+def test_dropping_a_few_actions_ranks_like_restricting_to_practices(seeded_kb, monkeypatch, mode):
+    """Practices-only search drops the 12 action records from over-fetched lists; with the threshold
+    at 0 it restricts both sides to the practices' ids instead. Both must give the same ranking."""
+    import reformkb.kb as kb_module
+
+    for query in ("冷水滩区 企业", "企业注销提速", "老百姓办事不用再开证明"):
+        dropped = [(h.record.id, round(h.score, 6)) for h in seeded_kb.search(query, k=20, mode=mode)]
+        monkeypatch.setattr(kb_module, "EXCLUDE_MAX", 0)
+        restricted = [(h.record.id, round(h.score, 6)) for h in seeded_kb.search(query, k=20, mode=mode)]
+        monkeypatch.setattr(kb_module, "EXCLUDE_MAX", 2_000)
+        assert dropped == restricted and dropped
+        assert all(seeded_kb.get(rid).kind == KIND_PRACTICE for rid, _ in dropped)
+
+
 def test_reimport_adds_nothing(seeded_kb):
     before = snapshot(seeded_kb)
     report = seeded_kb.import_files([SEED])

@@ -18,7 +18,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -95,28 +95,52 @@ def _restore_into(store: Store, settings: Settings, backup: Path, actor: str, ke
     return {"records": info.records, "last_change": info.last_change, "kept": str(kept), "db_id": db_id}
 
 
+# A search of practices only (the default) in a knowledge base that also holds a few records of
+# another kind (【战斗动态】) fetches that many more hits on each side and drops them, instead of
+# restricting both sides to an id list of every practice (built per query: O(n) at 1M records).
+# Above this many other-kind records, the id list it is.
+EXCLUDE_MAX = 2_000
+
+
 class _SearchBackend:
     """What :func:`reformkb.search.rank` needs, over this knowledge base with one search's filters."""
 
     def __init__(self, kb: "KnowledgeBase", filters: Filters, dense: bool):
         self.kb, self.filters = kb, filters
-        self.where, self.params = filters.sql()
+        self.excluded: set[int] = set()
+        if filters.kind and not filters.restricts:
+            others = kb.store.ids_of_other_kinds(filters.kind, limit=EXCLUDE_MAX + 1)
+            if len(others) <= EXCLUDE_MAX:
+                self.excluded, self.filters = set(others), replace(filters, kind="")
+        self.where, self.params = self.filters.sql()
+        self._allowed_set: set[int] | None = None
         if dense:
             self.index = kb._sync_index()
-            restricted = filters.restricts or (filters.kind != "" and kb._has_other_kinds())
-            self.allowed = kb.store.ids(*filters.sql(alias="")) if restricted else None
+            own = self.filters.sql(alias="")
+            self.allowed = kb.store.ids(*own) if own[0] else None
 
     def lexical(self, match: str, limit: int, weights: tuple[float, float]) -> list[tuple[int, float]]:
-        return self.kb.store.fts(match, self.where, self.params, limit, weights=weights)
+        found = self.kb.store.fts(match, self.where, self.params, limit + len(self.excluded), weights=weights)
+        return [hit for hit in found if hit[0] not in self.excluded][:limit]
 
     def dense(self, vector: np.ndarray, limit: int, within: list[int] | None = None) -> list[tuple[int, float]]:
-        if within is not None and self.allowed is not None:
-            allowed = set(self.allowed)
-            within = [i for i in within if i in allowed]
-        return self.index.search(vector, limit, within if within is not None else self.allowed)
+        if within is not None:
+            if self.allowed is not None:
+                if self._allowed_set is None:
+                    self._allowed_set = set(self.allowed)
+                within = [i for i in within if i in self._allowed_set]
+            return self.index.search(vector, limit, [i for i in within if i not in self.excluded])
+        found = self.index.search(vector, limit + len(self.excluded), self.allowed)
+        return [hit for hit in found if hit[0] not in self.excluded][:limit]
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self.kb.embedder.embed_queries(texts)
+
+    def postings(self, column: str, token: str, cap: int) -> int:
+        return self.kb._postings(column, token, cap)
+
+    def size_bound(self) -> int:
+        return self.kb.store.max_id()
 
     def vectors(self, ids: list[int]) -> list[np.ndarray]:
         return [v for v in (self.index.vector(i) for i in ids) if v is not None]
@@ -156,6 +180,7 @@ class KnowledgeBase:
         self._embedder = None
         self._index: VectorIndex | None = None
         self._lock = threading.RLock()
+        self._postings_cache: tuple[int, dict] = (0, {})
         if new and not empty and self.store.count() == 0:
             sources = sorted(p for p in self.settings.sources_dir.glob("*") if p.suffix.lower() in BULLETIN_SUFFIXES)
             if sources:  # the shipped default content, stored when the knowledge base is created
@@ -636,9 +661,6 @@ class KnowledgeBase:
                     matched_terms(q, found[s.id].title + found[s.id].text), s.boost)
                 for s in ranked if s.id in found]
 
-    def _has_other_kinds(self) -> bool:
-        return self.store.count("kind != ?", [KIND_PRACTICE]) > 0
-
     def _filters(self, filters: Filters | None, kwargs: dict) -> Filters:
         from reformkb.regions import normalize
         from reformkb.topics import normalize_topic
@@ -651,6 +673,19 @@ class KnowledgeBase:
         if filters.topic:
             filters.topic = normalize_topic(filters.topic)
         return filters
+
+    def _postings(self, column: str, token: str, cap: int) -> int:
+        """Records holding ``token`` in ``column`` (up to ``cap``), remembered until the knowledge base
+        grows or shrinks by a tenth: the keyword side only needs them roughly, to bound its cost."""
+        bound = self.store.max_id()
+        with self._lock:
+            if not (0.9 * self._postings_cache[0] <= bound <= 1.1 * self._postings_cache[0]):
+                self._postings_cache = (bound, {})
+            counts = self._postings_cache[1]
+            key = (column, token, cap)
+        if key not in counts:
+            counts[key] = self.store.fts_count(f'{column} : "' + token.replace('"', '""') + '"', cap)
+        return counts[key]
 
     def similar(self, record_id: int, k: int = 5, other_regions: bool = True) -> list[Hit]:
         """The practices most like record ``record_id`` (by default from other regions)."""

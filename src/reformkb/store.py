@@ -73,7 +73,12 @@ def _migration_2(db: sqlite_utils.Database) -> None:
         )
 
 
-MIGRATIONS = [_migration_1, _migration_2]
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """Searches exclude 【战斗动态】 records by kind: find them without scanning the whole table."""
+    db["records"].create_index(["kind"])
+
+
+MIGRATIONS = [_migration_1, _migration_2, _migration_3]
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:
@@ -430,6 +435,13 @@ class Store:
         sql = "SELECT id FROM records" + (f" WHERE {where}" if where else "") + " ORDER BY id"
         return [r[0] for r in self._all(sql, params or [])]
 
+    def ids_of_other_kinds(self, kind: str, limit: int) -> list[int]:
+        """Up to ``limit`` ids of records whose kind is not ``kind``, in no order, from the kind index
+        (a "!=" or an ORDER BY would make SQLite scan the whole table)."""
+        sql = ("SELECT id FROM records WHERE kind < ? UNION ALL SELECT id FROM records WHERE kind > ? "
+               f"LIMIT {int(limit)}")
+        return [r[0] for r in self._all(sql, [kind, kind])]
+
     def count(self, where: str = "", params: list | None = None) -> int:
         sql = "SELECT count(*) FROM records" + (f" WHERE {where}" if where else "")
         return self._all(sql, params or [])[0][0]
@@ -437,17 +449,27 @@ class Store:
     def fts(self, match: str, where: str, params: list, limit: int,
             weights: tuple[float, float] = (1.0, 0.5)) -> list[tuple[int, float]]:
         """(id, bm25) for an FTS5 ``match`` expression, best first (bm25 is negated: higher is better)."""
-        sql = (
-            f"SELECT r.id, -bm25(records_fts, {weights[0]}, {weights[1]}) AS score "
-            "FROM records_fts JOIN records r ON r.id = records_fts.rowid "
-            "WHERE records_fts MATCH ?" + (f" AND {where}" if where else "") + " ORDER BY score DESC LIMIT ?"
-        )
+        score = f"-bm25(records_fts, {weights[0]}, {weights[1]}) AS score"
+        if where:
+            sql = (f"SELECT r.id, {score} FROM records_fts JOIN records r ON r.id = records_fts.rowid "
+                   f"WHERE records_fts MATCH ? AND {where} ORDER BY score DESC LIMIT ?")
+        else:  # no filter: no lookup of each match in records (the FTS rowid is the record id)
+            sql = f"SELECT rowid, {score} FROM records_fts WHERE records_fts MATCH ? ORDER BY score DESC LIMIT ?"
         try:
             return [(r[0], r[1]) for r in self._all(sql, [match, *params, limit])]
         except sqlite3.OperationalError as exc:  # a MATCH expression FTS5 cannot parse
             from reformkb.errors import InputError
 
             raise InputError(f"检索词无法解析（{exc}）：请去掉引号、星号等符号后再试。") from exc
+
+    def fts_count(self, match: str, cap: int) -> int:
+        """How many records an FTS5 ``match`` finds, counted up to ``cap`` (so a common term is cheap)."""
+        sql = "SELECT count(*) FROM (SELECT 1 FROM records_fts WHERE records_fts MATCH ? LIMIT ?)"
+        return self._all(sql, [match, int(cap)])[0][0]
+
+    def max_id(self) -> int:
+        """The largest record id (ids are distinct positive integers, so the record count is at most this)."""
+        return self._all("SELECT coalesce(max(id), 0) FROM records")[0][0]
 
     def grouped_counts(self, columns: list[str], where: str = "", params: list | None = None) -> list[dict]:
         cols = ", ".join(columns)
