@@ -114,6 +114,7 @@ class _SearchBackend:
                 self.excluded, self.filters = set(others), replace(filters, kind="")
         self.where, self.params = self.filters.sql()
         self._allowed_set: set[int] | None = None
+        self._size_bound: int | None = None
         if dense:
             self.index = kb._sync_index()
             own = self.filters.sql(alias="")
@@ -136,11 +137,16 @@ class _SearchBackend:
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self.kb.embedder.embed_queries(texts)
 
+    def expression_vectors(self, texts: list[str]) -> np.ndarray:
+        return self.kb._expression_vectors(texts)
+
     def postings(self, column: str, token: str, cap: int) -> int:
-        return self.kb._postings(column, token, cap)
+        return self.kb._postings(column, token, cap, self.size_bound())
 
     def size_bound(self) -> int:
-        return self.kb.store.max_id()
+        if self._size_bound is None:
+            self._size_bound = self.kb.store.max_id()
+        return self._size_bound
 
     def vectors(self, ids: list[int]) -> list[np.ndarray]:
         return [v for v in (self.index.vector(i) for i in ids) if v is not None]
@@ -181,6 +187,7 @@ class KnowledgeBase:
         self._index: VectorIndex | None = None
         self._lock = threading.RLock()
         self._postings_cache: tuple[int, dict] = (0, {})
+        self._expressions: dict[str, np.ndarray] = {}  # glossary expression → query vector
         if new and not empty and self.store.count() == 0:
             sources = sorted(p for p in self.settings.sources_dir.glob("*") if p.suffix.lower() in BULLETIN_SUFFIXES)
             if sources:  # the shipped default content, stored when the knowledge base is created
@@ -284,7 +291,9 @@ class KnowledgeBase:
                 last = self.store.last_seq()
                 changed = self.store.changed_since(index.seq) if last > index.seq else {}
                 live = self.store.get_many([rid for rid, op in changed.items() if op != "delete"])
-                count = self.store.count()
+                # Every write moves the change log, so while it stands still the count that agreed
+                # last time still does (counting costs 10 ms per search at 1M records).
+                count = self.store.count() if loaded or last != index.seq else len(index)
                 ids = set(self.store.ids()) if loaded else None
             if last < index.seq:
                 log.warning("index is ahead of the database (seq %d > %d): rebuilding", index.seq, last)
@@ -674,10 +683,18 @@ class KnowledgeBase:
             filters.topic = normalize_topic(filters.topic)
         return filters
 
-    def _postings(self, column: str, token: str, cap: int) -> int:
+    def _expression_vectors(self, texts: list[str]) -> np.ndarray:
+        """Query vectors of glossary expressions, each embedded once and kept (a glossary holds a few
+        hundred expressions at most, so this stays small)."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._expressions]
+        if missing:
+            self._expressions.update(zip(missing, self.embedder.embed_queries(missing)))
+        return np.vstack([self._expressions[t] for t in texts])
+
+    def _postings(self, column: str, token: str, cap: int, bound: int) -> int:
         """Records holding ``token`` in ``column`` (up to ``cap``), remembered until the knowledge base
-        grows or shrinks by a tenth: the keyword side only needs them roughly, to bound its cost."""
-        bound = self.store.max_id()
+        (``bound``: its largest id) grows or shrinks by a tenth: the keyword side only needs them
+        roughly, to bound its cost."""
         with self._lock:
             if not (0.9 * self._postings_cache[0] <= bound <= 1.1 * self._postings_cache[0]):
                 self._postings_cache = (bound, {})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 
 from reformkb.errors import InputError
@@ -98,9 +98,12 @@ class Record:
 
     def to_dict(self) -> dict:
         """A flat, JSON-ready dict (source fields prefixed ``source_``)."""
-        d = asdict(self)
-        src = d.pop("source")
-        d.update({f"source_{k}": v for k, v in src.items()})
+        # Built by hand: dataclasses.asdict deep-copies recursively and was a fifth of the time of
+        # storing a record (measured while profiling ingest).
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "source"}
+        d["topics"] = list(self.topics)
+        d["metrics"] = [dict(m) for m in self.metrics]
+        d.update({f"source_{f.name}": getattr(self.source, f.name) for f in fields(self.source)})
         return d
 
     @classmethod

@@ -19,8 +19,9 @@ beats dense retrieval alone and lets BM25's noise (an English query over Chinese
 colloquial paraphrase) drag good dense results down. Instead:
 
 1. *Dense side.* When the query evokes glossary groups whose standard expression it does not use,
-   the query is embedded a second time followed by those expressions, and the two vectors are
-   averaged: "公司不开了怎么办手续" is moved toward "企业注销". Otherwise one embedding.
+   the query vector is moved toward those expressions' vectors (``q + STANDARD_WEIGHT × mean``,
+   renormalized): "公司不开了怎么办手续" is moved toward "企业注销". The expressions' vectors are
+   embedded once per process and kept, so a query costs one embedding either way.
 2. *Score scaling.* Each side brings :data:`CANDIDATES` candidates. Cosines are min-max scaled to
    [0, 1] over the dense candidates (e5 cosines crowd into 0.8–0.95, so raw values say little);
    BM25 scores are divided by the best one (so a second lexical hit that scores 40 % of the first
@@ -64,6 +65,7 @@ MODES = ("hybrid", "keyword", "semantic")
 # -- the knobs (see the module docstring and docs/search-quality.md) ---------------------------------
 CANDIDATES = 100  # hits each side contributes before fusion (at least 3 × k)
 LEXICAL_WEIGHT = 1.0  # weight of the scaled BM25 score for a query whose words are all found
+STANDARD_WEIGHT = 0.5  # how far an evoked glossary group's standard expression moves the query vector
 FEEDBACK_DOCS = 2  # pseudo-relevance feedback: how many top fused records move the query vector
 FEEDBACK_WEIGHT = 0.5  # ... and how far (0 turns feedback off)
 REGION_BOOST = 0.3  # added to the fused score of records in a region the query names
@@ -89,8 +91,8 @@ class Filters:
         """An SQL fragment over table ``alias`` and its parameters."""
         clauses, params = [], []
         p = f"{alias}." if alias else ""
-        if self.kind:
-            clauses.append(f"{p}kind = ?"); params.append(self.kind)
+        if self.kind:  # "+": the kind index would be a poor pick beside a region or date filter
+            clauses.append(f"+{p}kind = ?"); params.append(self.kind)
         if self.province:
             clauses.append(f"{p}province = ?"); params.append(self.province)
         if self.region:
@@ -289,6 +291,9 @@ class Backend(Protocol):
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         """Unit vectors of query texts, one row each (encoded together)."""
 
+    def expression_vectors(self, texts: list[str]) -> np.ndarray:
+        """Query vectors of glossary expressions, one row each (may be remembered between searches)."""
+
     def vectors(self, ids: list[int]) -> list[np.ndarray]:
         """The stored vectors of these records (those that have one)."""
 
@@ -311,11 +316,12 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 
 def query_vector(q: Query, backend: Backend) -> np.ndarray:
-    """The query's vector for hybrid search: the query, averaged with the query followed by the
-    standard expressions of the glossary groups it evokes (if any)."""
-    texts = [q.text] + ([q.text + " " + " ".join(q.standards)] if q.standards else [])
-    vectors = backend.embed_queries(texts)
-    return _unit(vectors.sum(axis=0)) if len(texts) > 1 else vectors[0]
+    """The query's vector for hybrid search: the query's own, moved toward the standard expressions
+    of the glossary groups it evokes (if any)."""
+    vector = backend.embed_queries([q.text])[0]
+    if not q.standards:
+        return vector
+    return _unit(vector + STANDARD_WEIGHT * backend.expression_vectors(q.standards).mean(axis=0))
 
 
 def affordable_terms(terms: list[tuple[str, str]], backend: Backend,

@@ -65,6 +65,8 @@ _TIME_WORDS = re.compile(r"^(?:截至目前|今年以来|去年以来|近年来|
 _SINCE = re.compile(r"^(?:自从|自)[^。；;]{0,60}?以来[，,]")
 _QUOTED = re.compile(r"“([^“”]{1,40})”|\"([^\"]{1,40})\"|「([^「」]{1,40})」|『([^『』]{1,40})』|‘([^‘’]{1,40})’")
 _QUOTE_CHARS = "“”‘’\"「」『』"
+# Characters that end the subject of a sentence: an agency name never holds one.
+_SUBJECT_ENDS = frozenset(_QUOTE_CHARS + "《》，,。；;：:、（）()")
 _BOOK = re.compile(r"《([^《》]{1,100})》")
 _CONNECTOR = re.compile(r"^(?:[+＋、]|和|与|及)")
 # Head nouns that belong to a quoted name: “智慧抵押登记”服务.
@@ -108,11 +110,12 @@ def _agency_at(text: str) -> str | None:
     punctuation that ends the subject."""
     window = text[:_MAX_AGENCY_CHARS + 1]
     best = None
+    if window[:1] in _SUBJECT_ENDS:
+        return None
     for end in range(2, min(len(window), _MAX_AGENCY_CHARS) + 1):
         candidate = window[:end]
-        if any(ch in candidate for ch in _QUOTE_CHARS + "《》，,。；;：:、（）()"):
-            break
-        if any(verb in candidate for verb in _NOT_IN_AGENCY):
+        # The shorter candidates held neither, so only the last character or a verb ending there can.
+        if candidate[-1] in _SUBJECT_ENDS or candidate.endswith(_NOT_IN_AGENCY):
             break
         if not candidate.endswith(_AGENCY_SUFFIXES) or candidate.endswith(_NOT_AGENCY_ENDINGS):
             continue
