@@ -80,9 +80,9 @@ def test_a_search_reads_no_whole_table_when_nothing_changed(seeded_kb):
     seeded_kb.search("企业注销提速")
     again = _statements(seeded_kb, lambda: seeded_kb.search("企业注销提速"))
     assert not [s for s in again if "count(*) FROM records" in s]
-    seeded_kb.add({"region": "长沙市", "text": "长沙市推行企业注销一件事集成办理，材料减少一半。"}, check_duplicates=False)
-    after_write = _statements(seeded_kb, lambda: seeded_kb.search("企业注销提速"))
-    assert any("count(*) FROM records" in s for s in after_write)  # the check still runs after a write
+    write = _statements(seeded_kb, lambda: seeded_kb.add(
+        {"region": "长沙市", "text": "长沙市推行企业注销一件事集成办理，材料减少一半。"}, check_duplicates=False))
+    assert any("count(*) FROM records" in s for s in write)  # the index update after a write still checks
 
 
 def test_a_region_filter_is_answered_from_indexes(seeded_kb):
