@@ -410,3 +410,27 @@ def test_the_audit_log_cannot_be_changed(home):
         with pytest.raises(sqlite3.DatabaseError, match="审计日志不可修改"):
             conn.execute(sql)
     conn.close()
+
+
+def test_a_database_of_the_first_release_is_upgraded_in_place(seeded_home, tmp_path):
+    """A knowledge base written by schema version 2 (the first release) gains the indexes of versions
+    3 and 4 on open, keeps every record and change, and answers region-filtered searches."""
+    from reformkb.store import MIGRATIONS
+
+    home = tmp_path / "old"
+    home.mkdir()
+    shutil.copy(seeded_home / "reformkb.db", home / "reformkb.db")
+    conn = sqlite3.connect(home / "reformkb.db")
+    for name in ("idx_records_kind", "idx_records_region", "idx_records_city", "idx_records_county"):
+        conn.execute(f"DROP INDEX {name}")
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    records, changes = (conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("records", "changes"))
+    conn.close()
+    with KnowledgeBase(home) as kb:
+        assert kb.store.db.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 4
+        names = {r[0] for r in kb.store.db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert {"idx_records_kind", "idx_records_region", "idx_records_city", "idx_records_county"} <= names
+        assert kb.count() == records
+        assert kb.store.db.conn.execute("SELECT count(*) FROM changes").fetchone()[0] == changes
+        assert {h.record.region for h in kb.search("企业", k=10, region="长沙市")} == {"长沙市"}
