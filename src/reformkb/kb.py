@@ -696,7 +696,8 @@ class KnowledgeBase:
         (``bound``: its largest id) grows or shrinks by a tenth: the keyword side only needs them
         roughly, to bound its cost."""
         with self._lock:
-            if not (0.9 * self._postings_cache[0] <= bound <= 1.1 * self._postings_cache[0]):
+            stale = not (0.9 * self._postings_cache[0] <= bound <= 1.1 * self._postings_cache[0])
+            if stale or len(self._postings_cache[1]) > 100_000:  # a long-running app: keep it small
                 self._postings_cache = (bound, {})
             counts = self._postings_cache[1]
             key = (column, token, cap)
