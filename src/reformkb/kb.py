@@ -30,7 +30,7 @@ from reformkb.enrich import complete
 from reformkb.errors import InputError, ModelError, NotFoundError, ReformKBError, StoreError
 from reformkb.glossary import Glossary
 from reformkb.records import KIND_PRACTICE, Record, Source, clean_text, content_hash
-from reformkb.search import MODES, Filters, Hit, matched_terms, parse_query, rank
+from reformkb.search import MODES, Filters, Hit, fts_phrase, matched_terms, parse_query, rank
 from reformkb.settings import Settings
 from reformkb.store import BackupInfo, Change, Store, verify_backup
 from reformkb.vectors import VectorIndex
@@ -702,7 +702,7 @@ class KnowledgeBase:
             counts = self._postings_cache[1]
             key = (column, token, cap)
         if key not in counts:
-            counts[key] = self.store.fts_count(f'{column} : "' + token.replace('"', '""') + '"', cap)
+            counts[key] = self.store.fts_count(f"{column} : {fts_phrase(token)}", cap)
         return counts[key]
 
     def similar(self, record_id: int, k: int = 5, other_regions: bool = True) -> list[Hit]:

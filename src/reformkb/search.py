@@ -136,6 +136,11 @@ class Hit:
                 "matched": self.matched, **self.record.to_dict()}
 
 
+def fts_phrase(text: str) -> str:
+    """``text`` as a quoted FTS5 phrase: user text is never FTS syntax."""
+    return '"' + text.replace('"', '""') + '"'
+
+
 @dataclass
 class Query:
     """A query after normalization: its text, content words, bigrams, glossary concepts and places."""
@@ -180,7 +185,7 @@ class Query:
         terms = self.fts_terms() if terms is None else terms
         parts = []
         for column in ("words", "grams"):
-            own = ['"' + t.replace('"', '""') + '"' for c, t in terms if c == column]
+            own = [fts_phrase(t) for c, t in terms if c == column]
             if own:
                 parts.append(f"{column} : (" + " OR ".join(own) + ")")
         return " OR ".join(parts)
