@@ -159,6 +159,17 @@ def quality_tables(r: dict) -> str:
 
 
 # -- plots ------------------------------------------------------------------------------------------
+def _save(fig, ax, path: Path) -> Path:
+    """Legend, layout, PNG at ``path``; the figure is closed."""
+    import matplotlib.pyplot as plt
+
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plots(speed: dict | None, index: dict | None, quality: dict | None, out_dir: Path) -> list[Path]:
     import matplotlib
 
@@ -179,11 +190,7 @@ def plots(speed: dict | None, index: dict | None, quality: dict | None, out_dir:
         ax.axhline(50, color="grey", lw=0.8, ls=":")
         ax.axhline(100, color="grey", lw=0.8, ls=":")
         ax.set(xscale="log", yscale="log", xlabel="records (synthetic)", ylabel="ms (warm, k=10)", title="Query latency p95")
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        made.append(out_dir / "latency.png")
-        fig.savefig(made[-1], dpi=110)
-        plt.close(fig)
+        made.append(_save(fig, ax, out_dir / "latency.png"))
 
         fig, ax = plt.subplots(figsize=(6.4, 4))
         ax.plot(ns, [e["reformkb_ingest"]["rate"] for e in sizes], "o-", label="reformkb ingest")
@@ -193,11 +200,7 @@ def plots(speed: dict | None, index: dict | None, quality: dict | None, out_dir:
             ax.plot([e["n"] for e in tx], [e["txtai_ingest"]["rate"] for e in tx], "x--", label="txtai ingest")
         ax.set(xscale="log", yscale="log", xlabel="records (synthetic)", ylabel="records/s",
                title="Ingest rate (above 10k: vectors cached, embedding excluded)")
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        made.append(out_dir / "ingest.png")
-        fig.savefig(made[-1], dpi=110)
-        plt.close(fig)
+        made.append(_save(fig, ax, out_dir / "ingest.png"))
 
         fig, ax = plt.subplots(figsize=(6.4, 4))
         ax.plot(ns, [e["reformkb_serve"]["peak_rss_mib"] for e in sizes], "o-", label="reformkb serving peak RSS")
@@ -206,11 +209,7 @@ def plots(speed: dict | None, index: dict | None, quality: dict | None, out_dir:
             ax.plot([e["n"] for e in tx], [e["txtai_serve"]["peak_rss_mib"] for e in tx], "x--", label="txtai serving peak RSS")
         ax.axhline(4096, color="grey", lw=0.8, ls=":")
         ax.set(xscale="log", xlabel="records (synthetic)", ylabel="MiB", title="Memory")
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        made.append(out_dir / "memory.png")
-        fig.savefig(made[-1], dpi=110)
-        plt.close(fig)
+        made.append(_save(fig, ax, out_dir / "memory.png"))
     if quality:
         systems = [(f"reformkb {m}", quality["reformkb"][m]) for m in ("keyword", "semantic", "hybrid")]
         if quality.get("txtai_hybrid"):
@@ -222,11 +221,7 @@ def plots(speed: dict | None, index: dict | None, quality: dict | None, out_dir:
             ax.bar([i + j * width for i in range(len(kinds))], [res[k]["ndcg"] for k in kinds], width, label=name)
         ax.set_xticks([i + 0.4 - width / 2 for i in range(len(kinds))], kinds)
         ax.set(ylabel="nDCG@10", ylim=(0, 1), title="Quality on the dev set (48 queries)")
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        made.append(out_dir / "quality.png")
-        fig.savefig(made[-1], dpi=110)
-        plt.close(fig)
+        made.append(_save(fig, ax, out_dir / "quality.png"))
     return made
 
 
