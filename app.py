@@ -4,7 +4,7 @@
     REFORMKB_HOME=/path/to/kb streamlit run app.py
 
 A thin front end: every page reads and writes through :class:`reformkb.kb.KnowledgeBase`, and the
-pure display helpers live in :mod:`reformkb.ui_helpers`. One KnowledgeBase is shared by every
+pure display helpers live in :mod:`reformkb.app.display`. One KnowledgeBase is shared by every
 session of the process (``st.cache_resource``); each session keeps its own page state, writes go
 through the store's transactions, and what one person saves is found by everyone at once.
 
@@ -22,16 +22,16 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from reformkb import ui_helpers as ui
+from reformkb.app import display as ui
 from reformkb.auth import Editor
 from reformkb.errors import AuthError, ReformKBError
 from reformkb.export import to_csv, to_report_text, to_xlsx
 from reformkb.kb import ImportReport, KnowledgeBase
 from reformkb.records import KIND_PRACTICE, Record
-from reformkb.regions import gazetteer
-from reformkb.search import Filters
+from reformkb.ingest.regions import gazetteer
+from reformkb.search.fusion import Filters
 from reformkb.settings import Settings
-from reformkb.topics import assign_topics, topic_names
+from reformkb.ingest.topics import assign_topics, topic_names
 
 TITLE = "营商环境标杆经验知识库"
 PAGES = {"search": "检索", "browse": "按地区浏览", "add": "新增案例", "import": "导入专报", "manage": "管理"}

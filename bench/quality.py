@@ -29,11 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from reformkb import search as search_module
+from reformkb.search import fusion as search_module
 from reformkb.errors import InputError
 from reformkb.kb import KnowledgeBase
-from reformkb.regions import gazetteer, normalize
-from reformkb.topics import normalize_topic
+from reformkb.ingest.regions import gazetteer, normalize
+from reformkb.ingest.topics import normalize_topic
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_EVAL = ROOT.parent / "shared" / "eval"
@@ -134,7 +134,7 @@ def evaluate(eval_dir: Path, home: Path, modes=MODES, run_dir: Path | None = Non
 
 
 # -- half-split robustness check ---------------------------------------------------------------------
-# The knobs of reformkb.search that the check re-tunes, and the values it tries around the defaults.
+# The knobs of reformkb.search.fusion that the check re-tunes, and the values it tries around the defaults.
 SPLIT_GRID = {
     "LEXICAL_WEIGHT": (0.6, 0.8, 1.0, 1.3, 1.6),
     "FEEDBACK_DOCS": (2, 3, 5),
@@ -143,7 +143,7 @@ SPLIT_GRID = {
 
 
 def knobs(**values):
-    """Temporarily set fusion knobs of :mod:`reformkb.search` (for the split check only)."""
+    """Temporarily set fusion knobs of :mod:`reformkb.search.fusion` (for the split check only)."""
     return _patched(search_module, **values)
 
 
@@ -231,7 +231,7 @@ def _patched(obj, **values):
 
 def _ablations(kb: KnowledgeBase) -> dict:
     """name → a context manager that takes one mechanism of :func:`reformkb.search.rank` out."""
-    from reformkb.glossary import Glossary
+    from reformkb.search.glossary import Glossary
 
     return {
         "without the glossary": lambda: _patched(kb, glossary=Glossary([])),

@@ -122,7 +122,7 @@ def projected_ingest(r: dict) -> list[str]:
 
 def index_tables(r: dict) -> str:
     out = [f"Command: `{r['command']}`. Machine: {_machine(r['machine'])}.", "",
-           "Index component alone (`reformkb.vectors.VectorIndex`; IVF nlist=4·sqrt(n), nprobe=32; "
+           "Index component alone (`reformkb.search.vectors.VectorIndex`; IVF nlist=4·sqrt(n), nprobe=32; "
            "HNSW M=32, efConstruction=80, efSearch=128), 42 real query vectors, k=10; the filter allows "
            "a random 1/490 of the records.", "",
            "| vectors (real) | kind | recall@10 vs exact (min) | build s | search p50/p95 ms | filtered p50/p95 ms | index file | peak RSS |",

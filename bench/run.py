@@ -225,7 +225,7 @@ def w_rk_ingest(n: int, home: str, e2e: bool, sample_max: int = 2000, **_) -> di
         if embedder.precision != "float32":  # what the same model does in float32, as txtai runs it
             from dataclasses import replace
 
-            from reformkb.embedding import Embedder
+            from reformkb.search.embedding import Embedder
 
             full = Embedder(replace(kb.settings, precision="float32"))
             full.embed_documents(sample[:32])
@@ -269,7 +269,7 @@ def w_rk_serve(home: str, t_spawn: float, passes: int, n_queries: int, mode: str
             counts = []
             ms = _latencies(lambda q: counts.append(len(kb.search(q, k=10, mode=m, region=FILTER_REGION))), queries, passes)
             out["latency"][m + "+filter"] = {**latency_summary(ms), "mean_hits": round(statistics.mean(counts), 1)}
-        out["filter_share"] = round(kb.count(__import__("reformkb.search", fromlist=["Filters"]).Filters(region=FILTER_REGION)) / kb.count(), 5)
+        out["filter_share"] = round(kb.count(__import__("reformkb.search.fusion", fromlist=["Filters"]).Filters(region=FILTER_REGION)) / kb.count(), 5)
     out.update(proc_status())
     kb.close()
     return out
@@ -312,7 +312,7 @@ def w_index(n: int, passes: int, **_) -> dict:
     """Exact (flat) vs the approximate kinds (IVF, HNSW) at n vectors: build time, recall@10 against
     exact, search latency with and without a selective filter, file size and peak memory.
 
-    This measures the index component alone (:class:`reformkb.vectors.VectorIndex`, the class and
+    This measures the index component alone (:class:`reformkb.search.vectors.VectorIndex`, the class and
     parameters ``KnowledgeBase`` uses), with the model's real query vectors of the benchmark queries
     and the stream's vectors (real where cached, else derived): building 1M-record knowledge bases
     through the facade once per kind would take hours on this machine, and the rest of the query path
@@ -324,7 +324,7 @@ def w_index(n: int, passes: int, **_) -> dict:
 
     from bench import synth
     from reformkb import KnowledgeBase
-    from reformkb.vectors import (HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, IVF_NPROBE, VectorIndex)
+    from reformkb.search.vectors import (HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, IVF_NPROBE, VectorIndex)
 
     texts = [r["text"] for r in synth.records(n)]
     vectors, real_n = synth.vectors_for(texts)

@@ -1,6 +1,6 @@
 """Synthetic practice records for the speed and size benchmarks (never shipped as content).
 
-Every record is composed here from the gazetteer (:mod:`reformkb.regions`), agencies, measure
+Every record is composed here from the gazetteer (:mod:`reformkb.ingest.regions`), agencies, measure
 templates written for this file and random figures, in the style of a bulletin's 【战术借鉴】 section.
 Nothing comes from the evaluation set. Each record's ``source_title`` starts with ``【合成数据】`` so a
 synthetic record can never pass for a real one.
@@ -152,7 +152,7 @@ QUERIES = [
 
 def regions() -> list:
     """Every region in the gazetteer: provinces, their cities and (where held) counties."""
-    from reformkb.regions import gazetteer
+    from reformkb.ingest.regions import gazetteer
 
     g = gazetteer()
     out = []

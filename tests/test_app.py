@@ -13,11 +13,11 @@ import pytest
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
-from reformkb import ui_helpers as ui
+from reformkb.app import display as ui
 from reformkb.errors import NotFoundError
 from reformkb.kb import KnowledgeBase
 from reformkb.records import Record, Source
-from reformkb.search import Filters
+from reformkb.search.fusion import Filters
 from reformkb.settings import project_root
 
 APP = str(project_root() / "app.py")

@@ -7,8 +7,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
-from reformkb.bulletin import parse_bulletin, repair
-from reformkb.documents import read_document
+from reformkb.ingest.bulletin import parse_bulletin, repair
+from reformkb.ingest.documents import read_document
 from reformkb.errors import InputError
 from reformkb.records import KIND_ACTION, KIND_PRACTICE
 

@@ -119,6 +119,6 @@ def test_sigkill_mid_index_rebuild_leaves_a_usable_index(tmp_path, model):
 
 
 def _key(model: Path) -> str:
-    from reformkb.vectors import _safe_key
+    from reformkb.search.vectors import _safe_key
 
     return _safe_key(str(model))

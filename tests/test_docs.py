@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from reformkb.cli import build_parser
 from reformkb.settings import project_root
-from reformkb.topics import taxonomy
+from reformkb.ingest.topics import taxonomy
 
 DOCS = project_root() / "docs"
 

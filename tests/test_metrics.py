@@ -1,10 +1,10 @@
-"""Quantified improvements in practice texts (reformkb.metrics)."""
+"""Quantified improvements in practice texts (reformkb.ingest.metrics)."""
 import json
 
 import pytest
 
 from reformkb.errors import InputError
-from reformkb.metrics import Metric, best_reduction, extract_metrics
+from reformkb.ingest.metrics import Metric, best_reduction, extract_metrics
 
 # From the seed bulletin (永州市工作专报 第 2 期), with the spaces PDF extraction leaves.
 CHANGSHA = (

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from reformkb import regions
+from reformkb.ingest import regions
 from reformkb.errors import InputError
-from reformkb.regions import Gazetteer, Region, gazetteer, normalize
+from reformkb.ingest.regions import Gazetteer, Region, gazetteer, normalize
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,7 @@ from reformkb.kb import KnowledgeBase
 from reformkb.records import KIND_ACTION
 from reformkb.settings import Settings
 from reformkb.store import verify_backup
-from reformkb.vectors import _safe_key
+from reformkb.search.vectors import _safe_key
 from reliability_support import (HERE, db_state, fingerprint, index_agrees, practice_text, tiny_model, worker_env,
                                  write_jsonl)
 

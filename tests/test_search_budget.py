@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from reformkb import search
-from reformkb.search import affordable_terms, parse_query
+from reformkb.search import fusion as search
+from reformkb.search.fusion import affordable_terms, parse_query
 
 
 class Counts:
@@ -52,7 +52,7 @@ def test_a_tiny_budget_still_finds_the_practice(seeded_kb, monkeypatch):
     hits = seeded_kb.search("企业注销提速", k=5, mode="keyword")
     assert hits and hits[0].record.region == "长沙市"
     from reformkb.kb import _SearchBackend
-    from reformkb.search import Filters
+    from reformkb.search.fusion import Filters
 
     kept = affordable_terms(q.fts_terms(), _SearchBackend(seeded_kb, Filters(), dense=False))
     assert 0 < len(kept) < len(q.fts_terms())
@@ -86,7 +86,7 @@ def test_a_search_reads_no_whole_table_when_nothing_changed(seeded_kb):
 
 
 def test_a_region_filter_is_answered_from_indexes(seeded_kb):
-    from reformkb.search import Filters
+    from reformkb.search.fusion import Filters
 
     where, params = Filters(region="长沙市").sql(alias="")
     plan = " ".join(str(row[-1]) for row in seeded_kb.store.db.conn.execute(

@@ -11,7 +11,7 @@ import pytest
 
 from reformkb.errors import InputError
 from reformkb.kb import KnowledgeBase
-from reformkb.search import Filters
+from reformkb.search.fusion import Filters
 from reformkb.settings import Settings
 
 PRACTICES = [

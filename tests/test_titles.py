@@ -1,7 +1,7 @@
-"""Titles for practice texts and the acting agency (reformkb.titles)."""
+"""Titles for practice texts and the acting agency (reformkb.ingest.titles)."""
 import pytest
 
-from reformkb.titles import find_agency, make_title, truncate_title
+from reformkb.ingest.titles import find_agency, make_title, truncate_title
 
 # Paragraphs of the 【战术借鉴】 section of the seed bulletin (永州市工作专报 第 2 期).
 CHANGSHA = (

@@ -1,11 +1,11 @@
-"""Topic taxonomy and rule-based topic assignment (reformkb.topics)."""
+"""Topic taxonomy and rule-based topic assignment (reformkb.ingest.topics)."""
 import json
 from importlib import resources
 
 import pytest
 
 from reformkb.errors import InputError
-from reformkb.topics import Topic, assign_topics, normalize_topic, taxonomy, topic_names
+from reformkb.ingest.topics import Topic, assign_topics, normalize_topic, taxonomy, topic_names
 
 # Paragraphs of the 【战术借鉴】 section of a municipal bulletin (永州市工作专报 第 2 期).
 CHANGSHA = (

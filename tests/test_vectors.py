@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reformkb.vectors import VectorIndex
+from reformkb.search.vectors import VectorIndex
 
 DIM = 32
 

@@ -1,7 +1,7 @@
 """Generate ``src/reformkb/data/regions.tsv``, the region gazetteer's data, once.
 
 This is a maintainer's tool, run by hand when the administrative divisions change; the package never
-imports it and does not depend on what it uses. The TSV it writes is committed, and ``reformkb.regions``
+imports it and does not depend on what it uses. The TSV it writes is committed, and ``reformkb.ingest.regions``
 reads only that file.
 
 Source of facts: the ``adcodes.csv`` table shipped inside the PyPI package ``cpca`` (0.5.5, data from

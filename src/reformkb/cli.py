@@ -91,7 +91,7 @@ def _print_hits(hits, as_json: bool, score_label: str) -> int:
 
 
 def _filters(args):
-    from reformkb.search import Filters
+    from reformkb.search.fusion import Filters
 
     return Filters(province=args.province or "", region=args.region or "", topic=args.topic or "",
                    source=args.source or "", date_from=args.date_from or "", date_to=args.date_to or "",
@@ -225,7 +225,7 @@ def cmd_regions(args) -> int:
 
 
 def cmd_topics(args) -> int:
-    from reformkb.topics import taxonomy
+    from reformkb.ingest.topics import taxonomy
 
     with _kb(args) as kb:
         counts = dict(kb.topic_counts())

@@ -24,16 +24,16 @@ from pathlib import Path
 import numpy as np
 
 from reformkb.auth import Editor, Editors
-from reformkb.bulletin import parse_bulletin
-from reformkb.documents import BULLETIN_SUFFIXES, read_document
-from reformkb.enrich import complete
+from reformkb.ingest.bulletin import parse_bulletin
+from reformkb.ingest.documents import BULLETIN_SUFFIXES, read_document
+from reformkb.ingest.enrich import complete
 from reformkb.errors import InputError, ModelError, NotFoundError, ReformKBError, StoreError
-from reformkb.glossary import Glossary
+from reformkb.search.glossary import Glossary
 from reformkb.records import KIND_PRACTICE, Record, Source, clean_text, content_hash
-from reformkb.search import MODES, Filters, Hit, fts_phrase, matched_terms, parse_query, rank
+from reformkb.search.fusion import MODES, Filters, Hit, fts_phrase, matched_terms, parse_query, rank
 from reformkb.settings import Settings
 from reformkb.store import BackupInfo, Change, Store, verify_backup
-from reformkb.vectors import VectorIndex
+from reformkb.search.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +236,7 @@ class KnowledgeBase:
     def embedder(self):
         """The embedding model, loaded on first use (raises ModelError with advice if it cannot be)."""
         if self._embedder is None:
-            from reformkb.embedding import Embedder
+            from reformkb.search.embedding import Embedder
 
             self._embedder = Embedder(self.settings)
         return self._embedder
@@ -518,7 +518,7 @@ class KnowledgeBase:
             raise InputError(f"无法读取文件 {name}（{exc.strerror or exc}）：请检查路径和权限。") from exc
         if len(data) > self.settings.max_file_bytes:
             raise InputError(f"{name} 超过上限 {self.settings.max_file_bytes // (1024 * 1024)} MB：请拆分文件后再导入。")
-        from reformkb.documents import decode_text
+        from reformkb.ingest.documents import decode_text
 
         text = decode_text(data, name)
         if not text.strip():
@@ -671,8 +671,8 @@ class KnowledgeBase:
                 for s in ranked if s.id in found]
 
     def _filters(self, filters: Filters | None, kwargs: dict) -> Filters:
-        from reformkb.regions import normalize
-        from reformkb.topics import normalize_topic
+        from reformkb.ingest.regions import normalize
+        from reformkb.ingest.topics import normalize_topic
 
         filters = filters or Filters(**kwargs)
         if filters.region:

