@@ -1,42 +1,73 @@
-"""Parsing a bulletin (工作专报) into source metadata and draft records.
+"""Parsing a bulletin (工作专报) into source metadata and draft records, whatever its house style.
 
 Steps, each a function that can be tested alone:
 
-1. :func:`repair` undoes extraction artefacts: page numbers and repeated running headers are
-   dropped, a sentence broken across lines or pages is joined ("3\\n\\n月13日"), and the spaces a PDF
-   puts between Chinese characters and figures ("由 20 个工作日") are removed.
-2. :func:`find_source` reads the title, 期号 and date from the masthead.
-3. :func:`sections` cuts the text at its 【…】 headings.
-4. :func:`split_practices` turns each paragraph of the 【战术借鉴】 section into one draft per
-   practice: a paragraph that names several actors ("市中级人民法院以…；市税务局创新…") or several
-   distinct measures ("打造…平台。创新…监管模式") becomes several drafts that keep the region.
-   Paragraphs of 【战斗动态】 (local actions) become drafts of kind "action".
+1. :func:`repair` (in :mod:`reformkb.ingest.lines`) turns the extracted text into logical lines:
+   page numbers and running headers at page boundaries dropped, broken lines joined, PDF spaces
+   removed, in linear time.
+2. :func:`~reformkb.ingest.masthead.read_masthead` reads the title (over one or several lines), the
+   期号 (``第十二期`` → 12) and the date (``二〇二四年五月六日``, ``2024-05-06`` …) from the masthead.
+3. :func:`outline` cuts the body at its headings (``【…】``, ``一、…``, ``（一）…``, a bold or short line
+   alone; see :mod:`reformkb.ingest.sections`) up to the footer (报：/送：/抄送：/联系电话), and sorts
+   out place headings (``上海市浦东新区`` alone on a line), table rows, and noise (编者按, 领导批示,
+   footnotes, 共印 … 份).
+4. Each section is a practice section, a section of local actions, or neither, by its name and else
+   by its content (:func:`reformkb.ingest.sections.classify_by_content`).
+5. :func:`split_practices` turns a practice paragraph into one draft per practice: one per actor
+   (``市中级人民法院以…；市税务局创新…``, also after 同时/此外/另外/还), one per distinct measure
+   (``打造…平台。创新…监管模式``), one per item of ``一是……二是……`` with the actor carried over and the
+   enumerator stripped, and one per place when a sentence names several (``长沙、株洲两市…``; the
+   drafts are *siblings*: same text, each with its own place). A place heading gives its place to
+   the paragraphs under it; a Word table gives one draft per row, its 成效 kept in the text.
+
+What is left out is said, with the reason, in :attr:`ParsedBulletin.left_out`, so that a reviewer
+can take any of it back.
 """
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 
 from reformkb.errors import InputError
-from reformkb.records import KIND_ACTION, KIND_PRACTICE, Source
-from reformkb.ingest.regions import gazetteer
+from reformkb.ingest.lines import FOOTER, join_spaces
+from reformkb.ingest.lines import repair as _repair_lines
+from reformkb.ingest.masthead import find_date, find_issue, is_issue_or_date, read_masthead
+from reformkb.ingest.regions import Region, gazetteer
+from reformkb.ingest.sections import (ACTION, PRACTICE, SKIP, SectionNames, Tally, classify_by_content,
+                                      heading_of)
 from reformkb.ingest.titles import find_agency
+from reformkb.records import KIND_ACTION, KIND_PRACTICE, Source
 
-_CJK = r"\u3400-\u9fff\uf900-\ufaff"
-_CJK_PUNCT = r"，。、；：？！“”‘’（）《》【】—…·「」『』"
-_SENTENCE_END = tuple("。！？；：…”』」）》") + (".", "!", "?", ";")
-_PAGE_NUMBER = re.compile(r"^\s*(?:[-—–]\s*\d{1,3}\s*[-—–]|第\s*\d{1,3}\s*页(?:\s*/?\s*共\s*\d+\s*页)?|\d{1,3})\s*$")
-_HEADING = re.compile(r"^【[^】]{1,12}】$")
-_SUBHEADING = re.compile(r"^[（(][一二三四五六七八九十]+[）)]\s*\S{0,12}$")
-_FOOTER = re.compile(r"^(报|送|发|抄送|联系电话|电话|电子邮箱|邮箱|联系人|印发|编辑|审核|签发)\s*[：:]")
-_ISSUE = re.compile(r"第\s*([0-9０-９一二三四五六七八九十百]+)\s*期")
-_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+__all__ = ["Draft", "LeftOut", "ParsedBulletin", "parse_bulletin", "repair", "split_practices", "SectionNames"]
+
 _MEASURE_VERBS = ("出台", "印发", "实施", "推行", "推出", "打造", "创新", "建立", "开展", "上线", "设立",
                   "启用", "探索", "制定", "发布", "构建", "搭建", "率先", "首创", "全面推行", "持续开展")
-
-PRACTICE_SECTION = re.compile(r"借鉴|经验|做法")
-ACTION_SECTION = re.compile(r"动态|进展")
+_CONNECTIVE = re.compile(r"^(?:与此同时|同时|此外|另外|另一方面|而且|并且|还|另)[，,、]?")
+_TIME_LEAD = re.compile(
+    r"^(?:近日|日前|近期|近年来|今年以来|去年以来|目前|截至目前|据悉|据了解"
+    r"|\d{4}年(?:\d{1,2}月(?:\d{1,2}日)?)?(?:以来)?|\d{1,2}月(?:\d{1,2}日)?(?:以来)?)[，,]"
+)
+_ENUM_LEAD = re.compile(
+    r"^(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[)）]|[0-9]{1,2}\s*[.．、](?!\d)|[一二三四五六七八九十]+[、.．]"
+    r"|[①-⑳]|[•●○◆■▪·\-—]+)\s*"
+)
+# 一是……二是……: an item starts after the start of the text or a punctuation mark.
+_ENUM_ITEM = re.compile(r"(?:(?<=^)|(?<=[，,；;。：:]))\s*(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|第[一二三四五六七八九十]+[，,]|[（(][1-9][)）])[，,：:]?")
+_FOOTNOTE_MARK = re.compile(r"(?<=[\u4e00-\u9fff”」』》）a-zA-Z0-9])(?:[①-⑳]|\[\d{1,2}\])(?=[，。；、：,;）)\s]|$)")
+_FOOTNOTE_LINE = re.compile(r"^(?:[①-⑳]|\[\d{1,2}\]|注\d?[：:]|\*\s*注|资料来源[：:]|数据来源[：:]|来源[：:])")
+_EDITORIAL = re.compile(r"^(?:【?编者按】?|【?按语】?|编者的话)[：:】]?")
+_INSTRUCTION = re.compile(r"^.{0,40}?批示[：:]")
+_PRINT_NOTE = re.compile(r"^[（(]?(?:共印\s*\d+\s*份|此件.{0,20}|本期.{0,6}份)[）)]?$")
+_FRAME = re.compile(r"(?:学习借鉴|参考借鉴|借鉴参考|学习参考|参照学习|供.{0,16}(?:参考|借鉴|学习)|(?:摘编|整理|汇编|刊发)如下|如下[：:]$)")
+_PLACE_SUFFIX = re.compile(r"(?:特别行政区|自治区|自治州|自治县|新区|新片区|开发区|高新区|园区|合作区|试验区|示范区|片区|市|县|区|旗|盟|州|镇|乡|街道)$")
+_AGENCY_WORDS = re.compile(r"(?:局|委|办|院|厅|署|中心|法院|法庭|海关|检察院|公司|银行|集团|协会)$")
+_LOCAL_LABEL = re.compile(r"^(?:[市县区州]|[\u4e00-\u9fff]{1,10}(?:区|县|镇|乡|街道|市))[\u4e00-\u9fff]{0,14}[：:]")
+_MULTI_JOIN = "、和与及"
+_SUBPLACE = re.compile(r"^[\u4e00-\u9fff]{1,6}?(?:新区|新片区|开发区|高新区|园区|合作区|区|县|旗|镇)")
+_NOT_IN_SUBPLACE = ("在", "全", "各", "对", "为", "与", "和", "的", "以", "将", "把", "从", "向", "辖")
+_TABLE_PLACE = ("地区", "地方", "城市", "单位", "省份", "区域", "地市", "名称")
+_TABLE_TEXT = ("做法", "举措", "经验", "内容", "措施", "案例", "创新", "事项", "亮点")
+_TABLE_RESULT = ("成效", "效果", "成果", "成绩")
 
 
 @dataclass
@@ -49,6 +80,16 @@ class Draft:
     kind: str = KIND_PRACTICE
     section: str = ""
     paragraph: int = 0  # 1-based paragraph number within its section, for messages
+    siblings: tuple[str, ...] = ()  # every place of a sentence that names several (this one included)
+
+
+@dataclass
+class LeftOut:
+    """A paragraph that is not a draft, and why (a reviewer may take it back)."""
+
+    text: str
+    reason: str
+    section: str = ""
 
 
 @dataclass
@@ -57,101 +98,224 @@ class ParsedBulletin:
     drafts: list[Draft] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     home_region: str = ""  # the issuing city, from the title (e.g. 永州市)
-
-
-def _join_spaces(text: str) -> str:
-    """Remove spaces that PDF extraction puts next to Chinese characters; keep them between Latin words."""
-    near_cjk = rf"[{_CJK}{_CJK_PUNCT}]"
-    text = re.sub(rf"(?<={near_cjk})[ \t\u3000\xa0]+", "", text)
-    return re.sub(rf"[ \t\u3000\xa0]+(?={near_cjk})", "", text)
-
-
-def _is_structural(line: str) -> bool:
-    return bool(_HEADING.match(line) or _SUBHEADING.match(line) or _FOOTER.match(line))
+    left_out: list[LeftOut] = field(default_factory=list)
 
 
 def repair(text: str) -> list[str]:
-    """The bulletin as a list of logical lines (paragraphs, headings, masthead lines)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u3000", " ")
-    raw = [_join_spaces(line.strip()) for line in re.split(r"[\n\f]", text)]
-    raw = [line for line in raw if line and not _PAGE_NUMBER.match(line)]
-    # Running headers/footers: short lines that repeat on many pages.
-    counts = Counter(line for line in raw if len(line) <= 40)
-    repeated = {line for line, n in counts.items() if n >= 3 and not _HEADING.match(line)}
-    raw = [line for line in raw if line not in repeated]
-
-    lines: list[str] = []
-    for line in raw:
-        if lines and not _is_structural(line) and not _is_structural(lines[-1]) and _continues(lines[-1], line):
-            lines[-1] += line
-        else:
-            lines.append(line)
-    return lines
+    """The bulletin as a list of logical lines; see :func:`reformkb.ingest.lines.repair`."""
+    return _repair_lines(text)
 
 
-def _continues(prev: str, line: str) -> bool:
-    """Whether ``line`` is the rest of a sentence that ``prev`` started (a broken line)."""
-    if prev.endswith(_SENTENCE_END):
-        return False
-    if _ISSUE.fullmatch(prev) or _DATE.fullmatch(prev) or _ISSUE.fullmatch(line) or _DATE.fullmatch(line):
-        return False
-    # Masthead lines (short, no punctuation at all) stand alone.
-    if len(prev) <= 30 and not re.search(r"[，。、；：]", prev) and not re.match(r"^[\d月日年]", line):
-        return False
-    return True
+# ---------------------------------------------------------------------------------------------
+# Places at the start of a text
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Lead:
+    """The places a text starts with (one, or several joined by 、和与及) and where they end."""
+
+    places: tuple[tuple[Region, str], ...]  # (region, as written)
+    end: int
+
+    @property
+    def span(self) -> str:
+        return self.places[0][1]
 
 
-def find_source(lines: list[str], filename: str = "") -> Source:
-    """Title, 期号 and date from the masthead (the lines before the first heading or 编者按)."""
-    head: list[str] = []
-    for line in lines:
-        if _HEADING.match(line) or line.startswith("编者按"):
+def leading_places(text: str) -> Lead | None:
+    """The place(s) ``text`` starts with, after an enumerator and a time phrase (近日，/3月16日，)."""
+    gaz = gazetteer()
+    start = 0
+    if m := _ENUM_LEAD.match(text):
+        start = m.end()
+    if m := _TIME_LEAD.match(text[start:]):
+        start += m.end()
+    found = gaz.find_leading(text[start : start + 60])
+    if not found:
+        return None
+    places = [found]
+    pos = text.find(found[1], start) + len(found[1])
+    while pos < len(text) and text[pos] in _MULTI_JOIN and len(places) < 8:
+        nxt = gaz.find_leading(text[pos + 1 : pos + 40])
+        if not nxt or not text.startswith(nxt[1], pos + 1) or any(r.code == nxt[0].code for r, _ in places):
             break
-        head.append(line)
-    head = head[:12]
-    source = Source(file=filename)
-    for line in head:
-        if not source.issue and (m := _ISSUE.search(line)) and len(line) <= 30:
-            source.issue = m.group(1)
-        elif not source.date and (m := _DATE.search(line)):
-            y, mo, d = (int(g) for g in m.groups())
-            source.date = f"{y:04d}-{mo:02d}-{d:02d}"
-        elif not source.title and re.search(r"专报|简报|快报|通报|动态|信息|情况", line) and len(line) <= 60:
-            source.title = re.sub(r"\s+", " ", line).strip()
-    if not source.title and filename:
-        source.title = re.sub(r"\.[A-Za-z0-9]+$", "", filename)
-    return source
+        places.append(nxt)
+        pos = pos + 1 + len(nxt[1])
+    return Lead(tuple(places), pos)
 
 
-def sections(lines: list[str]) -> list[tuple[str, list[str]]]:
-    """(heading, paragraphs) for each 【…】 section; the footer (报：/发：/联系电话) ends the last one."""
-    out: list[tuple[str, list[str]]] = []
+def _is_local(region: Region, home: Region | None) -> bool:
+    if home is None:
+        return False
+    return region.code == home.code or region.city == home.name and region.level == "county" \
+        or home.level == "county" and region.code == home.code
+
+
+# ---------------------------------------------------------------------------------------------
+# The body: sections, headings, place headings, rows, noise
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class _Section:
+    name: str
+    kind: str | None  # by name; None: decided by content
+    rank: int
+    items: list[tuple[str, object]] = field(default_factory=list)  # ("para"|"row"|"place"|"label"|"noise", …)
+
+
+@dataclass(frozen=True)
+class _PlaceHeading:
+    line: str  # as written, without enumerator and colon (上海市浦东新区, 杭州互联网法院)
+    span: str  # the place as the gazetteer read it
+    agency: str
+
+
+def _strip_marks(line: str) -> str:
+    return re.sub(r"^#{1,6}\s*", "", line)
+
+
+def place_heading(line: str) -> _PlaceHeading | None:
+    """A line that only names a place (and maybe an agency of it): ``上海市浦东新区``, ``杭州互联网法院``."""
+    text = _ENUM_LEAD.sub("", _strip_marks(line), count=1).strip().rstrip("：:")
+    if not 2 <= len(text) <= 24 or re.search(r"[，。、；：,;“”《》（）()]", text):
+        return None
+    found = gazetteer().find_leading(text)
+    if not found or not text.startswith(found[1]):
+        return None
+    rest = text[len(found[1]):]
+    if not rest:
+        return _PlaceHeading(text, found[1], "")
+    if len(rest) <= 12 and rest.startswith(_MEASURE_VERBS) is False:
+        if _PLACE_SUFFIX.search(rest) and not _AGENCY_WORDS.search(rest):
+            return _PlaceHeading(text, found[1], "")
+        if _AGENCY_WORDS.search(rest):
+            return _PlaceHeading(text, found[1], rest)
+    return None
+
+
+def _masthead_end(lines: list[str], names: SectionNames) -> int:
+    """The index of the first line after the masthead."""
+    last_meta = -1
+    for i, line in enumerate(lines[:10]):
+        plain = _strip_marks(line)
+        if len(plain) <= 60 and (is_issue_or_date(plain) or find_issue(plain)[0] or find_date(plain)):
+            last_meta = i
+    for i, line in enumerate(lines[:16]):
+        if i <= last_meta:
+            continue
+        plain = _strip_marks(line)
+        if _EDITORIAL.match(plain) or _INSTRUCTION.match(plain) or len(plain) > 60 or "\t" in line:
+            return i
+        heading = heading_of(line)
+        if heading and (not heading.weak or names.kind_of(heading.name)):
+            return i
+    return min(len(lines), max(last_meta + 1, 0)) if last_meta >= 0 else 0
+
+
+def outline(lines: list[str], names: SectionNames) -> tuple[list[_Section], list[LeftOut]]:
+    """The sections of the body lines, and the noise found between them."""
+    sections = [_Section("", None, 99)]
+    noise: list[LeftOut] = []
+    in_notes = False
     for line in lines:
-        if _HEADING.match(line):
-            out.append((line.strip("【】"), []))
-        elif out:
-            if _FOOTER.match(line):
-                break
-            if not _SUBHEADING.match(line):
-                out[-1][1].append(line)
-    return out
+        plain = _strip_marks(line)
+        current = sections[-1]
+        if "\t" in line:
+            current.items.append(("row", [c for c in line.split("\t")]))
+            continue
+        if _EDITORIAL.match(plain):
+            noise.append(LeftOut(line, "编者按，不是案例", current.name))
+            continue
+        if _INSTRUCTION.match(plain) and not leading_places(plain):
+            noise.append(LeftOut(line, "领导批示，不是案例", current.name))
+            continue
+        if _PRINT_NOTE.match(plain):
+            noise.append(LeftOut(line, "印发说明，不是案例", current.name))
+            continue
+        if re.match(r"^注\s*\d?\s*[：:]", plain):
+            in_notes = True
+            if len(plain) > 3:
+                noise.append(LeftOut(line, "注释，不是案例", current.name))
+            continue
+        if _FOOTNOTE_LINE.match(plain) and (in_notes or "指" in plain[:30] or not leading_places(_ENUM_LEAD.sub("", plain, count=1))):
+            noise.append(LeftOut(line, "注释，不是案例", current.name))
+            continue
+        if (ph := place_heading(line)) is not None:
+            current.items.append(("place", ph))
+            in_notes = False
+            continue
+        heading = heading_of(line)
+        if heading is None:
+            if in_notes and len(plain) < 80 and not leading_places(plain):
+                noise.append(LeftOut(line, "注释，不是案例", current.name))
+                continue
+            current.items.append(("para", plain))
+            continue
+        in_notes = False
+        kind = names.kind_of(heading.name)
+        if kind is None and (heading.weak or (current.kind is not None and heading.rank > current.rank)):
+            current.items.append(("label", heading.name))
+        else:
+            sections.append(_Section(heading.name, kind, heading.rank))
+    return sections, noise
 
 
+def _tally(section: _Section, home: Region | None) -> Tally:
+    tally = Tally()
+    for what, item in section.items:
+        if what == "place":
+            if _is_local(gazetteer().lookup(item.span), home):
+                tally.local += 1
+            else:
+                tally.foreign += 1
+        elif what in ("para", "row"):
+            text = item if what == "para" else "".join(item)
+            lead = leading_places(text)
+            if lead is None:
+                if _LOCAL_LABEL.match(text[:20]):
+                    tally.local += 1
+                else:
+                    tally.other += 1
+            elif _is_local(lead.places[0][0], home):
+                tally.local += 1
+            else:
+                tally.foreign += 1
+    return tally
+
+
+# ---------------------------------------------------------------------------------------------
+# Practices
+# ---------------------------------------------------------------------------------------------
 def _sentences(paragraph: str) -> list[str]:
-    """Split at 。！？ and at ； outside quotes and book-title marks."""
-    out, buf, depth = [], "", 0
-    for ch in paragraph:
-        buf += ch
+    """Split at 。！？ and at ； outside quotes and book-title marks (linear time)."""
+    out, start, depth = [], 0, 0
+    for i, ch in enumerate(paragraph):
         if ch in "“《（(「":
             depth += 1
         elif ch in "”》）)」":
             depth = max(0, depth - 1)
         elif ch in "。！？；" and depth == 0:
-            out.append(buf)
-            buf = ""
-    if buf.strip():
-        out.append(buf)
+            out.append(paragraph[start : i + 1])
+            start = i + 1
+    out.append(paragraph[start:])
     return [s.strip() for s in out if s.strip()]
+
+
+def _items(sentence: str) -> list[tuple[str, bool]]:
+    """``sentence`` cut before each 一是/二是 … item: (piece, starts a new item).
+
+    The first item (一是, 其一, （1）) stays with what comes before it (the paragraph's opening);
+    every later one starts a new item.
+    """
+    cuts = list(_ENUM_ITEM.finditer(sentence))
+    if not cuts:
+        return [(sentence, False)]
+    pieces: list[tuple[str, bool]] = []
+    if cuts[0].start() > 0:
+        pieces.append((sentence[: cuts[0].start()], False))
+    for k, m in enumerate(cuts):
+        end = cuts[k + 1].start() if k + 1 < len(cuts) else len(sentence)
+        first = bool(re.match(r"\s*(?:一是|其一|第一|[（(]1[)）])", m.group(0)))
+        pieces.append((sentence[m.end() : end], not first))
+    return [(p, new) for p, new in pieces if p.strip()]
 
 
 def _concrete(text: str) -> bool:
@@ -159,67 +323,259 @@ def _concrete(text: str) -> bool:
     return bool(re.search(r"[“「][^”」]{2,}[”」]|\d", text))
 
 
-def split_practices(paragraph: str) -> list[tuple[str, str, str]]:
-    """One (text, region_as_written, agency) per practice in a 【战术借鉴】 paragraph."""
+def _finish(text: str) -> str:
+    text = text.strip().lstrip("，,；;、")
+    text = re.sub(r"[，,；;、]$", "。", text)
+    return text
+
+
+def split_practices(paragraph: str, inherited: _PlaceHeading | None = None) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """One (text, region_as_written, agency, sibling places) per practice in a practice paragraph.
+
+    ``inherited`` is the place heading the paragraph stands under, if any: its place (and agency) is
+    the paragraph's when the paragraph does not start with a place of its own.
+    """
+    paragraph = _FOOTNOTE_MARK.sub("", _ENUM_LEAD.sub("", paragraph, count=1))
+    lead = leading_places(paragraph)
+    if lead:
+        region_raw, siblings = lead.span, tuple(s for _, s in lead.places)
+        actor = paragraph[: lead.end] if len(lead.places) == 1 else lead.span
+        actor += _subplace(paragraph[len(actor):]) if len(lead.places) == 1 else ""
+        head_agency = ""
+        if (agency := find_agency(paragraph)) and paragraph[len(actor):].startswith(agency):
+            actor += agency
+    elif inherited is not None:
+        region_raw, siblings, actor = inherited.span, (inherited.span,), inherited.line
+        head_agency = inherited.agency
+        if not find_agency(paragraph):
+            paragraph = inherited.line + paragraph if not paragraph.startswith(inherited.line) else paragraph
+    else:
+        region_raw, siblings, actor, head_agency = "", (), "", ""
+    if len(siblings) < 2:
+        siblings = ()
     gaz = gazetteer()
-    leading = gaz.find_leading(paragraph)
-    region_raw = leading[1] if leading else ""
-    chunks: list[list[str]] = []
+    chunks: list[_Chunk] = []
+    current = region_raw
     for sentence in _sentences(paragraph):
-        body = sentence[len(region_raw):] if region_raw and sentence.startswith(region_raw) else sentence
-        # A sentence whose actor is an agency (市税务局创新…) is that agency's own practice.
-        starts_actor = bool(chunks) and bool(find_agency(sentence))
-        starts_measure = body.startswith(_MEASURE_VERBS)
-        if not chunks or starts_actor or starts_measure:
-            chunks.append([sentence])
-        else:
-            chunks[-1].append(sentence)
+        for piece, new_item in _items(sentence):
+            if not chunks:
+                chunks.append(_Chunk([piece], current))
+                continue
+            body = _CONNECTIVE.sub("", piece.strip(), count=1)
+            found = gaz.find_leading(body[:40])
+            if found and body.startswith(found[1]) and not _same_place(found[0], current):
+                current = found[1]
+                chunks.append(_Chunk([body], current))
+            elif agency := find_agency(body):
+                chunks.append(_Chunk([body], current, agency))
+            elif new_item:
+                text = body if leading_places(body) else actor + body
+                chunks.append(_Chunk([text], current, item=True))
+            elif (body[len(region_raw):] if region_raw and body.startswith(region_raw) else body).startswith(_MEASURE_VERBS):
+                chunks.append(_Chunk([piece], current))
+            else:
+                chunks[-1].pieces.append(piece)
     # An opening chunk that only sets the scene ("…施行以来，密集出台多项改革方案") joins the next one.
-    if len(chunks) > 1 and not _concrete("".join(chunks[0])) and not find_agency(chunks[1][0]):
-        chunks[1] = chunks[0] + chunks[1]
+    if len(chunks) > 1 and not _concrete("".join(chunks[0].pieces)) and not chunks[1].agency \
+            and chunks[1].region == chunks[0].region and not chunks[1].item:
+        chunks[1].pieces = chunks[0].pieces + chunks[1].pieces
         chunks.pop(0)
     out = []
     for chunk in chunks:
-        text = "".join(chunk)
-        text = re.sub(r"；$", "。", text)
-        out.append((text, region_raw, find_agency(text) or ""))
+        text = _finish("".join(chunk.pieces))
+        if not text:
+            continue
+        agency = chunk.agency or head_agency or find_agency(text) or ""
+        out.append((text, chunk.region, agency, siblings if chunk.region == region_raw else ()))
     return out
 
 
+def _subplace(text: str) -> str:
+    """A smaller place that ``text`` starts with, one the gazetteer may not hold (顺德区 in 佛山市顺德区)."""
+    m = _SUBPLACE.match(text)
+    if m and not any(w in m.group(0) for w in _MEASURE_VERBS + _NOT_IN_SUBPLACE):
+        return m.group(0)
+    return ""
+
+
+@dataclass
+class _Chunk:
+    pieces: list[str]
+    region: str
+    agency: str = ""
+    item: bool = False  # an item of 一是……二是……
+
+
+def _same_place(region: Region, span: str) -> bool:
+    """Whether ``region`` is the place written ``span`` or inside it (a county of the city)."""
+    other = gazetteer().lookup(span) if span else None
+    return other is not None and (region.code == other.code or region.city == other.name
+                                  or region.province == other.name and other.level == "province" and region.level != "province")
+
+
+def _row_draft(cells: list[str], columns: dict[str, int] | None) -> tuple[str, str, str] | None:
+    """(text, region_as_written, agency) of a table row, or None for a row that names no practice."""
+    cells = [join_spaces(c.strip()) for c in cells]
+    if columns:
+        place = cells[columns["place"]] if "place" in columns and columns["place"] < len(cells) else ""
+        body = cells[columns["text"]] if "text" in columns and columns["text"] < len(cells) else ""
+        result = cells[columns["result"]] if "result" in columns and columns["result"] < len(cells) else ""
+    else:
+        longest = max(range(len(cells)), key=lambda i: len(cells[i]))
+        body = cells[longest]
+        place = next((c for i, c in enumerate(cells) if i != longest and gazetteer().find_leading(c)), "")
+        result = ""
+    if not body:
+        return None
+    found = gazetteer().find_leading(place) if place else None
+    lead = leading_places(body)
+    if lead:
+        text = body
+        region = lead.span
+    else:
+        text = place + body if place and not body.startswith(place) else body
+        region = found[1] if found and place.startswith(found[1]) else ""
+    agency = place[len(found[1]):] if found and place.startswith(found[1]) and _AGENCY_WORDS.search(place) else ""
+    text = _finish(text)
+    if not re.search(r"[。！？]$", text):
+        text += "。"
+    if result:
+        text += _finish(result) + ("" if re.search(r"[。！？]$", _finish(result)) else "。")
+    return text, region, agency or find_agency(text) or ""
+
+
+def _table_columns(cells: list[str]) -> dict[str, int] | None:
+    """Which column holds the place, the practice and its result, when ``cells`` is a header row."""
+    if not cells or any(len(c) > 8 for c in cells):
+        return None
+    columns: dict[str, int] = {}
+    for i, cell in enumerate(cells):
+        if any(w in cell for w in _TABLE_RESULT):
+            columns.setdefault("result", i)
+        elif any(w in cell for w in _TABLE_TEXT):
+            columns.setdefault("text", i)
+        elif any(w in cell for w in _TABLE_PLACE):
+            columns.setdefault("place", i)
+    return columns if "text" in columns else None
+
+
 def _action_draft(paragraph: str) -> tuple[str, str]:
-    """A 【战斗动态】 paragraph "冷水滩区：3月14日，…" and its label (a place or an agency), if any."""
+    """A local-action paragraph "冷水滩区：3月14日，…" and its label (a place or an agency), if any."""
+    paragraph = _FOOTNOTE_MARK.sub("", _ENUM_LEAD.sub("", paragraph, count=1))
     m = re.match(r"^([^：:，。]{2,14})[：:]", paragraph)
     return paragraph, (m.group(1) if m else "")
 
 
-def parse_bulletin(text: str, filename: str = "", include_actions: bool = True) -> ParsedBulletin:
-    """Parse a bulletin's text. Raises InputError when it has no 【战术借鉴】-like section."""
+# ---------------------------------------------------------------------------------------------
+# The whole bulletin
+# ---------------------------------------------------------------------------------------------
+def _home(source: Source, head: list[str]) -> Region | None:
+    gaz = gazetteer()
+    for line in [source.title] + head:
+        found = gaz.find_leading(re.sub(r"^(?:中共|中国共产党)", "", _strip_marks(line)))
+        if found:
+            return found[0]
+    return None
+
+
+def parse_bulletin(text: str, filename: str = "", include_actions: bool = True,
+                   names: SectionNames | None = None) -> ParsedBulletin:
+    """Parse a bulletin's text. Raises InputError when it holds no practice at all.
+
+    ``names`` are the section names to know (the defaults, or :meth:`SectionNames.extended`).
+    """
+    names = names or SectionNames()
     lines = repair(text)
     if not lines:
         raise InputError(f"{filename or '专报'} 没有文字内容：请检查文件。")
-    source = find_source(lines, filename)
-    home = gazetteer().find_leading(source.title)
-    parsed = ParsedBulletin(source=source, home_region=home[0].name if home else "")
+    end = _masthead_end(lines, names)
+    head = [_strip_marks(line) for line in lines[:end]]
+    body = lines[end:]
+    footer_at = next((i for i, line in enumerate(body) if FOOTER.match(_strip_marks(line))), len(body))
+    tail = body[footer_at:]
+    body = body[:footer_at]
+    source = read_masthead(head, tail, filename)
+    home = _home(source, head)
+    parsed = ParsedBulletin(source=source, home_region=home.name if home else "")
+    sections, noise = outline(body, names)
+    parsed.left_out += noise
+    parsed.left_out += [LeftOut(line, "文尾（报送、抄送、联系方式），不是案例") for line in tail]
     found_practices = False
-    for heading, paragraphs in sections(lines):
-        if PRACTICE_SECTION.search(heading):
+    for section in sections:
+        kind = section.kind or classify_by_content(_tally(section, home))
+        label = section.name or "正文"
+        if kind == PRACTICE:
             found_practices = True
-            for number, paragraph in enumerate(paragraphs, start=1):
-                for chunk, region_raw, agency in split_practices(paragraph):
-                    if not region_raw:
-                        parsed.warnings.append(f"【{heading}】第 {number} 段没有写明地区，请在导入前补上：{chunk[:30]}…")
-                    parsed.drafts.append(Draft(chunk, region_raw, agency, KIND_PRACTICE, heading, number))
-        elif include_actions and ACTION_SECTION.search(heading):
-            for number, paragraph in enumerate(paragraphs, start=1):
-                body, label = _action_draft(paragraph)
-                is_place = bool(label) and gazetteer().lookup(label) is not None
-                region = label if is_place else parsed.home_region
-                agency = "" if is_place else label
-                parsed.drafts.append(Draft(body, region, agency, KIND_ACTION, heading, number))
+            _practice_drafts(section, label, parsed)
+        elif kind == ACTION and include_actions:
+            _action_drafts(section, label, parsed)
+        else:
+            reason = ("本地工作动态（未选择导入工作动态）" if kind == ACTION else
+                      f"【{label}】不是标杆经验栏目" if section.name else "不在任何标杆经验栏目中")
+            for what, item in section.items:
+                if what in ("para", "row"):
+                    parsed.left_out.append(LeftOut(item if what == "para" else "\t".join(item), reason, section.name))
     if not found_practices:
-        headings = "、".join(f"【{h}】" for h, _ in sections(lines)) or "没有任何【…】小标题"
+        headings = "、".join(f"【{s.name}】" for s in sections if s.name) or "没有任何栏目标题"
         raise InputError(
-            f"{filename or '这份专报'} 中没有找到【战术借鉴】部分（找到的是：{headings}）。"
-            "请确认这是工作专报，或把案例逐条用“新增案例”录入。"
+            f"{filename or '这份专报'} 中没有找到【战术借鉴】等标杆经验栏目，也没有以外地地名开头的段落"
+            f"（找到的栏目：{headings}）。请确认这是工作专报，或把案例逐条用“新增案例”录入。"
         )
     return parsed
+
+
+def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> None:
+    place: _PlaceHeading | None = None
+    columns: dict[str, int] | None = None
+    number = 0
+    previous_region = ""
+    for what, item in section.items:
+        if what != "row":
+            columns = None
+        if what == "label":
+            place = None
+            continue
+        if what == "place":
+            place = item
+            continue
+        if what == "row":
+            if columns is None and (header := _table_columns(item)) is not None:
+                columns = header
+                continue
+            row = _row_draft(item, columns)
+            if row is None:
+                continue
+            number += 1
+            text, region, agency = row
+            if not region:
+                parsed.warnings.append(f"【{label}】表格第 {number} 行没有写明地区，请在导入前补上：{text[:30]}…")
+            parsed.drafts.append(Draft(text, region, agency, KIND_PRACTICE, section.name or label, number))
+            continue
+        paragraph = item
+        lead = leading_places(_ENUM_LEAD.sub("", paragraph, count=1))
+        if not lead and place is None and _FRAME.search(paragraph):
+            parsed.left_out.append(LeftOut(paragraph, "栏目的导语或结语，没有写明地区", section.name))
+            continue
+        inherited = place
+        if not lead and place is None and previous_region and re.match(r"^(?:该[市省区县州]|其|此外|同时|另外|还)", paragraph):
+            inherited = _PlaceHeading(previous_region, previous_region, "")
+        number += 1
+        for chunk, region_raw, agency, siblings in split_practices(paragraph, inherited):
+            if not region_raw:
+                parsed.warnings.append(f"【{label}】第 {number} 段没有写明地区，请在导入前补上：{chunk[:30]}…")
+            for place_raw in siblings or (region_raw,):
+                parsed.drafts.append(Draft(chunk, place_raw, agency, KIND_PRACTICE, section.name or label, number,
+                                           siblings))
+            previous_region = region_raw or previous_region
+
+
+def _action_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> None:
+    number = 0
+    for what, item in section.items:
+        if what not in ("para", "row"):
+            continue
+        number += 1
+        body, tag = _action_draft(item if what == "para" else "".join(item))
+        is_place = bool(tag) and gazetteer().lookup(tag) is not None
+        region = tag if is_place else parsed.home_region
+        parsed.drafts.append(Draft(body, region, "" if is_place else tag, KIND_ACTION, section.name or label, number))

@@ -71,8 +71,17 @@ def _check_binary_text(text: str, name: str) -> None:
         raise InputError(f"{name} 看起来不是文本文件（含有大量乱码或控制字符）：请确认文件格式后再导入。")
 
 
+HEADING_MARK = "# "  # how a bold or heading-styled paragraph is written (see read_docx)
+_DOCX_HEADING_CHARS = 40
+
+
 def read_docx(data: bytes, name: str, max_unpacked: int = MAX_DOCX_UNPACKED) -> str:
-    """Paragraph text of a .docx (tables included, row by row).
+    """The text of a .docx in document order: paragraphs, and tables where they stand.
+
+    A paragraph that is bold throughout, or has a heading style (Heading 1, 标题 2 …), and is short,
+    is written as a heading line, ``# `` in front (the bulletin parser takes it as a heading, a place
+    heading when it names a place). A table row is one line with its cells separated by tabs (a cell
+    merged over several columns counted once). Paragraphs are separated by a blank line.
 
     Refused before anything is decompressed: more than ``max_unpacked`` bytes unpacked, or a
     compression ratio above MAX_ZIP_RATIO. (Headers that understate the sizes do not help a zip
@@ -88,15 +97,48 @@ def read_docx(data: bytes, name: str, max_unpacked: int = MAX_DOCX_UNPACKED) -> 
         raise InputError(f"{name} 解压后过大（{total // (1024 * 1024)} MB），疑似异常文件，已拒绝：请检查文件来源。")
     try:
         import docx
+        from docx.table import Table
+        from docx.text.paragraph import Paragraph
 
         document = docx.Document(io.BytesIO(data))
+        parts = []
+        for element in document.element.body.iterchildren():
+            tag = element.tag.rsplit("}", 1)[-1]
+            if tag == "p":
+                parts.append(_docx_paragraph(Paragraph(element, document)))
+            elif tag == "tbl":
+                parts.extend(_docx_rows(Table(element, document)))
     except Exception as exc:  # python-docx raises many types for broken packages
         raise InputError(f"{name} 无法作为 Word 文档读取（{type(exc).__name__}）：请用 Word 打开后另存为 .docx 再导入。") from exc
-    parts = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            parts.append(" ".join(cell.text for cell in row.cells))
     return "\n\n".join(parts)
+
+
+def _docx_paragraph(paragraph) -> str:
+    text = paragraph.text
+    stripped = text.strip()
+    if not stripped or len(stripped) > _DOCX_HEADING_CHARS:
+        return text
+    style = (paragraph.style.name or "").lower() if paragraph.style is not None else ""
+    runs = [r for r in paragraph.runs if r.text.strip()]
+    bold = bool(runs) and all(r.bold or (r.bold is None and r.style is not None and r.style.font.bold) for r in runs)
+    if bold or style.startswith(("heading", "标题", "title")):
+        return HEADING_MARK + stripped
+    return text
+
+
+def _docx_rows(table) -> list[str]:
+    rows = []
+    for row in table.rows:
+        cells: list[str] = []
+        seen = set()
+        for cell in row.cells:
+            if id(cell._tc) in seen:  # a merged cell is listed once per column it spans
+                continue
+            seen.add(id(cell._tc))
+            cells.append(" ".join(cell.text.split()))
+        if any(cells):
+            rows.append("\t".join(cells))
+    return rows
 
 
 def read_pdf(data: bytes, name: str) -> str:

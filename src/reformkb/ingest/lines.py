@@ -1,0 +1,248 @@
+"""Text repair: the extracted text of a bulletin as its logical lines (paragraphs, headings, masthead).
+
+What PDF and plain-text extraction leave behind, and what :func:`repair` does about it, in time
+linear in the length of the text:
+
+- **Pages.** A form feed (how :func:`~reformkb.ingest.documents.read_pdf` separates pages) or a
+  page-number line (``- 3 -``, ``第 3 页``, ``3``) ends a page; page-number lines are dropped.
+- **Running headers and footers** are lines that repeat *at page boundaries*: among the first and
+  last two lines of the pages, a short line without a sentence ending (digits ignored, so
+  ``专报 第 3 页`` repeats too) that occurs at two or more boundaries, or at one boundary and in the
+  masthead (the title printed again on top of page 2). Only those occurrences are dropped: the same
+  words inside a page are text (four practices that end in the same wrapped line ``压缩至1个工作日。``
+  keep it).
+- **Broken lines** are joined into their paragraph. A line continues the one before when that one
+  leaves a sentence open (no sentence ending, an unclosed “ 《 or （), or when the document is wrapped
+  at a fixed width and the line before is full (so a sentence that happens to end at the margin does
+  not end the paragraph), unless the line starts a new unit: a heading, an enumerator (``1.``,
+  ``（一）``), an indent, a footer, or a place name after a finished sentence. A short line without
+  punctuation (a masthead line, a heading, a place name alone) stands alone. No paragraph grows past
+  :data:`MAX_PARAGRAPH_CHARS` by joining, so a document without sentence endings never becomes one
+  paragraph.
+- **Spaces** a PDF puts between Chinese characters and figures (``由 20 个工作日``) are removed;
+  spaces between Latin words stay. A line with tab characters is a table row (how
+  :func:`~reformkb.ingest.documents.read_docx` writes one) and keeps its tabs.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+
+from reformkb.ingest.masthead import strip_meta, is_issue_or_date
+from reformkb.ingest.sections import heading_of
+
+_CJK = r"\u3400-\u9fff\uf900-\ufaff"
+_CJK_PUNCT = r"，。、；：？！“”‘’（）《》【】—…·「」『』"
+_NEAR_CJK = re.compile(rf"(?<=[{_CJK}{_CJK_PUNCT}])[ \u3000\xa0]+|[ \u3000\xa0]+(?=[{_CJK}{_CJK_PUNCT}])")
+PAGE_NUMBER = re.compile(
+    r"^\s*(?:[-—–]\s*\d{1,4}\s*[-—–]|第\s*\d{1,4}\s*页(?:\s*[/／,，]?\s*共\s*\d+\s*页)?|\d{1,4}\s*/\s*\d{1,4}|\d{1,4})\s*$"
+)
+FOOTER = re.compile(r"^(?:报|送|发|抄送|抄报|报送|主送|分送|印发|联系电话|电话|电子邮箱|邮箱|联系人|编辑|审核|签发|责任编辑|校对)\s*[：:]")
+_ENDS = "。！？；!?;…"
+_CLOSERS = "”」』）》)"
+_ENUMERATOR = re.compile(r"^(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[)）]|[0-9]{1,2}\s*[.．、](?!\d)|[一二三四五六七八九十]+、|[①-⑳]|[•●○◆■▪])")
+_HEADING_LIKE = re.compile(r"^(?:【[^】]{1,30}】|#+\s*\S.{0,40}|第[一二三四五六七八九十]+部分.{0,20})$")
+_CONTINUATION_START = re.compile(r"^[\d０-９月日年%％，。、；：）》”」』.]")
+MAX_PARAGRAPH_CHARS = 3000
+_BOUNDARY_LINES = 2  # lines at the top and at the bottom of a page where running headers/footers sit
+
+
+def join_spaces(text: str) -> str:
+    """Remove spaces that PDF extraction puts next to Chinese characters; keep them between Latin words."""
+    return _NEAR_CJK.sub("", text)
+
+
+def ends_sentence(line: str) -> bool:
+    """True when ``line`` ends a sentence: 。！？；… or a closing quote or bracket right after one."""
+    if not line:
+        return False
+    last = line[-1]
+    if last in _ENDS:
+        return True
+    return last in _CLOSERS and len(line) > 1 and line[-2] in _ENDS
+
+
+def _clean(line: str) -> str:
+    if "\t" in line:  # a table row: cells keep their separators
+        return "\t".join(join_spaces(cell.strip()) for cell in line.split("\t")).strip("\t")
+    return join_spaces(line.strip())
+
+
+def _pages(text: str) -> list[list[tuple[str, bool]]]:
+    """The pages, each a list of (line, indented); page-number lines end a page and are dropped."""
+    pages: list[list[tuple[str, bool]]] = [[]]
+    for raw in re.split(r"\n", text):
+        for k, piece in enumerate(raw.split("\f")):
+            if k:
+                pages.append([])
+            if PAGE_NUMBER.match(piece):
+                if pages[-1]:
+                    pages.append([])
+                continue
+            line = _clean(piece)
+            if line:
+                indented = bool(re.match(r"^(?:\u3000|\s{2,})", piece))
+                pages[-1].append((line, indented))
+    return [page for page in pages if page]
+
+
+def _key(line: str) -> str:
+    return re.sub(r"\d+", "#", line)
+
+
+def _running_lines(pages: list[list[tuple[str, bool]]]) -> set[str]:
+    """Keys of the lines that repeat at page boundaries (see the module docstring)."""
+    if len(pages) < 2:
+        return set()
+    at: dict[str, set[int]] = defaultdict(set)  # key -> boundaries where it stands
+    later: set[str] = set()  # keys seen at the edge of a page after the first
+    stripped: dict[str, str] = {}  # key -> key of the line without 期号 and date
+    for i in range(1, len(pages)):
+        for where, edge in ((i - 1, pages[i - 1][-_BOUNDARY_LINES:]), (i, pages[i][:_BOUNDARY_LINES])):
+            for line, _ in edge:
+                if len(line) <= 40 and not ends_sentence(line) and not line.startswith("【") and "\t" not in line:
+                    key = _key(line)
+                    at[key].add(i)
+                    if where > 0:
+                        later.add(key)
+                        stripped[key] = _key(strip_meta(line))
+    masthead = {_key(strip_meta(line)) for line, _ in pages[0][:8]} | {_key(line) for line, _ in pages[0][:8]}
+    boundaries = len(pages) - 1
+    running = set()
+    for key, where in at.items():
+        in_masthead = key in later and (key in masthead or stripped.get(key) in masthead)
+        if len(where) + in_masthead >= 2 and (len(where) >= boundaries / 2 or in_masthead):
+            running.add(key)
+    return running
+
+
+def _without_running(pages: list[list[tuple[str, bool]]]) -> list[tuple[str, bool, bool]]:
+    """All lines as (line, indented, starts_page), running headers and footers left out."""
+    running = _running_lines(pages)
+    out = []
+    last = len(pages) - 1
+    for p, page in enumerate(pages):
+        n = len(page)
+        first = True
+        for i, (line, indented) in enumerate(page):
+            at_edge = (p > 0 and i < _BOUNDARY_LINES) or (p < last and i >= n - _BOUNDARY_LINES)
+            if at_edge and running and _key(line) in running:
+                continue
+            out.append((line, indented, first and p > 0))
+            first = False
+    return out
+
+
+def _full_width(lines: list[str]) -> int:
+    """The width a document is wrapped at, or 0 when its lines are not wrapped at a fixed width.
+
+    A wrapped document has many lines of about the same length (its full lines); a text with one
+    paragraph a line has lengths all over the place.
+    """
+    lengths = [len(line) for line in lines if len(line) >= 12 and "\t" not in line]
+    if len(lengths) < 6:
+        return 0
+    counts = Counter(lengths)
+    width = max(counts, key=lambda n: (sum(counts.get(m, 0) for m in range(n - 2, n + 1)), n))
+    near = sum(counts.get(m, 0) for m in range(width - 2, width + 1))
+    longer = sum(c for n, c in counts.items() if n > width)
+    if near < max(4, 0.3 * len(lengths)) or longer > max(1, 0.1 * len(lengths)) or not 12 <= width <= 120:
+        return 0
+    return width
+
+
+def _structural(line: str) -> bool:
+    """A heading (not a short line alone), a footer line or a table row: never joined with another."""
+    if _HEADING_LIKE.match(line) or FOOTER.match(line) or "\t" in line:
+        return True
+    heading = heading_of(line)
+    return heading is not None and not heading.weak
+
+
+def _is_masthead_meta(line: str) -> bool:
+    return len(line) <= 30 and is_issue_or_date(line)
+
+
+class _Open:
+    """Counts of unclosed “ 《 （ in a paragraph, kept up to date line by line (linear time)."""
+
+    __slots__ = ("depth",)
+    _PAIRS = {"“": 1, "”": -1, "《": 1, "》": -1, "（": 1, "）": -1, "(": 1, ")": -1, "「": 1, "」": -1}
+
+    def __init__(self) -> None:
+        self.depth = 0
+
+    def add(self, line: str) -> None:
+        for ch in line:
+            step = self._PAIRS.get(ch)
+            if step:
+                self.depth = max(0, self.depth + step)
+
+
+def _starts_new_unit(line: str, indented: bool) -> bool:
+    return indented or bool(_ENUMERATOR.match(line)) or _structural(line)
+
+
+def repair(text: str, starts_place=None) -> list[str]:
+    """The bulletin as a list of logical lines (paragraphs, headings, table rows, masthead lines).
+
+    ``starts_place`` (a function of a line) tells whether a line starts with a place name; it marks a
+    new paragraph after a finished sentence in a wrapped document. By default the gazetteer decides.
+    """
+    if starts_place is None:
+        from reformkb.ingest.regions import gazetteer
+
+        gaz = gazetteer()
+
+        def starts_place(line: str) -> bool:
+            return gaz.find_leading(line[:24]) is not None
+
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = _without_running(_pages(text))
+    width = _full_width([line for line, _, _ in lines])
+    out: list[str] = []
+    parts: list[str] = []
+    size = 0
+    opened = _Open()
+
+    def flush() -> None:
+        nonlocal parts, size, opened
+        if parts:
+            out.append("".join(parts))
+        parts, size, opened = [], 0, _Open()
+
+    for line, indented, _ in lines:
+        if parts and _joins(parts[-1], line, indented, width, opened.depth, size, starts_place):
+            parts.append(line)
+            size += len(line)
+            opened.add(line)
+            continue
+        flush()
+        parts, size = [line], len(line)
+        opened.add(line)
+    flush()
+    return out
+
+
+def _joins(prev: str, line: str, indented: bool, width: int, depth: int, size: int, starts_place) -> bool:
+    """Whether ``line`` continues the paragraph whose last line is ``prev``."""
+    if size + len(line) > MAX_PARAGRAPH_CHARS:
+        return False
+    if _structural(prev) or _starts_new_unit(line, indented):
+        return False
+    if _is_masthead_meta(prev) or _is_masthead_meta(line):
+        return False
+    full = width and len(prev) >= width - 4
+    if ends_sentence(prev) or prev.endswith(("：", ":")):
+        # A finished sentence ends the paragraph, unless the line was cut at the margin of a wrapped
+        # document and the next line does not start a new practice.
+        return bool(full) and not starts_place(line)
+    if full:
+        return True
+    if len(prev) <= 30 and not re.search(r"[，。、；：,;]", prev):
+        # A short line without punctuation stands alone (masthead line, heading, a place name),
+        # unless it was cut inside a figure or a date (…2000余份3 / 月13日).
+        return prev[-1].isdigit() and bool(_CONTINUATION_START.match(line))
+    if depth > 0 or prev.endswith(("，", "、", ",", "“", "《", "（")) or _CONTINUATION_START.match(line):
+        return True
+    return not starts_place(line)
