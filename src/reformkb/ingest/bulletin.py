@@ -386,6 +386,8 @@ def split_practices(paragraph: str, inherited: _PlaceHeading | None = None) -> l
         if not text:
             continue
         agency = chunk.agency or head_agency or find_agency(text) or ""
+        if chunk.region and agency.startswith(chunk.region) and len(agency) > len(chunk.region):
+            agency = agency[len(chunk.region):]  # 北京互联网法院 → 互联网法院: the place is stored apart
         out.append((text, chunk.region, agency, siblings if chunk.region == region_raw else ()))
     return out
 

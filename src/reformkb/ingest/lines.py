@@ -16,7 +16,7 @@ linear in the length of the text:
   at a fixed width and the line before is full (so a sentence that happens to end at the margin does
   not end the paragraph), unless the line starts a new unit: a heading, an enumerator (``1.``,
   ``（一）``), an indent, a footer, or a place name after a finished sentence. A short line without
-  punctuation (a masthead line, a heading, a place name alone) stands alone. No paragraph grows past
+  punctuation and without a verb (a masthead line, a heading, a place name alone) stands alone. No paragraph grows past
   :data:`MAX_PARAGRAPH_CHARS` by joining, so a document without sentence endings never becomes one
   paragraph.
 - **Spaces** a PDF puts between Chinese characters and figures (``由 20 个工作日``) are removed;
@@ -43,6 +43,8 @@ _CLOSERS = "”」』）》)"
 _ENUMERATOR = re.compile(r"^(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[)）]|[0-9]{1,2}\s*[.．、](?!\d)|[一二三四五六七八九十]+、|[①-⑳]|[•●○◆■▪])")
 _HEADING_LIKE = re.compile(r"^(?:【[^】]{1,30}】|#+\s*\S.{0,40}|第[一二三四五六七八九十]+部分.{0,20})$")
 _CONTINUATION_START = re.compile(r"^[\d０-９月日年%％，。、；：）》”」』.]")
+# A short line holding one of these verbs is the start of a sentence, not a heading or a masthead line.
+_SENTENCE_VERB = re.compile(r"推行|推出|打造|建立|开展|实施|上线|设立|出台|印发|探索|创新|建设|推动|推进|实行|开通|发布")
 MAX_PARAGRAPH_CHARS = 3000
 _BOUNDARY_LINES = 2  # lines at the top and at the bottom of a page where running headers/footers sit
 
@@ -239,7 +241,7 @@ def _joins(prev: str, line: str, indented: bool, width: int, depth: int, size: i
         return bool(full) and not starts_place(line)
     if full:
         return True
-    if len(prev) <= 30 and not re.search(r"[，。、；：,;]", prev):
+    if len(prev) <= 30 and not re.search(r"[，。、；：,;]", prev) and not _SENTENCE_VERB.search(prev):
         # A short line without punctuation stands alone (masthead line, heading, a place name),
         # unless it was cut inside a figure or a date (…2000余份3 / 月13日).
         return prev[-1].isdigit() and bool(_CONTINUATION_START.match(line))

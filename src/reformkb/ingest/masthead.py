@@ -69,12 +69,19 @@ def find_date(line: str) -> str:
 
 
 def find_issue(line: str) -> tuple[str, bool]:
-    """The 期号 in ``line`` as digits and whether it is a 总第…期 (running total); ("", False) if none."""
+    """The 期号 in ``line`` as digits and whether it is a 总第…期 (running total); ("", False) if none.
+
+    A line with both (``总第35期 第4期``) gives the issue of the year.
+    """
+    total = ""
     for m in _ISSUE.finditer(line):
         number = chinese_number(m.group(2))
-        if number is not None:
-            return str(number), bool(m.group(1))
-    return "", False
+        if number is None:
+            continue
+        if not m.group(1):
+            return str(number), False
+        total = total or str(number)
+    return (total, True) if total else ("", False)
 
 
 def is_issue_or_date(line: str) -> bool:

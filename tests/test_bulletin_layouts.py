@@ -1,0 +1,266 @@
+"""The bulletin parser on house styles other than the seed's: small cases, one mechanism each."""
+from __future__ import annotations
+
+import time
+
+import docx
+import pytest
+
+from bulletin_corpus import docx_bytes, pdf_bytes
+from reformkb.errors import InputError
+from reformkb.ingest.bulletin import SectionNames, parse_bulletin, repair
+from reformkb.ingest.documents import read_document
+from reformkb.ingest.lines import MAX_PARAGRAPH_CHARS
+from reformkb.ingest.masthead import chinese_number, find_date, read_masthead
+from reformkb.ingest.sections import heading_of
+from reformkb.records import KIND_ACTION, KIND_PRACTICE
+
+HEAD = "某某市优化营商环境工作简报\n第 3 期\n2024年5月6日\n"
+
+
+def practices(parsed):
+    return [d for d in parsed.drafts if d.kind == KIND_PRACTICE]
+
+
+def places(parsed):
+    return [d.region_raw for d in practices(parsed)]
+
+
+# -- masthead ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("written, number", [("十二", 12), ("二十三", 23), ("一百零五", 105), ("十", 10),
+                                             ("二〇二四", 2024), ("７", 7), ("九", 9)])
+def test_chinese_numbers(written, number):
+    assert chinese_number(written) == number
+
+
+@pytest.mark.parametrize("line, date", [
+    ("2024年5月6日", "2024-05-06"), ("2024 年 05 月 06 日", "2024-05-06"), ("2024-05-06", "2024-05-06"),
+    ("2024.5.6", "2024-05-06"), ("2024/5/6", "2024-05-06"), ("二〇二四年五月六日", "2024-05-06"),
+    ("二〇二四年十二月三十一日", "2024-12-31"), ("某某办公室编　　2024.3.15", "2024-03-15"),
+    ("2024年13月40日", ""), ("共印30份", ""),
+])
+def test_dates_in_every_common_form(line, date):
+    assert find_date(line) == date
+
+
+@pytest.mark.parametrize("head, title, issue", [
+    (["永州市优化营商环境", "工作专报", "第十二期"], "永州市优化营商环境工作专报", "12"),
+    (["优化营商环境简报（2024年第9期）"], "优化营商环境简报", "9"),
+    (["内部资料 注意保存", "长沙市营商环境动态", "总第35期 第4期"], "长沙市营商环境动态", "4"),
+    (["长沙市优化营商环境办公室", "营商环境专刊", "总第35期"], "营商环境专刊", "35"),
+    (["岳阳市", "优化营商环境工作通讯", "第 7 期"], "岳阳市优化营商环境工作通讯", "7"),
+])
+def test_masthead_title_over_lines_and_issue(head, title, issue):
+    source = read_masthead(head)
+    assert (source.title, source.issue) == (title, issue)
+
+
+def test_masthead_date_from_the_printing_line_when_the_head_has_none():
+    source = read_masthead(["某某市营商环境简报", "第 2 期"], ["抄送：市委办", "某某市优化办 2024年7月1日印发"])
+    assert source.date == "2024-07-01"
+
+
+# -- headings and sections --------------------------------------------------------------------------
+@pytest.mark.parametrize("line, name, rank", [
+    ("【他山之石】", "他山之石", 0), ("二、先进地区经验做法", "先进地区经验做法", 1), ("# 典型案例", "典型案例", 1),
+    ("（二）经验借鉴", "经验借鉴", 2), ("外地经验", "外地经验", 3), ("领导批示：", "领导批示", 3),
+])
+def test_headings(line, name, rank):
+    heading = heading_of(line)
+    assert heading is not None and (heading.name, heading.rank) == (name, rank)
+
+
+@pytest.mark.parametrize("line", ["（一）宁夏回族自治区推行“一件事一次办”改革，梳理企业全生命周期高频事项。",
+                                  "请各地各部门结合实际学习借鉴。", "1.杭州市余杭区建设“余杭企业服务综合体”，集成政策兑现等功能。"])
+def test_paragraphs_are_not_headings(line):
+    assert heading_of(line) is None
+
+
+@pytest.mark.parametrize("heading", ["【他山之石】", "【典型案例】", "二、外地经验做法", "外地经验", "（二）经验借鉴"])
+def test_practice_sections_by_any_known_name(heading):
+    parsed = parse_bulletin(HEAD + f"{heading}\n成都市上线“蓉易办”平台，办事材料平均精简六成。\n", "x.txt")
+    assert places(parsed) == ["成都市"] and practices(parsed)[0].section == heading_of(heading).name
+
+
+def test_a_section_of_unknown_name_is_classified_by_its_content():
+    text = HEAD + ("【学习园地】\n成都市上线“蓉易办”平台，办事材料平均精简六成。\n"
+                   "苏州市推行“企业开办一日办结”。\n"
+                   "【本月要闻】\n3月5日，全市召开优化营商环境大会，部署全年工作。\n")
+    parsed = parse_bulletin(text, "x.txt")
+    assert places(parsed) == ["成都市", "苏州市"]
+    assert any("全市召开优化营商环境大会" in left.text and "本月要闻" in left.reason for left in parsed.left_out)
+
+
+def test_local_units_make_a_section_of_actions():
+    text = ("永州市优化营商环境简报\n第 1 期\n2024年1月1日\n【近期工作】\n冷水滩区：推行“首席服务员”包联制度。\n"
+            "市财政局：上线全流程电子化招投标平台。\n【战术借鉴】\n长沙市推行“一件事一次办”。\n")
+    parsed = parse_bulletin(text, "x.txt")
+    actions = [d for d in parsed.drafts if d.kind == KIND_ACTION]
+    assert [d.region_raw for d in actions] == ["冷水滩区", "永州市"] and actions[1].agency == "市财政局"
+    assert places(parsed) == ["长沙市"]
+
+
+def test_users_can_name_their_own_practice_section():
+    text = HEAD + "【他们怎么做】\n成都市上线“蓉易办”平台。\n成都市推行“企业开办一日办结”。\n【工作安排】\n部署全年工作。\n"
+    with pytest.raises(InputError, match="战术借鉴"):  # not a known name, and no place starts its paragraphs
+        parse_bulletin(text.replace("成都市", ""), "x.txt")
+    names = SectionNames().extended(practice=["怎么做"])
+    assert places(parse_bulletin(text.replace("成都市", ""), "x.txt", names=names)) == ["", ""]
+
+
+def test_noise_never_becomes_a_practice():
+    text = (HEAD + "编者按：现将外地经验刊发如下，供参考。\n【他山之石】\n近期各地涌现一批好做法，现摘编如下：\n"
+            "市委书记张三同志批示：深圳市的做法很好，请认真学习。\n"
+            "深圳市推行“秒批”改革①，审批时间压缩九成。\n注：\n①“秒批”：指系统自动审批。\n"
+            "请各地结合实际学习借鉴。\n（共印30份）\n抄送：市委办公室\n联系电话：0746-1234567\n")
+    parsed = parse_bulletin(text, "x.txt")
+    assert [d.text for d in practices(parsed)] == ["深圳市推行“秒批”改革，审批时间压缩九成。"]
+    reasons = {left.reason for left in parsed.left_out}
+    assert {"编者按，不是案例", "领导批示，不是案例", "注释，不是案例", "文尾（报送、抄送、联系方式），不是案例",
+            "栏目的导语或结语，没有写明地区"} <= reasons
+
+
+# -- layouts ------------------------------------------------------------------------------------------
+def test_enumerated_items_become_one_record_each_with_the_actor_carried_over():
+    text = HEAD + ("【他山之石】\n佛山市顺德区聚焦企业服务，一是推行“拿地即开工”，当天领证；二是开展“一照通行”改革；"
+                   "三是建立“政企早餐会”机制。\n")
+    drafts = practices(parse_bulletin(text, "x.txt"))
+    assert [d.text for d in drafts] == ["佛山市顺德区聚焦企业服务，推行“拿地即开工”，当天领证。",
+                                        "佛山市顺德区开展“一照通行”改革。", "佛山市顺德区建立“政企早餐会”机制。"]
+    assert {d.region_raw for d in drafts} == {"佛山市"}
+
+
+@pytest.mark.parametrize("enumerator", ["1.", "1、", "（一）", "一、", "①", "●"])
+def test_enumerators_are_stripped(enumerator):
+    text = HEAD + f"【经验借鉴】\n{enumerator}杭州市推行“企业开办全城通办”，全程最快半天办结。\n"
+    assert [d.text for d in practices(parse_bulletin(text, "x.txt"))] == ["杭州市推行“企业开办全城通办”，全程最快半天办结。"]
+
+
+def test_a_place_heading_gives_its_place_to_the_paragraphs_below():
+    text = HEAD + ("外地经验\n上海市浦东新区\n推行“一业一证”改革，31个行业“一证准营”。\n"
+                   "推出“高效办成一件事”集成服务。\n杭州互联网法院\n探索“异步审理”模式。\n")
+    drafts = practices(parse_bulletin(text, "x.txt"))
+    assert [(d.region_raw, d.agency) for d in drafts] == [("上海市", ""), ("上海市", ""), ("杭州", "互联网法院")]
+    assert drafts[0].text.startswith("上海市浦东新区推行“一业一证”改革") and drafts[2].text.startswith("杭州互联网法院探索")
+
+
+def test_several_places_in_one_sentence_give_sibling_records():
+    text = HEAD + "【他山之石】\n南昌、赣州两市试点惠企政策“免申即享”。\n郑州市和洛阳市推行“联合验收”。\n"
+    drafts = practices(parse_bulletin(text, "x.txt"))
+    assert [d.region_raw for d in drafts] == ["南昌", "赣州", "郑州市", "洛阳市"]
+    assert drafts[0].text == drafts[1].text and drafts[0].siblings == ("南昌", "赣州")
+
+
+def test_a_new_actor_after_a_connective_starts_a_record():
+    text = HEAD + "【他山之石】\n杭州市推行“全城通办”，半天办结。同时，市自然资源和规划局推行“带押过户”。\n"
+    drafts = practices(parse_bulletin(text, "x.txt"))
+    assert [(d.region_raw, d.agency) for d in drafts] == [("杭州市", ""), ("杭州市", "市自然资源和规划局")]
+    assert drafts[1].text == "市自然资源和规划局推行“带押过户”。"
+
+
+def test_word_tables_are_read_in_document_order_a_row_per_practice(tmp_path):
+    spec = {"blocks": [
+        {"p": "某某市优化营商环境工作专报", "bold": True}, {"p": "第4期"}, {"p": "2024年6月3日"},
+        {"p": "二、外地经验做法", "bold": True},
+        {"table": [["地区", "做法", "成效"], ["深圳前海", "推出“深港通注册易”服务", "注册最快1个工作日"],
+                   ["北京市第一中级人民法院", "建立“快审快结”机制。", ""]]},
+        {"p": "请各地结合实际学习借鉴。"}, {"p": "抄送：市委办公室"}]}
+    path = tmp_path / "表格.docx"
+    path.write_bytes(docx_bytes(spec))
+    parsed = parse_bulletin(read_document(path), path.name)
+    drafts = practices(parsed)
+    assert [d.text for d in drafts] == ["深圳前海推出“深港通注册易”服务。注册最快1个工作日。",
+                                        "北京市第一中级人民法院建立“快审快结”机制。"]
+    assert [(d.region_raw, d.agency) for d in drafts] == [("深圳", ""), ("北京市", "第一中级人民法院")]
+    assert parsed.source.title == "某某市优化营商环境工作专报"
+
+
+def test_bold_lines_in_word_are_headings(tmp_path):
+    document = docx.Document()
+    for text, bold in [("某某市营商环境工作专刊", True), ("第15期", False), ("2024年8月20日", False),
+                       ("他山之石", True), ("深圳市南山区", True), ("推出“信用+审批”服务，容缺受理。", False),
+                       ("合肥市", True), ("探索“以投带引”产业招商模式。", False)]:
+        document.add_paragraph().add_run(text).bold = bold
+    path = tmp_path / "加粗.docx"
+    document.save(path)
+    drafts = practices(parse_bulletin(read_document(path), path.name))
+    assert [(d.region_raw, d.text[:8]) for d in drafts] == [("深圳市", "深圳市南山区推出"), ("合肥市", "合肥市探索“以投")]
+
+
+# -- line repair ----------------------------------------------------------------------------------------
+def test_a_sentence_broken_after_a_closing_quote_is_joined():
+    lines = repair("【战术借鉴】\n长沙市推行“一件事一次办”\n改革，企业注销压缩至0.5个工作日。\n")
+    assert lines[1] == "长沙市推行“一件事一次办”改革，企业注销压缩至0.5个工作日。"
+
+
+def test_a_wrapped_line_that_ends_at_the_margin_with_a_full_stop_continues():
+    paragraph = ("青岛市推出“企业开办一件事”集成服务，将设立登记、公章刻制、发票申领、社保登记等七个事项整合为一个环节。"
+                 "企业通过“一网通办”平台一次提交材料，当天即可领取营业执照和全套印章，全程零费用。")
+    others = ["西安市推行工程建设项目“分阶段验收”，对具备独立使用条件的单体工程可单独组织竣工验收并投入使用，破解难题。",
+              "济南市建设“泉惠企”服务平台，惠企政策一站查询、快速兑现，落实“免申即享”改革，实现由企业找政策向政策找企业转变。"]
+    width = 26
+    wrapped = [p[i:i + width] for p in [paragraph] + others for i in range(0, len(p), width)]
+    assert wrapped[1].endswith("。") or any(line.endswith("。") and len(line) == width for line in wrapped[:3])
+    lines = repair("\n".join(["【他山之石】"] + wrapped))
+    assert lines[1] == paragraph and lines[2:] == others
+
+
+def test_running_headers_are_dropped_only_at_page_boundaries():
+    # Four practices end in the same wrapped line; the header repeats at the top of every page.
+    header = "某某市营商环境简报"
+    body = []
+    for place in ("长沙市", "株洲市", "湘潭市", "衡阳市"):
+        body += [f"{place}推行企业开办“一网通办”，将设立登记、公章刻制等事项", "压缩至1个工作日。"]
+    pages = [[header, "第 3 期", "2024年5月6日", "【战术借鉴】"] + body[:3], body[3:6], body[6:]]
+    text = "\f".join("\n".join(([header] if i else []) + page + [f"- {i + 1} -"]) for i, page in enumerate(pages))
+    parsed = parse_bulletin(text, "x.pdf")
+    drafts = practices(parsed)
+    assert len(drafts) == 4 and all(d.text.endswith("压缩至1个工作日。") for d in drafts)
+    assert parsed.source.title == header and not any(header in d.text for d in drafts)
+
+
+def test_a_header_printed_once_at_a_page_top_is_dropped_when_it_repeats_the_title():
+    text = HEAD + "【他山之石】\n郑州市上线“郑好办”App，集成高频服务事项1000余项，同时，\n- 1 -\n" \
+        "某某市优化营商环境工作简报（第3期）\n市大数据管理局推行电子证照“亮证即办”。\n"
+    drafts = practices(parse_bulletin(text, "x.txt"))
+    assert len(drafts) == 1 and "简报" not in drafts[0].text and drafts[0].text.endswith("“亮证即办”。")
+
+
+def test_short_lines_repeating_inside_pages_are_kept():
+    text = HEAD + "【战术借鉴】\n" + "\n".join(f"{p}推行“企业开办一日办结”，\n压缩至1个工作日。" for p in ("长沙市", "株洲市", "湘潭市"))
+    assert [d.text for d in practices(parse_bulletin(text, "x.txt"))] == [
+        f"{p}推行“企业开办一日办结”，压缩至1个工作日。" for p in ("长沙市", "株洲市", "湘潭市")]
+
+
+def test_repair_is_linear_in_time_on_text_without_sentence_endings():
+    unit = "长沙市推行企业开办一日办结全流程压缩"
+    timings = []
+    for size in (1_000_000, 4_000_000):
+        text = "\n".join([unit * 3] * (size // (len(unit) * 3)))
+        start = time.perf_counter()
+        lines = repair(text)
+        timings.append(time.perf_counter() - start)
+        assert max(map(len, lines)) <= MAX_PARAGRAPH_CHARS
+    assert timings[1] < 10 and timings[1] < 8 * timings[0] + 0.5  # 4x the text, well under 16x the time
+
+
+def test_a_long_document_without_paragraph_breaks_is_not_one_paragraph():
+    page = "长沙市推行企业开办一日办结全流程压缩至一个工作日并推出电子营业执照一照通用在线领取"
+    text = "某某市营商环境简报\n第1期\n【战术借鉴】\n" + "\f".join(f"{page}\n{page}" for _ in range(2000))
+    start = time.perf_counter()
+    parsed = parse_bulletin(text, "big.pdf")
+    assert time.perf_counter() - start < 30
+    assert len(parsed.drafts) > 50 and max(len(d.text) for d in parsed.drafts) <= MAX_PARAGRAPH_CHARS
+
+
+def test_four_practices_ending_in_the_same_wrapped_line_in_a_real_pdf(tmp_path):
+    lines = ["某某市营商环境简报", "第 3 期", "2024年5月6日", "【战术借鉴】"]
+    for n, place in enumerate(("长沙市", "株洲市", "湘潭市", "衡阳市")):
+        lines += [f"{place}推行企业开办“一网通办”，将设立登记、公章刻制等", "事项压缩至1个工作日。"]
+        if n % 2:
+            lines += [f"- {n // 2 + 1} -", "某某市营商环境简报"]
+    path = tmp_path / "x.pdf"
+    path.write_bytes(pdf_bytes("\n".join(lines)))
+    drafts = practices(parse_bulletin(read_document(path), path.name))
+    assert [d.region_raw for d in drafts] == ["长沙市", "株洲市", "湘潭市", "衡阳市"]
+    assert all(d.text.endswith("事项压缩至1个工作日。") for d in drafts)
