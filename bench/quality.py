@@ -230,7 +230,7 @@ def _patched(obj, **values):
 
 
 def _ablations(kb: KnowledgeBase) -> dict:
-    """name → a context manager that takes one mechanism of :func:`reformkb.search.rank` out."""
+    """name → a context manager that takes one mechanism of :func:`reformkb.search.fusion.rank` out."""
     from reformkb.search.glossary import Glossary
 
     return {
