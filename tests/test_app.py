@@ -228,9 +228,11 @@ def test_import_pasted_bulletin_with_review(home):
     at.text_area(key="imp_text").input(BULLETIN)
     button(at, "解析粘贴的文字").click().run()
     assert "核对解析结果：4 条" in texts(at.subheader)
-    assert "有关部门加强了宣传工作" in at.dataframe[0].value.iloc[0, 0]  # the paragraph without a region
     table = at.data_editor[0].value
-    assert list(table["地区"]) == ["苏州市", "苏州市", "宁波市", "厦门市"]
+    assert list(table["地区"]) == ["苏州市", "苏州市", "宁波市", "厦门市", ""]
+    # The paragraph without a region is the last row, not kept, with the reason (one tick takes it back).
+    assert "有关部门加强了宣传工作" in table["正文"].iloc[4] and not table["保留"].iloc[4]
+    assert "没有填写地区" in table["未导入原因"].iloc[4] and list(table["未导入原因"].iloc[:4]) == [""] * 4
 
     # The reviewer merges the second 苏州 paragraph into the first, corrects 宁波 to 杭州, drops 厦门
     # and adds a row for a case the parser could not read.
@@ -254,6 +256,22 @@ def test_import_pasted_bulletin_with_review(home):
     at.sidebar.radio(key="page").set_value("search").run()
     at.text_input(key="q").input("一照通用").run()
     assert card_regions(at)[0] == "苏州市"
+
+
+def test_a_left_out_paragraph_is_taken_back_with_one_tick(home):
+    at = open_app("import")
+    at.text_area(key="imp_text").input(BULLETIN.replace("【战术借鉴】", "【工作要求】\n绍兴市推行“企业注销一件事”。\n【战术借鉴】"))
+    button(at, "解析粘贴的文字").click().run()
+    table = at.data_editor[0].value
+    row = list(table["正文"]).index("绍兴市推行“企业注销一件事”。")
+    assert table["未导入原因"].iloc[row] == "【工作要求】不是标杆经验栏目" and not table["保留"].iloc[row]
+    at.session_state[at.data_editor[0].key] = {"edited_rows": {row: {"保留": True}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    button(at, "确认导入 5 条").click().run()
+    assert "新增 5 条" in texts(at.success)
+    with KnowledgeBase(home=home) as kb:
+        taken = [r for r in kb.records(Filters(source="测试市")) if r.region == "绍兴市"]
+    assert [r.text for r in taken] == ["绍兴市推行“企业注销一件事”。"] and taken[0].source.title == "测试市优化营商环境工作专报"
 
 
 def test_import_uploaded_file_reports_duplicates(home, seed_text):

@@ -8,7 +8,6 @@ knows, and reported on all.
 from __future__ import annotations
 
 import pytest
-
 from bulletin_corpus import DATA, bulletins, score_file, table
 
 pytestmark = pytest.mark.skipif(not bulletins(), reason=f"no bulletin set in {DATA}")

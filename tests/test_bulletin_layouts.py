@@ -5,8 +5,8 @@ import time
 
 import docx
 import pytest
-
 from bulletin_corpus import docx_bytes, pdf_bytes
+
 from reformkb.errors import InputError
 from reformkb.ingest.bulletin import SectionNames, parse_bulletin, repair
 from reformkb.ingest.documents import read_document

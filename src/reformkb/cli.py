@@ -128,6 +128,8 @@ def _progress():
 
 
 def cmd_import(args) -> int:
+    if args.dry_run:
+        return _preview_import(args)
     with _kb(args) as kb:
         report = kb.import_files(args.files, progress=_progress(), include_actions=not args.practices_only)
     if args.json:
@@ -145,6 +147,32 @@ def cmd_import(args) -> int:
             print(f"提示 {warning}")
         print(report.summary())
     return 1 if report.refused and not report.added and not report.duplicates else 0
+
+
+def _preview_import(args) -> int:
+    """``import --dry-run``: what the import would do, file by file; nothing is stored."""
+    args.writes = False  # a preview reads only: no sign-in
+    with _kb(args) as kb:
+        previews = kb.preview_import(args.files, include_actions=not args.practices_only)
+    if args.json:
+        _print_json([p.to_dict() for p in previews])
+    else:
+        for p in previews:
+            for rec in p.added:
+                print(f"将新增 {rec.region} {rec.title}")
+            for rec, number in p.merged:
+                print(f"将合并 {rec.region} {rec.title}（与本文件第 {number} 条相同）")
+            for rec, existing in p.skipped:
+                print(f"将跳过 {rec.region} {rec.title}（已有第 {existing} 条）")
+            for what, why in p.refused:
+                print(f"将拒绝 {what}：{why}")
+            for left in p.left_out:
+                print(f"不导入 {left.text[:30]}{'…' if len(left.text) > 30 else ''}：{left.reason}")
+            for warning in p.warnings:
+                print(f"提示 {warning}")
+            print(p.summary())
+        print("（预览：没有写入知识库。去掉 --dry-run 即正式导入。）")
+    return 1 if all(p.refused and not (p.added or p.merged or p.skipped) for p in previews) else 0
 
 
 def cmd_add(args) -> int:
@@ -368,6 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="导入专报（.txt/.docx/.pdf）或案例表（.jsonl/.csv） / import files")
     p.add_argument("files", nargs="+", type=Path, help="文件 / files")
     p.add_argument("--practices-only", action="store_true", help="只导入【战术借鉴】 / skip 【战斗动态】")
+    p.add_argument("--dry-run", action="store_true",
+                   help="只预览将新增、合并、跳过、拒绝的内容，不写入 / preview only, nothing stored")
     p.add_argument("--json", action="store_true", help="输出 JSON / print JSON")
     p.set_defaults(func=cmd_import, writes=True)
 

@@ -26,7 +26,7 @@ from reformkb.auth import Editor, Editors
 from reformkb.errors import InputError, ModelError
 from reformkb.ingest import pipeline
 from reformkb.ingest.documents import BULLETIN_SUFFIXES
-from reformkb.ingest.pipeline import ImportReport
+from reformkb.ingest.pipeline import FilePreview, ImportReport
 from reformkb.records import KIND_PRACTICE, Record, edited
 from reformkb.search.backend import Searcher
 from reformkb.search.fusion import Filters, Hit
@@ -238,6 +238,11 @@ class KnowledgeBase:
         signed-in editor.
         """
         return self._import_files(paths, progress, include_actions, actor=self.authorize(editor))
+
+    def preview_import(self, paths: Iterable[Path | str], include_actions: bool = True) -> list[FilePreview]:
+        """What :meth:`import_files` would do with each file (added, merged, skipped, refused, left
+        out), without storing anything; needs no sign-in."""
+        return pipeline.preview_files(self.store, self.settings, paths, include_actions)
 
     def _import_files(self, paths, progress, include_actions: bool, *, actor: str) -> ImportReport:
         report = pipeline.import_files(self.store, self.settings, paths, progress, include_actions, actor=actor)

@@ -103,14 +103,19 @@ TOPIC_SEPARATOR = "；"
 SOURCE_FIELDS = ("source_title", "source_issue", "source_date", "source_file")
 
 
-def review_table(drafts: list[dict]) -> list[dict]:
-    """Rows of the review table for draft records (dicts from :meth:`Record.to_dict`).
+def review_table(drafts: list[dict], left_out: list[dict] = ()) -> list[dict]:
+    """Rows of the review table for draft records (dicts from :meth:`Record.to_dict`), then one row
+    per left-out paragraph (dicts with ``text`` and ``reason``), unticked, with its reason.
 
-    ``序号`` ties a row to its draft (1-based); a row the reviewer adds has none.
+    ``序号`` ties a row to its draft (1-based); a left-out row, like a row the reviewer adds, has
+    none: ticking its 保留 takes it in as a new draft from the same bulletin.
     """
-    return [{"序号": n, "保留": True, "并入上一条": False, "地区": d["region"], "单位": d["agency"],
-             "标题": d["title"], "正文": d["text"], "主题": TOPIC_SEPARATOR.join(d["topics"])}
+    rows = [{"序号": n, "保留": True, "并入上一条": False, "地区": d["region"], "单位": d["agency"],
+             "标题": d["title"], "正文": d["text"], "主题": TOPIC_SEPARATOR.join(d["topics"]), "未导入原因": ""}
             for n, d in enumerate(drafts, 1)]
+    rows += [{"序号": None, "保留": False, "并入上一条": False, "地区": "", "单位": "", "标题": "", "正文": o["text"],
+              "主题": "", "未导入原因": o["reason"]} for o in left_out]
+    return rows
 
 
 def _cell(value) -> str:

@@ -14,7 +14,8 @@ from reformkb.records import Record
 def _parsed(drafts: list[Record], report: ImportReport, name: str) -> None:
     s = st.session_state
     s.imp_drafts = [d.to_dict() for d in drafts]
-    s.imp_notes = {"name": name, "warnings": report.warnings, "refused": report.refused}
+    s.imp_notes = {"name": name, "warnings": report.warnings,
+                   "left_out": [{"text": o.text, "reason": o.reason} for o in report.left_out]}
     s.imp_round = s.get("imp_round", 0) + 1  # a fresh review table for every parse
 
 
@@ -74,21 +75,22 @@ def page() -> None:
     notes = st.session_state.imp_notes
     review = st.empty()
     with review.container():
+        left_out = notes["left_out"]
         st.subheader(f"核对解析结果：{len(drafts)} 条")
         for warning in notes["warnings"]:
             st.warning(ui.plain(warning))
-        if notes["refused"]:
-            with st.expander(f"未能识别的段落 {len(notes['refused'])} 个（不会导入）"):
-                st.dataframe(pd.DataFrame(notes["refused"], columns=["段落", "原因"]), hide_index=True)
-        if not drafts:
+        if not drafts and not left_out:
             st.info("没有解析出案例：请确认专报中有【战术借鉴】或【战斗动态】等栏目。")
             return
         st.caption("可直接修改表格：改正地区、标题、正文或主题（多个主题用“；”分隔）；取消“保留”即不导入；"
-                   "勾选“并入上一条”把这一段接到上一条后面；在表格末尾可补录未能识别的段落。")
+                   "勾选“并入上一条”把这一段接到上一条后面；在表格末尾可补录案例。"
+                   + (f"表格最后 {len(left_out)} 行是没有作为案例的段落（编者按、文尾、其他栏目等，原因见“未导入原因”），"
+                      "勾选“保留”即可恢复导入（没有写明地区的请补上地区）。" if left_out else ""))
         edited = st.data_editor(
             # object columns, so that rows the reviewer adds may leave the checkboxes empty
-            pd.DataFrame(ui.review_table(drafts)).astype({"保留": object, "并入上一条": object}), key=f"imp_editor_{st.session_state.imp_round}",
-            num_rows="dynamic", hide_index=True, disabled=["序号"],
+            pd.DataFrame(ui.review_table(drafts, left_out)).astype({"保留": object, "并入上一条": object}),
+            key=f"imp_editor_{st.session_state.imp_round}",
+            num_rows="dynamic", hide_index=True, disabled=["序号", "未导入原因"],
             column_config={
                 "序号": st.column_config.NumberColumn(width="small"),
                 "保留": st.column_config.CheckboxColumn(width="small", default=True),

@@ -33,8 +33,7 @@ from reformkb.ingest.lines import FOOTER, join_spaces
 from reformkb.ingest.lines import repair as _repair_lines
 from reformkb.ingest.masthead import find_date, find_issue, is_issue_or_date, read_masthead
 from reformkb.ingest.regions import Region, gazetteer
-from reformkb.ingest.sections import (ACTION, PRACTICE, SKIP, SectionNames, Tally, classify_by_content,
-                                      heading_of)
+from reformkb.ingest.sections import ACTION, PRACTICE, SectionNames, Tally, classify_by_content, heading_of
 from reformkb.ingest.titles import find_agency
 from reformkb.records import KIND_ACTION, KIND_PRACTICE, Source
 
@@ -90,6 +89,7 @@ class LeftOut:
     text: str
     reason: str
     section: str = ""
+    refused: bool = False  # a draft that could not be completed (the import refuses it), not a parser's choice
 
 
 @dataclass

@@ -6,6 +6,7 @@ so that they all follow the same rules. Values the user gave are kept; only miss
 from __future__ import annotations
 
 from reformkb.errors import InputError
+from reformkb.ingest.bulletin import leading_places
 from reformkb.ingest.metrics import extract_metrics
 from reformkb.ingest.regions import gazetteer, normalize
 from reformkb.ingest.titles import find_agency, make_title
@@ -52,5 +53,15 @@ def complete(rec: Record, settings: Settings) -> Record:
     rec.metrics = [{**m.to_dict(), "badge": m.badge()} for m in extract_metrics(rec.text)]
     rec.source.date = parse_date(rec.source.date)
     rec.ref = (rec.ref or "").strip()
-    rec.content_hash = content_hash(rec.text)
+    rec.content_hash = record_hash(rec)
     return rec
+
+
+def record_hash(rec: Record) -> str:
+    """The content hash of a record: of its text, and of its region too when the text names several
+    places at its start ("南昌、赣州两市试点……"), so that each place's record of that sentence (its
+    siblings) is stored, and the duplicate check still finds a re-import of either."""
+    lead = leading_places(rec.text[:200])
+    if lead is not None and len(lead.places) > 1 and rec.region in {r.name for r, _ in lead.places}:
+        return content_hash(f"{rec.text}\n{rec.region}")
+    return content_hash(rec.text)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 
-from reformkb.ingest.masthead import strip_meta, is_issue_or_date
+from reformkb.ingest.masthead import is_issue_or_date, strip_meta
 from reformkb.ingest.sections import heading_of
 
 _CJK = r"\u3400-\u9fff\uf900-\ufaff"

@@ -30,7 +30,7 @@ _DATE_SEP = r"(?<!\d)(\d{4})\s*[-./／]\s*(\d{1,2})\s*[-./／]\s*(\d{1,2})(?!\d)
 _DATE = re.compile(f"{_DATE_CN}|{_DATE_SEP}")
 _OFFICE = re.compile(r"(?:办公室|办|局|委|室|组|班|中心|处|厅|专班|领导小组)(?:编印|编|印|主办)?$|编印$|主办$")
 _CLASSIFIED = re.compile(r"内部|注意保存|机密|秘密|绝密|公开|签发|★")
-_YEAR_ISSUE = re.compile(rf"\d{{4}}\s*年\s*(?=第)")
+_YEAR_ISSUE = re.compile(r"\d{4}\s*年\s*(?=第)")
 
 
 def chinese_number(text: str) -> int | None:

@@ -2,9 +2,12 @@
 
     drafts, report = parse_file(path, settings)          # read, split, complete; nothing stored
     store_records(store, drafts, report, actor="张三")    # batches, each one transaction
+    preview = preview_files(store, settings, paths)      # what an import would do; nothing stored
 
 :class:`ImportReport` says what happened to every paragraph or row: added, skipped as a duplicate,
-or refused with the reason.
+or refused with the reason; ``left_out`` holds, with its full text and the reason, every paragraph
+of a bulletin that is not a draft (编者按, a section that is not a practice section, the footer, a
+paragraph without a place), so that a reviewer can take it back.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reformkb.errors import ReformKBError
-from reformkb.ingest.bulletin import parse_bulletin
+from reformkb.ingest.bulletin import LeftOut, parse_bulletin
 from reformkb.ingest.documents import read_document
 from reformkb.ingest.enrich import complete
 from reformkb.ingest.recordfile import RECORD_FILE_SUFFIXES, read_record_file
@@ -33,6 +36,7 @@ class ImportReport:
     refused: list[tuple[str, str]] = field(default_factory=list)  # (what, why)
     warnings: list[str] = field(default_factory=list)
     near_duplicates: list[tuple[Record, Record, float]] = field(default_factory=list)
+    left_out: list[LeftOut] = field(default_factory=list)  # paragraphs not drafted, with the reason
 
     def summary(self) -> str:
         return (f"新增 {len(self.added)} 条，重复跳过 {len(self.duplicates)} 条，"
@@ -45,13 +49,17 @@ def prepare(data: Record | dict, settings: Settings) -> Record:
     return complete(rec, settings)
 
 
-def _drafted(rows: list[tuple[str, Record | dict]], settings: Settings, report: ImportReport) -> list[Record]:
+def _drafted(rows: list[tuple[str, Record | dict]], settings: Settings, report: ImportReport,
+             keep_text: bool = False) -> list[Record]:
+    """Prepared records; a row that cannot be prepared is refused (and, from a bulletin, left out)."""
     drafts = []
     for label, row in rows:
         try:
             drafts.append(prepare(row, settings))
         except ReformKBError as exc:
             report.refused.append((label, str(exc)))
+            if keep_text and isinstance(row, Record):
+                report.left_out.append(LeftOut(row.text, str(exc), row.source.section, refused=True))
     return drafts
 
 
@@ -65,6 +73,7 @@ def parse_file(source: Path | bytes, settings: Settings, name: str | None = None
     else:
         text = read_document(source, name, settings.max_file_bytes)
         rows = _rows_from_text(text, name, include_actions, report)
+        return _drafted(rows, settings, report, keep_text=True), report
     return _drafted(rows, settings, report), report
 
 
@@ -72,12 +81,13 @@ def parse_text(text: str, settings: Settings, name: str = "粘贴的专报",
                include_actions: bool = True) -> tuple[list[Record], ImportReport]:
     """Like :func:`parse_file` for pasted bulletin text."""
     report = ImportReport()
-    return _drafted(_rows_from_text(text, name, include_actions, report), settings, report), report
+    return _drafted(_rows_from_text(text, name, include_actions, report), settings, report, keep_text=True), report
 
 
 def _rows_from_text(text: str, name: str, include_actions: bool, report: ImportReport) -> list[tuple[str, Record]]:
     parsed = parse_bulletin(text, name, include_actions=include_actions)
     report.warnings += parsed.warnings
+    report.left_out += parsed.left_out
     out = []
     for d in parsed.drafts:
         src = Source(parsed.source.title, parsed.source.issue, parsed.source.date, d.section, name)
@@ -133,3 +143,65 @@ def import_files(store: Store, settings: Settings, paths: Iterable[Path | str],
         report.warnings += file_report.warnings
         store_records(store, drafts, report, progress, actor=actor)
     return report
+
+
+@dataclass
+class FilePreview:
+    """What importing one file would do (see :func:`preview_files`)."""
+
+    file: str
+    added: list[Record] = field(default_factory=list)
+    merged: list[tuple[Record, int]] = field(default_factory=list)  # (draft, number of the draft it repeats)
+    skipped: list[tuple[Record, int]] = field(default_factory=list)  # (draft, id of the stored record)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (what, why); the whole file when unreadable
+    left_out: list[LeftOut] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"{self.file}：将新增 {len(self.added)} 条，合并 {len(self.merged)} 条（文件内重复），"
+                f"跳过 {len(self.skipped)} 条（知识库已有），拒绝 {len(self.refused)} 条，"
+                f"未作为案例的段落 {len(self.left_out)} 个。")
+
+    def to_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "added": [r.to_dict() for r in self.added],
+            "merged": [{"text": r.text, "region": r.region, "same_as_draft": n} for r, n in self.merged],
+            "skipped": [{"text": r.text, "region": r.region, "existing_id": i} for r, i in self.skipped],
+            "refused": [{"what": w, "why": y} for w, y in self.refused],
+            "left_out": [{"text": o.text, "why": o.reason, "section": o.section} for o in self.left_out],
+            "warnings": self.warnings,
+        }
+
+
+def preview_files(store: Store, settings: Settings, paths: Iterable[Path | str],
+                  include_actions: bool = True) -> list[FilePreview]:
+    """What :func:`import_files` would do with each file, without storing anything.
+
+    A draft is *added* when its content is new, *merged* when it repeats an earlier draft of the
+    same file (it would be stored once), *skipped* when the knowledge base already holds it; a
+    paragraph is *refused* with the reason, and *left out* when it is not a practice at all.
+    """
+    previews = []
+    for path in paths:
+        path = Path(path)
+        preview = FilePreview(path.name)
+        previews.append(preview)
+        try:
+            drafts, report = parse_file(path, settings, include_actions=include_actions)
+        except ReformKBError as exc:
+            preview.refused.append((path.name, str(exc)))
+            continue
+        preview.refused, preview.warnings = report.refused, report.warnings
+        preview.left_out = [o for o in report.left_out if not o.refused]
+        first: dict[str, int] = {}
+        for number, rec in enumerate(drafts, 1):
+            existing = store.has_hash(rec.content_hash)
+            if existing:
+                preview.skipped.append((rec, existing))
+            elif rec.content_hash in first:
+                preview.merged.append((rec, first[rec.content_hash]))
+            else:
+                first[rec.content_hash] = number
+                preview.added.append(rec)
+    return previews
