@@ -1,6 +1,6 @@
 # reformkb: two commands do all the set-up on a fresh machine.
 #   make run    create .venv, install, build the default knowledge base, start the app
-#   make test   create .venv, install (with test tools and a headless browser), run the tests
+#   make test   create .venv, install (with test tools and a headless browser), lint (ruff), run the tests
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -29,6 +29,7 @@ browser:
 	  echo "chromium could not be installed: the browser test will be skipped"
 
 test: $(STAMP) browser
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 bench-smoke: $(STAMP)
