@@ -12,6 +12,7 @@ from reformkb.ingest.bulletin import SectionNames, parse_bulletin, repair
 from reformkb.ingest.documents import read_document
 from reformkb.ingest.lines import MAX_PARAGRAPH_CHARS
 from reformkb.ingest.masthead import chinese_number, find_date, read_masthead
+from reformkb.ingest.regions import gazetteer
 from reformkb.ingest.sections import heading_of
 from reformkb.records import KIND_ACTION, KIND_PRACTICE
 
@@ -24,6 +25,12 @@ def practices(parsed):
 
 def places(parsed):
     return [d.region_raw for d in practices(parsed)]
+
+
+def where(span: str) -> tuple[str, str]:
+    """(province, city) of a place as the parser wrote it (how precise it is depends on the gazetteer)."""
+    region = gazetteer().lookup(span)
+    return (region.province, region.city or "") if region else ("", "")
 
 
 # -- masthead ---------------------------------------------------------------------------------------
@@ -127,7 +134,7 @@ def test_enumerated_items_become_one_record_each_with_the_actor_carried_over():
     drafts = practices(parse_bulletin(text, "x.txt"))
     assert [d.text for d in drafts] == ["佛山市顺德区聚焦企业服务，推行“拿地即开工”，当天领证。",
                                         "佛山市顺德区开展“一照通行”改革。", "佛山市顺德区建立“政企早餐会”机制。"]
-    assert {d.region_raw for d in drafts} == {"佛山市"}
+    assert {where(d.region_raw) for d in drafts} == {("广东省", "佛山市")}
 
 
 @pytest.mark.parametrize("enumerator", ["1.", "1、", "（一）", "一、", "①", "●"])
@@ -140,7 +147,8 @@ def test_a_place_heading_gives_its_place_to_the_paragraphs_below():
     text = HEAD + ("外地经验\n上海市浦东新区\n推行“一业一证”改革，31个行业“一证准营”。\n"
                    "推出“高效办成一件事”集成服务。\n杭州互联网法院\n探索“异步审理”模式。\n")
     drafts = practices(parse_bulletin(text, "x.txt"))
-    assert [(d.region_raw, d.agency) for d in drafts] == [("上海市", ""), ("上海市", ""), ("杭州", "互联网法院")]
+    assert [(where(d.region_raw), d.agency) for d in drafts] == [
+        (("上海市", "上海市"), ""), (("上海市", "上海市"), ""), (("浙江省", "杭州市"), "互联网法院")]
     assert drafts[0].text.startswith("上海市浦东新区推行“一业一证”改革") and drafts[2].text.startswith("杭州互联网法院探索")
 
 
@@ -171,7 +179,8 @@ def test_word_tables_are_read_in_document_order_a_row_per_practice(tmp_path):
     drafts = practices(parsed)
     assert [d.text for d in drafts] == ["深圳前海推出“深港通注册易”服务。注册最快1个工作日。",
                                         "北京市第一中级人民法院建立“快审快结”机制。"]
-    assert [(d.region_raw, d.agency) for d in drafts] == [("深圳", ""), ("北京市", "第一中级人民法院")]
+    assert [(where(d.region_raw), d.agency) for d in drafts] == [(("广东省", "深圳市"), ""),
+                                                                   (("北京市", "北京市"), "第一中级人民法院")]
     assert parsed.source.title == "某某市优化营商环境工作专报"
 
 
@@ -184,7 +193,8 @@ def test_bold_lines_in_word_are_headings(tmp_path):
     path = tmp_path / "加粗.docx"
     document.save(path)
     drafts = practices(parse_bulletin(read_document(path), path.name))
-    assert [(d.region_raw, d.text[:8]) for d in drafts] == [("深圳市", "深圳市南山区推出"), ("合肥市", "合肥市探索“以投")]
+    assert [(where(d.region_raw), d.text[:8]) for d in drafts] == [(("广东省", "深圳市"), "深圳市南山区推出"),
+                                                                     (("安徽省", "合肥市"), "合肥市探索“以投")]
 
 
 # -- line repair ----------------------------------------------------------------------------------------

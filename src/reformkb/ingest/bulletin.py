@@ -136,18 +136,22 @@ def leading_places(text: str) -> Lead | None:
     pos = text.find(found[1], start) + len(found[1])
     while pos < len(text) and text[pos] in _MULTI_JOIN and len(places) < 8:
         nxt = gaz.find_leading(text[pos + 1 : pos + 40])
-        if not nxt or not text.startswith(nxt[1], pos + 1) or any(r.code == nxt[0].code for r, _ in places):
+        if not nxt or not text.startswith(nxt[1], pos + 1) or any(_same(r, nxt[0]) for r, _ in places):
             break
         places.append(nxt)
         pos = pos + 1 + len(nxt[1])
     return Lead(tuple(places), pos)
 
 
-def _is_local(region: Region, home: Region | None) -> bool:
-    if home is None:
+def _same(a: Region, b: Region) -> bool:
+    return (a.name, a.province, a.city) == (b.name, b.province, b.city)
+
+
+def _is_local(region: Region | None, home: Region | None) -> bool:
+    """Whether ``region`` is the bulletin's own place or lies inside its city."""
+    if home is None or region is None:
         return False
-    return region.code == home.code or region.city == home.name and region.level == "county" \
-        or home.level == "county" and region.code == home.code
+    return _same(region, home) or home.level == "city" and region.city == home.name
 
 
 # ---------------------------------------------------------------------------------------------
@@ -411,7 +415,7 @@ class _Chunk:
 def _same_place(region: Region, span: str) -> bool:
     """Whether ``region`` is the place written ``span`` or inside it (a county of the city)."""
     other = gazetteer().lookup(span) if span else None
-    return other is not None and (region.code == other.code or region.city == other.name
+    return other is not None and (_same(region, other) or region.city == other.name
                                   or region.province == other.name and other.level == "province" and region.level != "province")
 
 
