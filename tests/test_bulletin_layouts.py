@@ -274,3 +274,41 @@ def test_four_practices_ending_in_the_same_wrapped_line_in_a_real_pdf(tmp_path):
     drafts = practices(parse_bulletin(read_document(path), path.name))
     assert [d.region_raw for d in drafts] == ["长沙市", "株洲市", "湘潭市", "衡阳市"]
     assert all(d.text.endswith("事项压缩至1个工作日。") for d in drafts)
+
+
+# -- more house styles ------------------------------------------------------------------------------
+def test_items_on_lines_of_their_own_take_the_actor_of_the_line_before():
+    text = HEAD + ("【他山之石】\n深圳市多措并举优化纳税服务：\n一是推行“非接触式”办税，95%的事项网上办；\n"
+                   "二是上线“智能咨询”系统；\n三是开展“税务体验师”活动。\n宁波市推行“甬易办”平台。\n")
+    drafts = practices(parse_bulletin(text, "x.txt"))
+    assert [d.text for d in drafts] == ["深圳市多措并举优化纳税服务：推行“非接触式”办税，95%的事项网上办。",
+                                        "深圳市上线“智能咨询”系统。", "深圳市开展“税务体验师”活动。", "宁波市推行“甬易办”平台。"]
+    assert [where(d.region_raw)[1] for d in drafts] == ["深圳市"] * 3 + ["宁波市"]
+
+
+def test_a_place_heading_with_a_label_puts_the_label_before_its_paragraph():
+    text = HEAD + "【典型案例】\n（一）上海市浦东新区：“一业一证”改革\n将多张许可证整合为一张“行业综合许可证”。\n"
+    (draft,) = practices(parse_bulletin(text, "x.txt"))
+    assert draft.text == "上海市浦东新区：“一业一证”改革。将多张许可证整合为一张“行业综合许可证”。"
+    assert where(draft.region_raw) == ("上海市", "上海市")
+
+
+@pytest.mark.parametrize("footer", ["某某市优化营商环境办公室 2024年5月6日印发", "（联系人：张三，电话：0746-1234567）",
+                                    "主编：李四"])
+def test_footer_lines_end_the_bulletin(footer):
+    text = HEAD + f"【他山之石】\n成都市上线“蓉易办”平台。\n{footer}\n长沙市推行“一件事一次办”。\n"
+    assert places(parse_bulletin(text, "x.txt")) == ["成都市"]
+
+
+def test_a_source_note_after_a_practice_is_not_kept():
+    text = HEAD + "【他山之石】\n成都市上线“蓉易办”平台，办事材料平均精简六成。（来源：四川日报）\n"
+    assert [d.text for d in practices(parse_bulletin(text, "x.txt"))] == ["成都市上线“蓉易办”平台，办事材料平均精简六成。"]
+
+
+def test_a_bold_title_without_issue_or_date_is_still_the_title(tmp_path):
+    spec = {"blocks": [{"p": "某某市营商环境专刊", "bold": True}, {"p": "他山之石", "bold": True},
+                       {"p": "成都市上线“蓉易办”平台。"}]}
+    path = tmp_path / "无期号.docx"
+    path.write_bytes(docx_bytes(spec))
+    parsed = parse_bulletin(read_document(path), path.name)
+    assert parsed.source.title == "某某市营商环境专刊" and places(parsed) == ["成都市"]

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from reformkb.errors import InputError
 from reformkb.ingest.lines import FOOTER, join_spaces
 from reformkb.ingest.lines import repair as _repair_lines
-from reformkb.ingest.masthead import find_date, find_issue, is_issue_or_date, read_masthead
+from reformkb.ingest.masthead import find_date, find_issue, is_issue_or_date, looks_like_title, read_masthead
 from reformkb.ingest.regions import Region, gazetteer
 from reformkb.ingest.sections import ACTION, PRACTICE, SectionNames, Tally, classify_by_content, heading_of
 from reformkb.ingest.titles import find_agency
@@ -52,6 +52,8 @@ _ENUM_LEAD = re.compile(
 )
 # 一是……二是……: an item starts after the start of the text or a punctuation mark.
 _ENUM_ITEM = re.compile(r"(?:(?<=^)|(?<=[，,；;。：:]))\s*(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|第[一二三四五六七八九十]+[，,]|[（(][1-9][)）])[，,：:]?")
+_ITEM_LEAD = re.compile(r"^\s*(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|第[一二三四五六七八九十]+[，,、]|[（(][0-9一二三四五六七八九十]{1,2}[)）]|[0-9]{1,2}[.．、](?!\d)|[①-⑳])\s*[，,：:]?")
+_SOURCE_NOTE = re.compile(r"\s*[（(](?:信息|资料|数据|新闻)?来源[：:][^（）()]{1,40}[）)]\s*$")
 _FOOTNOTE_MARK = re.compile(r"(?<=[\u4e00-\u9fff”」』》）a-zA-Z0-9])(?:[①-⑳]|\[\d{1,2}\])(?=[，。；、：,;）)\s]|$)")
 _FOOTNOTE_LINE = re.compile(r"^(?:[①-⑳]|\[\d{1,2}\]|注\d?[：:]|\*\s*注|资料来源[：:]|数据来源[：:]|来源[：:])")
 _EDITORIAL = re.compile(r"^(?:【?编者按】?|【?按语】?|编者的话)[：:】]?")
@@ -167,9 +169,10 @@ class _Section:
 
 @dataclass(frozen=True)
 class _PlaceHeading:
-    line: str  # as written, without enumerator and colon (上海市浦东新区, 杭州互联网法院)
+    line: str  # the place as written, without enumerator and colon (上海市浦东新区, 杭州互联网法院)
     span: str  # the place as the gazetteer read it
     agency: str
+    label: str = ""  # what follows a colon: 上海市浦东新区：“一业一证”改革
 
 
 def _strip_marks(line: str) -> str:
@@ -177,8 +180,14 @@ def _strip_marks(line: str) -> str:
 
 
 def place_heading(line: str) -> _PlaceHeading | None:
-    """A line that only names a place (and maybe an agency of it): ``上海市浦东新区``, ``杭州互联网法院``."""
+    """A line that only names a place (and maybe an agency of it): ``上海市浦东新区``, ``杭州互联网法院``,
+    or a place and a short label after a colon: ``（一）上海市浦东新区：“一业一证”改革``."""
     text = _ENUM_LEAD.sub("", _strip_marks(line), count=1).strip().rstrip("：:")
+    label = ""
+    if m := re.match(r"^([^：:，。；]{2,24})[：:]\s*([^。；！？]{2,30})$", text):
+        text, label = m.group(1), m.group(2).strip()
+        if re.search(r"[，,]", label):
+            return None
     if not 2 <= len(text) <= 24 or re.search(r"[，。、；：,;“”《》（）()]", text):
         return None
     found = gazetteer().find_leading(text)
@@ -186,12 +195,12 @@ def place_heading(line: str) -> _PlaceHeading | None:
         return None
     rest = text[len(found[1]):]
     if not rest:
-        return _PlaceHeading(text, found[1], "")
-    if len(rest) <= 12 and rest.startswith(_MEASURE_VERBS) is False:
+        return _PlaceHeading(text, found[1], "", label)
+    if len(rest) <= 12 and not rest.startswith(_MEASURE_VERBS):
         if _PLACE_SUFFIX.search(rest) and not _AGENCY_WORDS.search(rest):
-            return _PlaceHeading(text, found[1], "")
+            return _PlaceHeading(text, found[1], "", label)
         if _AGENCY_WORDS.search(rest):
-            return _PlaceHeading(text, found[1], rest)
+            return _PlaceHeading(text, found[1], rest, label)
     return None
 
 
@@ -200,6 +209,8 @@ def _masthead_end(lines: list[str], names: SectionNames) -> int:
     last_meta = -1
     for i, line in enumerate(lines[:10]):
         plain = _strip_marks(line)
+        if plain.startswith("【") or FOOTER.match(plain) or _EDITORIAL.match(plain):
+            break
         if len(plain) <= 60 and (is_issue_or_date(plain) or find_issue(plain)[0] or find_date(plain)):
             last_meta = i
     for i, line in enumerate(lines[:16]):
@@ -208,6 +219,9 @@ def _masthead_end(lines: list[str], names: SectionNames) -> int:
         plain = _strip_marks(line)
         if _EDITORIAL.match(plain) or _INSTRUCTION.match(plain) or len(plain) > 60 or "\t" in line:
             return i
+        if i < 3 and looks_like_title(plain) and not plain.startswith("【") and not _ENUM_LEAD.match(plain):
+            # a bold title line (# 某某市营商环境专刊) is the masthead, not a section heading
+            continue
         heading = heading_of(line)
         if heading and (not heading.weak or names.kind_of(heading.name)):
             return i
@@ -339,15 +353,11 @@ def split_practices(paragraph: str, inherited: _PlaceHeading | None = None) -> l
     ``inherited`` is the place heading the paragraph stands under, if any: its place (and agency) is
     the paragraph's when the paragraph does not start with a place of its own.
     """
-    paragraph = _FOOTNOTE_MARK.sub("", _ENUM_LEAD.sub("", paragraph, count=1))
+    paragraph = _SOURCE_NOTE.sub("", _FOOTNOTE_MARK.sub("", _ENUM_LEAD.sub("", paragraph, count=1)))
     lead = leading_places(paragraph)
     if lead:
         region_raw, siblings = lead.span, tuple(s for _, s in lead.places)
-        actor = paragraph[: lead.end] if len(lead.places) == 1 else lead.span
-        actor += _subplace(paragraph[len(actor):]) if len(lead.places) == 1 else ""
-        head_agency = ""
-        if (agency := find_agency(paragraph)) and paragraph[len(actor):].startswith(agency):
-            actor += agency
+        actor, head_agency = _actor(paragraph, lead), ""
     elif inherited is not None:
         region_raw, siblings, actor = inherited.span, (inherited.span,), inherited.line
         head_agency = inherited.agency
@@ -530,19 +540,49 @@ def parse_bulletin(text: str, filename: str = "", include_actions: bool = True,
     return parsed
 
 
+def _actor(paragraph: str, lead: Lead) -> str:
+    """Who acts in a paragraph that starts with ``lead``: the place as written, a smaller place after
+    it, and the agency right after (深圳市南山区, 深圳市税务局)."""
+    actor = paragraph[: lead.end] if len(lead.places) == 1 else lead.span
+    if len(lead.places) == 1:
+        actor += _subplace(paragraph[len(actor):])
+    if (agency := find_agency(paragraph)) and paragraph[len(actor):].startswith(agency):
+        actor += agency
+    return actor
+
+
 def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> None:
     place: _PlaceHeading | None = None
     columns: dict[str, int] | None = None
     number = 0
     previous_region = ""
+    intro: tuple[str, _PlaceHeading] | None = None  # "深圳市多措并举：" before items on lines of their own
+    intro_used = False  # the intro went into its first item
+    labelled = False  # the place heading's label went into the first paragraph under it
+
+    def emit(paragraph: str, inherited: _PlaceHeading | None) -> None:
+        nonlocal number, previous_region
+        number += 1
+        for chunk, region_raw, agency, siblings in split_practices(paragraph, inherited):
+            if not region_raw:
+                parsed.warnings.append(f"【{label}】第 {number} 段没有写明地区，请在导入前补上：{chunk[:30]}…")
+            for place_raw in siblings or (region_raw,):
+                parsed.drafts.append(Draft(chunk, place_raw, agency, KIND_PRACTICE, section.name or label, number,
+                                           siblings))
+            previous_region = region_raw or previous_region
+
     for what, item in section.items:
         if what != "row":
             columns = None
+        if intro is not None and not (what == "para" and _ITEM_LEAD.match(item) and not leading_places(item)):
+            if not intro_used:
+                emit(intro[0], None)
+            intro = None
         if what == "label":
             place = None
             continue
         if what == "place":
-            place = item
+            place, labelled = item, False
             continue
         if what == "row":
             if columns is None and (header := _table_columns(item)) is not None:
@@ -559,20 +599,26 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
             continue
         paragraph = item
         lead = leading_places(_ENUM_LEAD.sub("", paragraph, count=1))
+        if intro is not None:  # an item of the intro before it: the first takes the intro, the others its actor
+            body = _ITEM_LEAD.sub("", paragraph, count=1)
+            emit(body if intro_used else intro[0] + body, intro[1] if intro_used else None)
+            intro_used = True
+            continue
+        if lead and re.search(r"[：:]$", paragraph) and len(paragraph) <= 80:
+            actor = _actor(_ENUM_LEAD.sub("", paragraph, count=1), lead)
+            intro, intro_used = (paragraph, _PlaceHeading(actor, lead.span, "")), False
+            continue
         if not lead and place is None and _FRAME.search(paragraph):
             parsed.left_out.append(LeftOut(paragraph, "栏目的导语或结语，没有写明地区", section.name))
             continue
         inherited = place
-        if not lead and place is None and previous_region and re.match(r"^(?:该[市省区县州]|其|此外|同时|另外|还)", paragraph):
+        if place is not None and place.label and not labelled:
+            paragraph, labelled = f"{place.line}：{place.label}。{_ENUM_LEAD.sub('', paragraph, count=1)}", True
+        elif not lead and place is None and previous_region and re.match(r"^(?:该[市省区县州]|其|此外|同时|另外|还)", paragraph):
             inherited = _PlaceHeading(previous_region, previous_region, "")
-        number += 1
-        for chunk, region_raw, agency, siblings in split_practices(paragraph, inherited):
-            if not region_raw:
-                parsed.warnings.append(f"【{label}】第 {number} 段没有写明地区，请在导入前补上：{chunk[:30]}…")
-            for place_raw in siblings or (region_raw,):
-                parsed.drafts.append(Draft(chunk, place_raw, agency, KIND_PRACTICE, section.name or label, number,
-                                           siblings))
-            previous_region = region_raw or previous_region
+        emit(paragraph, inherited)
+    if intro is not None and not intro_used:
+        emit(intro[0], None)
 
 
 def _action_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> None:

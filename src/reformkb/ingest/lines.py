@@ -37,7 +37,10 @@ _NEAR_CJK = re.compile(rf"(?<=[{_CJK}{_CJK_PUNCT}])[ \u3000\xa0]+|[ \u3000\xa0]+
 PAGE_NUMBER = re.compile(
     r"^\s*(?:[-—–]\s*\d{1,4}\s*[-—–]|第\s*\d{1,4}\s*页(?:\s*[/／,，]?\s*共\s*\d+\s*页)?|\d{1,4}\s*/\s*\d{1,4}|\d{1,4})\s*$"
 )
-FOOTER = re.compile(r"^(?:报|送|发|抄送|抄报|报送|主送|分送|印发|联系电话|电话|电子邮箱|邮箱|联系人|编辑|审核|签发|责任编辑|校对)\s*[：:]")
+FOOTER = re.compile(
+    r"^[（(]?(?:报|送|发|抄送|抄报|报送|主送|分送|印发|联系电话|电话|电子邮箱|邮箱|联系人|编辑|主编|审核|签发|责任编辑|校对)\s*[：:]"
+    r"|^.{0,40}(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{1,2}-\d{1,2})\s*印发[）)]?$"
+)
 _ENDS = "。！？；!?;…"
 _CLOSERS = "”」』）》)"
 _ENUMERATOR = re.compile(r"^(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[)）]|[0-9]{1,2}\s*[.．、](?!\d)|[一二三四五六七八九十]+、|[①-⑳]|[•●○◆■▪])")
@@ -241,6 +244,8 @@ def _joins(prev: str, line: str, indented: bool, width: int, depth: int, size: i
         return bool(full) and not starts_place(line)
     if full:
         return True
+    if _ENUMERATOR.match(prev) and len(prev) <= 40:
+        return False  # an enumerated short line: a heading or a place heading (（一）上海市浦东新区：…)
     if len(prev) <= 30 and not re.search(r"[，。、；：,;]", prev) and not _SENTENCE_VERB.search(prev):
         # A short line without punctuation stands alone (masthead line, heading, a place name),
         # unless it was cut inside a figure or a date (…2000余份3 / 月13日).

@@ -84,6 +84,11 @@ def find_issue(line: str) -> tuple[str, bool]:
     return (total, True) if total else ("", False)
 
 
+def looks_like_title(line: str) -> bool:
+    """A line that ends in a title word (工作专报, 简报, 专刊 …), 期号 and date aside."""
+    return len(line) <= 60 and bool(_TITLE_WORD.search(strip_meta(line)))
+
+
 def is_issue_or_date(line: str) -> bool:
     """True for a line that is only a 期号 and/or a date (``第 2 期``, ``2024-05-06``, ``2024年第9期``)."""
     rest = _DATE.sub("", _ISSUE.sub("", _YEAR_ISSUE.sub("", line)))
@@ -141,7 +146,7 @@ def read_masthead(head: list[str], tail: list[str] = (), filename: str = "") -> 
             source.issue = issue
         if not source.date:
             source.date = find_date(line)
-        if title_at is None and len(line) <= 60 and _TITLE_WORD.search(strip_meta(line)):
+        if title_at is None and looks_like_title(line):
             title_at = i
     source.issue = source.issue or total_issue
     if title_at is not None:
