@@ -153,6 +153,10 @@ def record_hash(rec: Record) -> str:
     """The content hash of a record: of its text, and of its region too when the text names several
     places at its start ("南昌、赣州两市试点……"), so that each place's record of that sentence (its
     siblings) is stored, and the duplicate check still finds a re-import of either."""
+    opening = rec.text[:60]
+    first_break = min((i for i in map(opening.find, "，。；：,;:") if i >= 0), default=len(opening))
+    if not any(ch in opening[:first_break] for ch in "、和与及"):
+        return content_hash(rec.text)  # one place at most: the common case, decided without the gazetteer
     lead = leading_places(rec.text[:200])
     if lead is not None and len(lead.places) > 1 and rec.region in {r.name for r, _ in lead.places}:
         return content_hash(f"{rec.text}\n{rec.region}")
