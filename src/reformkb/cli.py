@@ -395,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("import", help="导入专报（.txt/.docx/.pdf）或案例表（.jsonl/.csv） / import files")
     p.add_argument("files", nargs="+", type=Path, help="文件 / files")
-    p.add_argument("--practices-only", action="store_true", help="只导入【战术借鉴】 / skip 【战斗动态】")
+    p.add_argument("--practices-only", action="store_true", help="只导入标杆经验，不导入本地工作动态 / skip local actions")
     p.add_argument("--dry-run", action="store_true",
                    help="只预览将新增、合并、跳过、拒绝的内容，不写入 / preview only, nothing stored")
     p.add_argument("--json", action="store_true", help="输出 JSON / print JSON")
