@@ -111,3 +111,16 @@ def test_left_out_paragraphs_come_with_their_full_text_and_reason(home, bulletin
     assert texts["各地要对标先进，抓好落实。"] == "【工作要求】不是标杆经验栏目"
     assert "没有填写地区" in texts["有关部门加强了宣传工作。"]
     assert len(drafts) == 4
+
+
+def test_users_extend_the_section_names_in_a_file_beside_the_knowledge_base(home, tmp_path):
+    path = tmp_path / "点评.txt"
+    path.write_text("某某市营商环境简报\n第 1 期\n2024年1月1日\n【他山之石】\n成都市上线“蓉易办”平台。\n"
+                    "【专家视角】\n深圳市的做法表明，数据共享是关键。\n", encoding="utf-8")
+    with KnowledgeBase(home=home) as kb:
+        before = [r.text for r in kb.parse_file(path)[0]]
+        (home / "sections.tsv").write_text("# 栏目名称表\n不导入\t专家视角\n标杆经验 对标学习\n乱写一行\n", encoding="utf-8")
+        drafts, report = kb.parse_file(path)
+    assert before == ["成都市上线“蓉易办”平台。", "深圳市的做法表明，数据共享是关键。"]
+    assert [r.text for r in drafts] == ["成都市上线“蓉易办”平台。"]
+    assert any(o.reason == "【专家视角】不是标杆经验栏目" for o in report.left_out)

@@ -20,6 +20,7 @@ from reformkb.ingest.bulletin import LeftOut, parse_bulletin
 from reformkb.ingest.documents import read_document
 from reformkb.ingest.enrich import complete
 from reformkb.ingest.recordfile import RECORD_FILE_SUFFIXES, read_record_file
+from reformkb.ingest.sections import SectionNames
 from reformkb.records import Record, Source
 from reformkb.settings import Settings
 from reformkb.store import Store
@@ -72,7 +73,7 @@ def parse_file(source: Path | bytes, settings: Settings, name: str | None = None
         rows = read_record_file(source, name, settings.max_file_bytes, report.refused, report.warnings)
     else:
         text = read_document(source, name, settings.max_file_bytes)
-        rows = _rows_from_text(text, name, include_actions, report)
+        rows = _rows_from_text(text, name, include_actions, report, settings)
         return _drafted(rows, settings, report, keep_text=True), report
     return _drafted(rows, settings, report), report
 
@@ -81,11 +82,14 @@ def parse_text(text: str, settings: Settings, name: str = "粘贴的专报",
                include_actions: bool = True) -> tuple[list[Record], ImportReport]:
     """Like :func:`parse_file` for pasted bulletin text."""
     report = ImportReport()
-    return _drafted(_rows_from_text(text, name, include_actions, report), settings, report, keep_text=True), report
+    rows = _rows_from_text(text, name, include_actions, report, settings)
+    return _drafted(rows, settings, report, keep_text=True), report
 
 
-def _rows_from_text(text: str, name: str, include_actions: bool, report: ImportReport) -> list[tuple[str, Record]]:
-    parsed = parse_bulletin(text, name, include_actions=include_actions)
+def _rows_from_text(text: str, name: str, include_actions: bool, report: ImportReport,
+                    settings: Settings) -> list[tuple[str, Record]]:
+    names = SectionNames.for_home(settings.home)
+    parsed = parse_bulletin(text, name, include_actions=include_actions, names=names)
     report.warnings += parsed.warnings
     report.left_out += parsed.left_out
     out = []

@@ -16,8 +16,16 @@ place's name make a practice section; paragraphs about the bulletin's own city (
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SECTIONS_FILE = "sections.tsv"  # in the knowledge base's folder: the users' own section names
+_KIND_WORDS = {"标杆经验": "practice", "practice": "practice", "工作动态": "action", "action": "action",
+               "不导入": "skip", "skip": "skip"}
 
 PRACTICE = "practice"
 ACTION = "action"
@@ -94,6 +102,40 @@ class SectionNames:
             return base + tuple(w.strip() for w in extra if w and w.strip() and w.strip() not in base)
 
         return SectionNames(more(self.practice, practice), more(self.action, action), more(self.skip, skip))
+
+    @classmethod
+    def for_home(cls, home: Path | str | None) -> "SectionNames":
+        """The default names and those in ``home``/sections.tsv, if the file exists.
+
+        Each line of the file is a kind and a word, separated by a tab (or spaces): ``标杆经验	对标学习``,
+        ``工作动态	县区快讯``, ``不导入	专家点评`` (also ``practice``/``action``/``skip``); a line starting with
+        # is a comment. A file that cannot be read, or a line with an unknown kind, is skipped with a
+        warning in the log: the import goes on with the names it has.
+        """
+        names = cls()
+        path = Path(home) / SECTIONS_FILE if home else None
+        if path is None or not path.is_file():
+            return names
+        from reformkb.errors import InputError
+        from reformkb.ingest.documents import decode_text
+
+        try:
+            text = decode_text(path.read_bytes(), path.name)
+        except (InputError, OSError) as exc:
+            log.warning("栏目名称表 %s 未能读取，只用内置栏目名称：%s", path, exc)
+            return names
+        extra: dict[str, list[str]] = {"practice": [], "action": [], "skip": []}
+        for number, line in enumerate(text.splitlines(), 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = line.split(None, 1)
+            kind = _KIND_WORDS.get(parts[0])
+            if kind is None or len(parts) < 2:
+                log.warning("栏目名称表 %s 第 %d 行应为“标杆经验/工作动态/不导入 + 栏目名称”，已跳过：%s", path, number, line)
+                continue
+            extra[kind].append(parts[1])
+        return names.extended(**extra)
 
     def kind_of(self, name: str) -> str | None:
         """PRACTICE, ACTION or SKIP when ``name`` holds a known word, else None."""
