@@ -83,6 +83,24 @@ def pdf_bytes(text: str) -> bytes:
     return out.getvalue()
 
 
+def as_wrapped_pdf_text(text: str, width: int, lines_per_page: int, header: str) -> str:
+    """``text`` as a PDF's text would be: wrapped at ``width`` characters, a page number after every
+    ``lines_per_page`` lines and ``header`` on top of every page after the first. A laid-out line
+    (several spaces between an office and a date) is not wrapped, as a typesetter would not."""
+    out, page = [], 1
+    for line in (raw.strip() for raw in text.splitlines()):
+        if not line:
+            continue
+        pieces = [line] if re.search(r"\s{4,}", line) else [line[i:i + width] for i in range(0, len(line), width)]
+        for piece in pieces:
+            out.append(piece)
+            if len(out) % (lines_per_page + 2) == lines_per_page:
+                out += [f"- {page} -", header]
+                page += 1
+    out.append(f"- {page} -")
+    return "\n".join(out)
+
+
 def source_of(stem: Path) -> tuple[str, bytes]:
     """(file name, bytes) of the bulletin ``stem`` (a path without suffix), built if need be."""
     for suffix in SOURCE_SUFFIXES:

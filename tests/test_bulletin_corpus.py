@@ -7,8 +7,10 @@ knows, and reported on all.
 """
 from __future__ import annotations
 
+import json
+
 import pytest
-from bulletin_corpus import DATA, bulletins, score_file, table
+from bulletin_corpus import DATA, as_wrapped_pdf_text, bulletins, score_file, table
 
 pytestmark = pytest.mark.skipif(not bulletins(), reason=f"no bulletin set in {DATA}")
 
@@ -45,3 +47,25 @@ def test_no_bulletin_is_read_badly(scores):
     bad = [s.name for s in scores if s.known and (s.known_found / s.known < 0.8 or s.known_drafts
                                                    and s.known_right / s.known_drafts < 0.8)]
     assert not bad, table(scores)
+
+
+@pytest.mark.parametrize("width, lines_per_page", [(24, 25), (48, 12)])
+def test_plain_text_bulletins_read_as_well_when_wrapped_into_a_pdf(tmp_path, width, lines_per_page):
+    """Every .txt bulletin of the set, typeset as a PDF (wrapped at a fixed width, page numbers, the
+    title as running header), gives the same practices: line repair does not depend on the layout."""
+    from reformkb.kb import KnowledgeBase
+    from reformkb.settings import Settings
+
+    for stem in bulletins():
+        source = stem.with_name(stem.name + ".txt")
+        if source.exists():
+            gold = json.loads(stem.with_name(stem.name + ".gold.json").read_text(encoding="utf-8"))
+            wrapped = as_wrapped_pdf_text(source.read_text(encoding="utf-8"), width, lines_per_page, gold["title"])
+            (tmp_path / f"{stem.name}.pdf.txt").write_text(wrapped, encoding="utf-8")
+            (tmp_path / f"{stem.name}.gold.json").write_text(json.dumps(gold, ensure_ascii=False), encoding="utf-8")
+    with KnowledgeBase(settings=Settings.default(tmp_path / "kb"), empty=True) as kb:
+        scores = [score_file(kb, stem) for stem in bulletins(tmp_path)]
+    assert scores, "no .txt bulletin in the set"
+    assert sum(s.found for s in scores) >= 0.95 * sum(s.gold for s in scores), table(scores)
+    assert sum(s.right for s in scores) >= 0.95 * sum(s.drafts for s in scores), table(scores)
+    assert not [s.name for s in scores if s.metadata or s.noise], table(scores)

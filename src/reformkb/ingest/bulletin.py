@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from reformkb.errors import InputError
 from reformkb.ingest.lines import FOOTER, join_spaces
 from reformkb.ingest.lines import repair as _repair_lines
-from reformkb.ingest.masthead import find_date, find_issue, is_issue_or_date, looks_like_title, read_masthead
+from reformkb.ingest.masthead import find_date, find_issue, is_issue_or_date, looks_like_title, read_masthead, strip_meta
 from reformkb.ingest.regions import Region, gazetteer
 from reformkb.ingest.sections import ACTION, PRACTICE, SectionNames, Tally, classify_by_content, heading_of
 from reformkb.ingest.titles import find_agency
@@ -228,14 +228,21 @@ def _masthead_end(lines: list[str], names: SectionNames) -> int:
     return min(len(lines), max(last_meta + 1, 0)) if last_meta >= 0 else 0
 
 
-def outline(lines: list[str], names: SectionNames) -> tuple[list[_Section], list[LeftOut]]:
-    """The sections of the body lines, and the noise found between them."""
+def outline(lines: list[str], names: SectionNames, title: str = "") -> tuple[list[_Section], list[LeftOut]]:
+    """The sections of the body lines, and the noise found between them.
+
+    ``title`` is the bulletin's title: a line that repeats it (a running header the page-boundary
+    rule could not see) is noise.
+    """
     sections = [_Section("", None, 99)]
     noise: list[LeftOut] = []
     in_notes = False
     for line in lines:
         plain = _strip_marks(line)
         current = sections[-1]
+        if title and len(plain) <= len(title) + 12 and strip_meta(plain).replace(" ", "") == title.replace(" ", ""):
+            noise.append(LeftOut(line, "页眉（重复的报头），不是案例", current.name))
+            continue
         if "\t" in line:
             current.items.append(("row", [c for c in line.split("\t")]))
             continue
@@ -513,7 +520,7 @@ def parse_bulletin(text: str, filename: str = "", include_actions: bool = True,
     source = read_masthead(head, tail, filename)
     home = _home(source, head)
     parsed = ParsedBulletin(source=source, home_region=home.name if home else "")
-    sections, noise = outline(body, names)
+    sections, noise = outline(body, names, source.title if source.title != filename else "")
     parsed.left_out += noise
     parsed.left_out += [LeftOut(line, "文尾（报送、抄送、联系方式），不是案例") for line in tail]
     found_practices = False
@@ -540,6 +547,18 @@ def parse_bulletin(text: str, filename: str = "", include_actions: bool = True,
     return parsed
 
 
+def _frame_tail(paragraph: str) -> tuple[str, str]:
+    """``paragraph`` without the section's closing words joined to its end (…压缩七成。请各地结合实际学习借鉴。),
+    and those words."""
+    sentences = _sentences(paragraph)
+    cut = len(sentences)
+    while cut > 1 and _FRAME.search(sentences[cut - 1]) and not leading_places(sentences[cut - 1]):
+        cut -= 1
+    if cut == len(sentences):
+        return paragraph, ""
+    return "".join(sentences[:cut]), "".join(sentences[cut:])
+
+
 def _actor(paragraph: str, lead: Lead) -> str:
     """Who acts in a paragraph that starts with ``lead``: the place as written, a smaller place after
     it, and the agency right after (深圳市南山区, 深圳市税务局)."""
@@ -562,6 +581,9 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
 
     def emit(paragraph: str, inherited: _PlaceHeading | None) -> None:
         nonlocal number, previous_region
+        paragraph, tail = _frame_tail(paragraph)
+        if tail:
+            parsed.left_out.append(LeftOut(tail, "栏目的导语或结语，没有写明地区", section.name))
         number += 1
         for chunk, region_raw, agency, siblings in split_practices(paragraph, inherited):
             if not region_raw:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 
-from reformkb.ingest.masthead import is_issue_or_date, strip_meta
+from reformkb.ingest.masthead import find_date, is_issue_or_date, strip_meta
 from reformkb.ingest.sections import heading_of
 
 _CJK = r"\u3400-\u9fff\uf900-\ufaff"
@@ -45,6 +45,7 @@ _ENDS = "。！？；!?;…"
 _CLOSERS = "”」』）》)"
 _ENUMERATOR = re.compile(r"^(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[)）]|[0-9]{1,2}\s*[.．、](?!\d)|[一二三四五六七八九十]+、|[①-⑳]|[•●○◆■▪])")
 _HEADING_LIKE = re.compile(r"^(?:【[^】]{1,30}】|#+\s*\S.{0,40}|第[一二三四五六七八九十]+部分.{0,20})$")
+_OPENS = re.compile(r"^(?:【?编者按|【?按语|编者的话|注\s*\d?\s*[：:])")  # paragraphs that always start anew
 _CONTINUATION_START = re.compile(r"^[\d０-９月日年%％，。、；：）》”」』.]")
 # A short line holding one of these verbs is the start of a sentence, not a heading or a masthead line.
 _SENTENCE_VERB = re.compile(r"推行|推出|打造|建立|开展|实施|上线|设立|出台|印发|探索|创新|建设|推动|推进|实行|开通|发布")
@@ -111,7 +112,10 @@ def _running_lines(pages: list[list[tuple[str, bool]]]) -> set[str]:
                     if where > 0:
                         later.add(key)
                         stripped[key] = _key(strip_meta(line))
-    masthead = {_key(strip_meta(line)) for line, _ in pages[0][:8]} | {_key(line) for line, _ in pages[0][:8]}
+    top = [line for line, _ in pages[0][:8]]
+    # The masthead's lines, alone and joined two or three at a time (a title over two lines).
+    joined = top + ["".join(top[i:i + 2]) for i in range(len(top) - 1)] + ["".join(top[i:i + 3]) for i in range(len(top) - 2)]
+    masthead = {_key(strip_meta(line)) for line in joined} | {_key(line) for line in joined}
     boundaries = len(pages) - 1
     running = set()
     for key, where in at.items():
@@ -165,7 +169,10 @@ def _structural(line: str) -> bool:
 
 
 def _is_masthead_meta(line: str) -> bool:
-    return len(line) <= 30 and is_issue_or_date(line)
+    """A 期号 or date line, or a short unpunctuated line with a date (an office and its date)."""
+    if len(line) > 40:
+        return False
+    return is_issue_or_date(line) or bool(find_date(line)) and not re.search(r"[，。；,;]", line)
 
 
 class _Open:
@@ -185,7 +192,7 @@ class _Open:
 
 
 def _starts_new_unit(line: str, indented: bool) -> bool:
-    return indented or bool(_ENUMERATOR.match(line)) or _structural(line)
+    return indented or bool(_ENUMERATOR.match(line) or _OPENS.match(line)) or _structural(line)
 
 
 def repair(text: str, starts_place=None) -> list[str]:
@@ -229,19 +236,25 @@ def repair(text: str, starts_place=None) -> list[str]:
     return out
 
 
+def _alone(line: str, width: int) -> bool:
+    """A short line without punctuation and not cut at the margin: a heading, a place name, a title."""
+    return len(line) <= 30 and len(line) < width - 4 and not re.search(r"[，。、；：,;]", line) \
+        and not _SENTENCE_VERB.search(line)
+
+
 def _joins(prev: str, line: str, indented: bool, width: int, depth: int, size: int, starts_place) -> bool:
     """Whether ``line`` continues the paragraph whose last line is ``prev``."""
     if size + len(line) > MAX_PARAGRAPH_CHARS:
         return False
-    if _structural(prev) or _starts_new_unit(line, indented):
-        return False
-    if _is_masthead_meta(prev) or _is_masthead_meta(line):
-        return False
     full = width and len(prev) >= width - 4
+    if _starts_new_unit(line, indented) or _is_masthead_meta(prev) or _is_masthead_meta(line):
+        return False
+    if _structural(prev) and not (full and _ENUMERATOR.match(prev) and not ends_sentence(prev)):
+        return False  # a heading stands alone; a full line that only looks like one (（二）某某市对煤炭、化) goes on
     if ends_sentence(prev) or prev.endswith(("：", ":")):
         # A finished sentence ends the paragraph, unless the line was cut at the margin of a wrapped
         # document and the next line does not start a new practice.
-        return bool(full) and not starts_place(line)
+        return bool(full) and not starts_place(line) and not _alone(line, width)
     if full:
         return True
     if _ENUMERATOR.match(prev) and len(prev) <= 40:
