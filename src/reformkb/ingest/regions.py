@@ -444,7 +444,7 @@ class Gazetteer:
         i = 0
         while i < len(text):
             chained = i == previous_end
-            after_break = i == 0 or chained or not _is_cjk(text[i - 1])
+            after_break = i == 0 or not _is_cjk(text[i - 1])
             match = self._match_at(
                 text, i, previous if chained else None, only_within=False, after_break=after_break
             )
@@ -524,10 +524,12 @@ class Gazetteer:
         following = text[end - 1 : end + 1]
         if spelling.full:
             if len(key) <= 2:
-                return after_break
+                return after_break or within is not None
             return following not in _WORDS_AFTER_FULL
         if len(key) <= 2 and _LEVEL_RANK[spelling.region.level] >= 2 and not after_break:
-            return False
+            # right after a region only when inside it: 杭州余杭, but not 和顺 in 余杭区和顺德区
+            if within is None or not _is_under(spelling.region, within):
+                return False
         if end < len(text) and text[end] in _NOT_AFTER_SHORT:
             return text[end : end + 2] in _WORDS_AFTER_SHORT
         return True
