@@ -433,3 +433,49 @@ def test_held_out_records_with_other_topic_names_all_import(home, model):
             total += 1
             mapped += (topic or written) in topics
     assert mapped >= 0.9 * total, (mapped, total)
+
+
+# -- the app: browse drill-down, the card's mark, confirming a place ----------------------------------
+def test_app_browse_drills_down_and_manage_confirms_a_place(home, model, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from reformkb.settings import project_root
+
+    with open_kb(home, model) as kb:
+        for n, region in enumerate(["苏州工业园区", "苏州工业园区", "昆山市", "苏州市", "南京市", "朝阳区"]):
+            kb.add({"text": TEXT.format(n=n), "region": region}, check_duplicates=False)
+    monkeypatch.setenv("REFORMKB_HOME", str(home))
+    monkeypatch.setenv("REFORMKB_MODEL", str(model))
+
+    def open_page(page: str) -> AppTest:
+        at = AppTest.from_file(str(project_root() / "app.py"), default_timeout=120)
+        at.query_params["page"] = page
+        at.run()
+        assert not at.exception, at.exception
+        return at
+
+    at = open_page("browse")
+    at.selectbox(key="b_province").select("江苏省").run()
+    assert at.selectbox(key="b_region").options[:3] == ["全部城市", "苏州市（4）", "南京市（1）"]
+    at.selectbox(key="b_region").select("苏州市").run()
+    assert at.selectbox(key="b_county").options == ["全部县区", "苏州工业园区（2）", "昆山市（1）"]
+    assert len(at.dataframe[1].value) == 4
+    at.selectbox(key="b_county").select("苏州工业园区").run()
+    assert set(at.dataframe[1].value["地区"]) == {"苏州工业园区"} and len(at.dataframe[1].value) == 2
+
+    at.selectbox(key="b_province").select("地区待确认").run()
+    assert list(at.dataframe[1].value["地区"]) == ["朝阳区"]
+    at.session_state["b_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    card = next(h.value for h in at.get("html") if h.value.startswith('<div class="rk-card'))
+    assert "地区待确认" in card and "长春市朝阳区" in card
+
+    at = open_page("manage")
+    assert at.selectbox(key="m_place").options == ["朝阳区（1 条）"]
+    at.selectbox(key="m_confirm_to").select("长春市朝阳区")  # in a form: sent with the submit button
+    next(b for b in at.button if b.label == "确认地区").click().run()
+    assert [e.value for e in at.error] == [] and not at.exception, (at.error, at.exception)
+    with open_kb(home, model) as kb:
+        assert kb.unresolved_places() == []
+        assert [r.region for r in kb.records(Filters(region="长春市", kind=""))] == ["朝阳区"], \
+            [(r.region, r.province, r.city) for r in kb.records(Filters(kind=""))]
