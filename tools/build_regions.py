@@ -283,6 +283,12 @@ def distinctive(tail: str) -> bool:
 def derived_aliases(row: Row, shorts: dict[str, str], province_shorts: dict[str, str]) -> set[str]:
     """Spellings of a zone besides its name: abbreviated, without a leading place, with the city's full name."""
     forms = {row.name, *row.aliases}
+    province_short = province_shorts.get(row.province, "")
+    for form in list(forms):  # 湖南自贸试验区长沙片区 is also written 中国（湖南）自由贸易试验区长沙片区, 湖南自贸区长沙片区
+        if province_short and form.startswith(province_short + "自贸试验区"):
+            rest = form[len(province_short + "自贸试验区"):]
+            forms.update(f"{head}{rest}" for head in (f"中国（{province_short}）自由贸易试验区",
+                                                       f"{province_short}自由贸易试验区", f"{province_short}自贸区"))
     for form in list(forms):
         for long, short in ZONE_ABBREVIATIONS:  # the longest type word only (高新技术产业开发区)
             if long in form:

@@ -54,6 +54,12 @@ def show_import_summary(report: ImportReport) -> None:
             st.dataframe(pd.DataFrame(report.refused, columns=["内容", "原因"]), hide_index=True)
 
 
+def _pending(kb, drafts: list[dict]) -> list[str]:
+    """Per draft, why its place is "地区待确认" ("" when known): ambiguous names list their candidates."""
+    reviews = [kb.place_review(Record.from_dict(d)) for d in drafts]
+    return [r.message if r else "" for r in reviews]
+
+
 def page() -> None:
     require_editor()
     kb = knowledge_base()
@@ -88,9 +94,9 @@ def page() -> None:
                       "勾选“保留”即可恢复导入（没有写明地区的请补上地区）。" if left_out else ""))
         edited = st.data_editor(
             # object columns, so that rows the reviewer adds may leave the checkboxes empty
-            pd.DataFrame(ui.review_table(drafts, left_out)).astype({"保留": object, "并入上一条": object}),
-            key=f"imp_editor_{st.session_state.imp_round}",
-            num_rows="dynamic", hide_index=True, disabled=["序号", "未导入原因"],
+            pd.DataFrame(ui.review_table(drafts, _pending(kb, drafts), left_out)).astype({"保留": object, "并入上一条": object}),
+            key=f"imp_editor_{st.session_state.imp_round}", num_rows="dynamic", hide_index=True,
+            disabled=["序号", "地区待确认", "未导入原因"],
             column_config={
                 "序号": st.column_config.NumberColumn(width="small"),
                 "保留": st.column_config.CheckboxColumn(width="small", default=True),

@@ -18,7 +18,15 @@ from dataclasses import dataclass
 from reformkb.errors import InputError
 from reformkb.ingest.bulletin import leading_places
 from reformkb.ingest.metrics import extract_metrics
-from reformkb.ingest.regions import Gazetteer, Placement, Region, check_place_text, gazetteer_for
+from reformkb.ingest.regions import (
+    Gazetteer,
+    Placement,
+    Region,
+    ambiguous_message,
+    check_place_text,
+    gazetteer_for,
+    unknown_message,
+)
 from reformkb.ingest.titles import find_agency, is_agency_name, make_title
 from reformkb.ingest.topics import assign_topics, topic_for, topic_names
 from reformkb.records import KINDS, Record, clean_field, content_hash, parse_date, validate_text
@@ -102,6 +110,29 @@ def set_region(rec: Record, name: str, gaz: Gazetteer, context=()) -> str:
     return agency
 
 
+def place_filter(text: str, gaz: Gazetteer) -> tuple[str, str, str]:
+    """``(region, province, city)`` to find the records of a place as a user types it (``苏州`` gives the
+    city, so its counties and zones too; ``北京市朝阳区`` the district of that city; ``深圳市税务局`` the
+    city; ``浏阳市大瑶镇`` a place stored as written). A province gives only ``province``.
+
+    :class:`InputError` for text that cannot be a place, an ambiguous name (listing the candidates) or
+    a place with no known part.
+    """
+    placement, _ = read_place(check_place_text(text), gaz)
+    region = placement.region
+    if region is not None:
+        if region.level == "province":
+            return "", region.name, ""
+        if region.level == "city":
+            return region.name, region.province, ""
+        return region.name, region.province, region.city or ""
+    if placement.ambiguous:
+        raise InputError(ambiguous_message(text, placement.candidates))
+    if placement.parent is None:
+        raise InputError(unknown_message(text))
+    return placement.written, placement.parent.province, ""
+
+
 def leading_place(text: str, gaz: Gazetteer) -> str:
     """The place a text starts with, as written, with a smaller place right after it (东莞市虎门镇)."""
     leading = gaz.find_leading(text)
@@ -133,12 +164,17 @@ def complete(rec: Record, settings: Settings, gaz: Gazetteer | None = None) -> R
     if rec.kind not in KINDS:
         raise InputError(f"未知的案例类型“{rec.kind}”：应为 practice（标杆经验）或 action（工作动态）。")
     given = (rec.region or rec.region_raw).strip()
-    if not given:
-        given = leading_place(rec.text, gaz)
+    agency = ""
+    unit = gaz.unit(rec.region, rec.province, rec.city) if rec.region else None
+    if unit is not None:  # already a unit with its province and city (a stored record being edited)
+        apply_place(rec, Placement(unit.name, region=unit))
+    else:
         if not given:
-            raise InputError("没有填写地区，正文开头也没有写明地区：请填写案例所在的省、市或县，例如“长沙市”。")
-        rec.region_raw = given
-    agency = set_region(rec, given, gaz, context_regions(rec, gaz))
+            given = leading_place(rec.text, gaz)
+            if not given:
+                raise InputError("没有填写地区，正文开头也没有写明地区：请填写案例所在的省、市或县，例如“长沙市”。")
+            rec.region_raw = given
+        agency = set_region(rec, given, gaz, context_regions(rec, gaz))
     rec.title = (rec.title or "").strip()[:40] or make_title(rec.text, rec.region_raw)
     rec.agency = (rec.agency or "").strip() or agency or find_agency(rec.text) or ""
     rec.topics = list(dict.fromkeys(_topics(rec.topics) or assign_topics(rec.text)))

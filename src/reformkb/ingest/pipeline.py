@@ -18,8 +18,9 @@ from pathlib import Path
 from reformkb.errors import ReformKBError
 from reformkb.ingest.bulletin import LeftOut, parse_bulletin
 from reformkb.ingest.documents import read_document
-from reformkb.ingest.enrich import complete
+from reformkb.ingest.enrich import complete, place_review, topic_warnings
 from reformkb.ingest.recordfile import RECORD_FILE_SUFFIXES, read_record_file
+from reformkb.ingest.regions import gazetteer_for
 from reformkb.ingest.sections import SectionNames
 from reformkb.records import Record, Source
 from reformkb.settings import Settings
@@ -54,13 +55,20 @@ def _drafted(rows: list[tuple[str, Record | dict]], settings: Settings, report: 
              keep_text: bool = False) -> list[Record]:
     """Prepared records; a row that cannot be prepared is refused (and, from a bulletin, left out)."""
     drafts = []
+    gaz = gazetteer_for(settings.home)
     for label, row in rows:
         try:
-            drafts.append(prepare(row, settings))
+            rec = prepare(row, settings)
         except ReformKBError as exc:
             report.refused.append((label, str(exc)))
             if keep_text and isinstance(row, Record):
                 report.left_out.append(LeftOut(row.text, str(exc), row.source.section, refused=True))
+            continue
+        drafts.append(rec)
+        report.warnings += [f"{label}：{w}" for w in topic_warnings(rec)]
+        review = place_review(rec, gaz)
+        if review is not None:
+            report.warnings.append(f"{label}：{review.message}")
     return drafts
 
 

@@ -66,7 +66,7 @@ from typing import NamedTuple
 from reformkb.errors import InputError, ReformKBError
 
 __all__ = ["Region", "Placement", "Gazetteer", "gazetteer", "gazetteer_for", "normalize", "add_place",
-           "PLACES_FILE"]
+           "check_place_text", "ambiguous_message", "unknown_message", "PLACES_FILE"]
 
 LEVELS = ("province", "city", "county", "zone", "place")
 # Zones rank with counties: browse and filters treat them alike.
@@ -219,6 +219,9 @@ class _Spelling(NamedTuple):
 
     region: Region
     full: bool  # the key is the region's full name
+    # Only right after a region it lies in: the stem of a county that has no short form of its own
+    # because a higher unit has it (朝阳 in 北京朝阳, 长沙 in 长沙长沙县 is not needed but harmless).
+    chained: bool = False
 
 
 def _stem(name: str) -> str:
@@ -291,6 +294,9 @@ class Gazetteer:
             for alias in {region.short} | _aliases(region):
                 if alias != region.name:
                     keys.setdefault(alias, []).append(_Spelling(region, False))
+            if region.short == region.name and region.level == "county" and len(region.name) >= 3 \
+                    and region.name[-1] in "区县市旗":
+                keys.setdefault(region.name[:-1], []).append(_Spelling(region, False, True))
         self._keys = {key: tuple(sorted(spellings, key=_preference)) if len(spellings) > 1 else (spellings[0],)
                       for key, spellings in keys.items()}
         # The longest key starting with each character, so that matching tries no longer ones.
@@ -315,9 +321,9 @@ class Gazetteer:
             return []
         if len(text) == 6 and text.isdigit():
             return [self._by_code[text]] if text in self._by_code else []
-        spellings = self._keys.get(text)
+        spellings = [s for s in self._keys.get(text, ()) if not s.chained]
         if spellings:
-            return self._best(spellings)
+            return self._best(tuple(spellings))
         found, end = self._chain(text, 0, None)
         return found if end == len(text) else []
 
@@ -438,7 +444,7 @@ class Gazetteer:
         i = 0
         while i < len(text):
             chained = i == previous_end
-            after_break = i == 0 or chained or not _is_cjk(text[i - 1])
+            after_break = i == 0 or not _is_cjk(text[i - 1])
             match = self._match_at(
                 text, i, previous if chained else None, only_within=False, after_break=after_break
             )
@@ -457,7 +463,7 @@ class Gazetteer:
     def _one(self, name: str) -> Region:
         found = self.candidates(name)
         if not found:
-            raise InputError(_unknown_message(name))
+            raise InputError(unknown_message(name))
         if len(found) > 1:
             raise InputError(ambiguous_message(name, found))
         return found[0]
@@ -490,13 +496,13 @@ class Gazetteer:
         best_found: list[Region] = []
         best_end = i
         for length in range(min(self._longest.get(text[i:i + 1], 0), len(text) - i), 1, -1):
-            spellings = self._keys.get(text[i : i + length])
+            spellings = self._keys.get(text[i : i + length], ())
+            if parent is None:
+                spellings = tuple(s for s in spellings if not s.chained)
+            else:
+                spellings = tuple(s for s in spellings if _is_under(s.region, parent))
             if not spellings:
                 continue
-            if parent is not None:
-                spellings = tuple(s for s in spellings if _is_under(s.region, parent))
-                if not spellings:
-                    continue
             regions = self._best(spellings)
             deeper = [self._chain(text, i + length, region) for region in regions]
             end = max(e for _, e in deeper)
@@ -508,17 +514,22 @@ class Gazetteer:
                 break
         return best_found, best_end
 
-    def _usable(self, spelling: _Spelling, key: str, text: str, end: int, after_break: bool) -> bool:
+    def _usable(self, spelling: _Spelling, key: str, text: str, end: int, after_break: bool,
+                within: Region | None = None) -> bool:
         """Whether ``spelling``, found as ``key`` ending at ``end``, names a region in running text."""
+        if spelling.chained and (within is None or not _is_under(spelling.region, within)):
+            return False
         if key in self._everyday:
             return False
         following = text[end - 1 : end + 1]
         if spelling.full:
             if len(key) <= 2:
-                return after_break
+                return after_break or within is not None
             return following not in _WORDS_AFTER_FULL
         if len(key) <= 2 and _LEVEL_RANK[spelling.region.level] >= 2 and not after_break:
-            return False
+            # right after a region only when inside it: 杭州余杭, but not 和顺 in 余杭区和顺德区
+            if within is None or not _is_under(spelling.region, within):
+                return False
         if end < len(text) and text[end] in _NOT_AFTER_SHORT:
             return text[end : end + 2] in _WORDS_AFTER_SHORT
         return True
@@ -541,7 +552,7 @@ class Gazetteer:
             if not spellings:
                 continue
             usable = [
-                s for s in spellings if self._usable(s, key, text, i + length, after_break)
+                s for s in spellings if self._usable(s, key, text, i + length, after_break, within)
             ]
             if within is not None:
                 inside = [s for s in usable if _is_under(s.region, within)]
@@ -551,7 +562,7 @@ class Gazetteer:
         return None
 
 
-def _unknown_message(name: str) -> str:
+def unknown_message(name: str) -> str:
     return f"未知地区“{name}”：请填写省、市或县的名称，例如“长沙市”或“湖南省”。"
 
 
@@ -620,10 +631,12 @@ def _read_places(path: Path, base: Gazetteer) -> list[Region]:
             name, parent = (row.get("name") or "").strip(), base.lookup(row.get("parent") or "")
             if not name or parent is None:
                 continue
-            aliases = tuple(a for a in (row.get("aliases") or "").split("|") if a)
+            aliases = [a for a in (row.get("aliases") or "").split("|") if a]
+            # 大瑶镇 is also written 浏阳市大瑶镇 or 浏阳大瑶镇
+            aliases += [p + name for p in dict.fromkeys((parent.name, parent.short)) if not name.startswith(p)]
             county = parent.name if parent.level in ("county", "zone", "place") else ""
             places.append(Region("", name, aliases[0] if aliases else name, "place", parent.province,
-                                 parent.city, aliases, "", county))
+                                 parent.city, tuple(aliases), "", county))
     return places
 
 

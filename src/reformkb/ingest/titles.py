@@ -208,7 +208,9 @@ def _region_forms(region_span: str) -> list[str]:
     if not region:
         return []
     stem = re.sub(r"(?:特别行政区|自治区|自治州|省|市|县|区|州)$", "", region)
-    return [region] + ([stem] if len(stem) >= 2 and stem != region else [])
+    # A short form in the place field (凭祥) may stand for the full name in the text (凭祥市设立…).
+    suffixed = [region + suffix for suffix in "市区县省"] if stem == region else []
+    return suffixed + [region] + ([stem] if len(stem) >= 2 and stem != region else [])
 
 
 def _strip_subject(text: str, region_span: str) -> str:
