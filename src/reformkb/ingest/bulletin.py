@@ -63,6 +63,8 @@ _FRAME = re.compile(r"(?:学习借鉴|参考借鉴|借鉴参考|学习参考|参
 _PLACE_SUFFIX = re.compile(r"(?:特别行政区|自治区|自治州|自治县|新区|新片区|开发区|高新区|园区|合作区|试验区|示范区|片区|市|县|区|旗|盟|州|镇|乡|街道)$")
 _AGENCY_WORDS = re.compile(r"(?:局|委|办|院|厅|署|中心|法院|法庭|海关|检察院|公司|银行|集团|协会)$")
 _LOCAL_LABEL = re.compile(r"^(?:[市县区州]|[\u4e00-\u9fff]{1,10}(?:区|县|镇|乡|街道|市))[\u4e00-\u9fff]{0,14}[：:]")
+_BRACKETED = re.compile(r"^[【\[]([^】\]]{2,24})[】\]]$")
+_INLINE_HEADING = re.compile(r"^【([^】]{2,16})】\s*(\S.{9,})$")
 _MULTI_JOIN = "、和与及"
 _SUBPLACE = re.compile(r"^[\u4e00-\u9fff]{1,6}?(?:新区|新片区|开发区|高新区|园区|合作区|区|县|旗|镇)")
 _NOT_IN_SUBPLACE = ("在", "全", "各", "对", "为", "与", "和", "的", "以", "将", "把", "从", "向", "辖")
@@ -183,6 +185,8 @@ def place_heading(line: str) -> _PlaceHeading | None:
     """A line that only names a place (and maybe an agency of it): ``上海市浦东新区``, ``杭州互联网法院``,
     or a place and a short label after a colon: ``（一）上海市浦东新区：“一业一证”改革``."""
     text = _ENUM_LEAD.sub("", _strip_marks(line), count=1).strip().rstrip("：:")
+    if m := _BRACKETED.match(text):  # 【深圳】
+        text = m.group(1)
     label = ""
     if m := re.match(r"^([^：:，。；]{2,24})[：:]\s*([^。；！？]{2,30})$", text):
         text, label = m.group(1), m.group(2).strip()
@@ -228,6 +232,19 @@ def _masthead_end(lines: list[str], names: SectionNames) -> int:
     return min(len(lines), max(last_meta + 1, 0)) if last_meta >= 0 else 0
 
 
+def _split_inline_headings(lines: list[str]) -> list[str]:
+    """Lines with a 【…】 heading and its first paragraph on one line (【他山之石】深圳市推行……,
+    【深圳】推行……) as two lines."""
+    out = []
+    for line in lines:
+        m = _INLINE_HEADING.match(line)
+        if m and not m.group(2).startswith(("：", ":")):
+            out += [f"【{m.group(1)}】", m.group(2)]
+        else:
+            out.append(line)
+    return out
+
+
 def outline(lines: list[str], names: SectionNames, title: str = "") -> tuple[list[_Section], list[LeftOut]]:
     """The sections of the body lines, and the noise found between them.
 
@@ -237,7 +254,7 @@ def outline(lines: list[str], names: SectionNames, title: str = "") -> tuple[lis
     sections = [_Section("", None, 99)]
     noise: list[LeftOut] = []
     in_notes = False
-    for line in lines:
+    for line in _split_inline_headings(lines):
         plain = _strip_marks(line)
         current = sections[-1]
         if title and len(plain) <= len(title) + 12 and strip_meta(plain).replace(" ", "") == title.replace(" ", ""):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,6 @@ class Tally:
     foreign: int = 0  # another place's name
     local: int = 0  # the home city, one of its counties, or a local unit (市财政局：)
     other: int = 0
-    examples: list[str] = field(default_factory=list)
 
 
 def classify_by_content(tally: Tally) -> str:
