@@ -324,3 +324,10 @@ def test_a_heading_on_the_line_of_its_first_paragraph(line):
     drafts = practices(parse_bulletin(HEAD + line + "\n", "x.txt"))
     assert [where(d.region_raw)[1] for d in drafts] == ["成都市"]
     assert drafts[0].text.endswith("上线“蓉易办”平台，办事材料平均精简六成。")
+
+
+def test_a_local_action_without_a_colon_keeps_its_county():
+    text = ("永州市优化营商环境简报\n第 1 期\n2024年1月1日\n【县区动态】\n冷水滩区推行“首席服务员”包联制度。\n"
+            "【战术借鉴】\n长沙市推行“一件事一次办”。\n")
+    actions = [d for d in parse_bulletin(text, "x.txt").drafts if d.kind == KIND_ACTION]
+    assert [(d.region_raw, d.agency) for d in actions] == [("冷水滩区", "")]

@@ -668,5 +668,6 @@ def _action_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> Non
         number += 1
         body, tag = _action_draft(item if what == "para" else "".join(item))
         is_place = bool(tag) and gazetteer().lookup(tag) is not None
-        region = tag if is_place else parsed.home_region
+        lead = None if tag else leading_places(body)  # 冷水滩区推行…, without a colon
+        region = tag if is_place else lead.span if lead else parsed.home_region
         parsed.drafts.append(Draft(body, region, "" if is_place else tag, KIND_ACTION, section.name or label, number))
