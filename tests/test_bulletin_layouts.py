@@ -137,7 +137,7 @@ def test_enumerated_items_become_one_record_each_with_the_actor_carried_over():
     assert {where(d.region_raw) for d in drafts} == {("广东省", "佛山市")}
 
 
-@pytest.mark.parametrize("enumerator", ["1.", "1、", "（一）", "一、", "①", "●"])
+@pytest.mark.parametrize("enumerator", ["1.", "1、", "（一）", "一、", "①", "●", "▲", "★ "])
 def test_enumerators_are_stripped(enumerator):
     text = HEAD + f"【经验借鉴】\n{enumerator}杭州市推行“企业开办全城通办”，全程最快半天办结。\n"
     assert [d.text for d in practices(parse_bulletin(text, "x.txt"))] == ["杭州市推行“企业开办全城通办”，全程最快半天办结。"]

@@ -43,7 +43,7 @@ FOOTER = re.compile(
 )
 _ENDS = "。！？；!?;…"
 _CLOSERS = "”」』）》)"
-_ENUMERATOR = re.compile(r"^(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[)）]|[0-9]{1,2}\s*[.．、](?!\d)|[一二三四五六七八九十]+、|[①-⑳]|[•●○◆■▪])")
+_ENUMERATOR = re.compile(r"^(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[)）]|[0-9]{1,2}\s*[.．、](?!\d)|[一二三四五六七八九十]+、|[①-⑳]|[•●○◆◇■□▪▲△★☆◎❖►▶])")
 _HEADING_LIKE = re.compile(r"^(?:【[^】]{1,30}】|#+\s*\S.{0,40}|第[一二三四五六七八九十]+部分.{0,20})$")
 _OPENS = re.compile(r"^(?:【?编者按|【?按语|编者的话|注\s*\d?\s*[：:])")  # paragraphs that always start anew
 _CONTINUATION_START = re.compile(r"^[\d０-９月日年%％，。、；：）》”」』.]")
