@@ -25,11 +25,11 @@ from reformkb import backup as backups
 from reformkb.auth import Editor, Editors
 from reformkb.errors import InputError, ModelError
 from reformkb.ingest import pipeline, places
+from reformkb.ingest.documents import BULLETIN_SUFFIXES
 from reformkb.ingest.enrich import PlaceReview, place_review
+from reformkb.ingest.pipeline import ImportReport
 from reformkb.ingest.places import PlaceCount, UnresolvedPlace
 from reformkb.ingest.regions import Gazetteer, Region, add_place, gazetteer_for, normalize
-from reformkb.ingest.documents import BULLETIN_SUFFIXES
-from reformkb.ingest.pipeline import ImportReport
 from reformkb.records import KIND_PRACTICE, Record, edited
 from reformkb.search.backend import Searcher
 from reformkb.search.fusion import Filters, Hit

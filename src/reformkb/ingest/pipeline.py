@@ -16,8 +16,8 @@ from reformkb.errors import ReformKBError
 from reformkb.ingest.bulletin import parse_bulletin
 from reformkb.ingest.documents import read_document
 from reformkb.ingest.enrich import complete, place_review, topic_warnings
-from reformkb.ingest.regions import gazetteer_for
 from reformkb.ingest.recordfile import RECORD_FILE_SUFFIXES, read_record_file
+from reformkb.ingest.regions import gazetteer_for
 from reformkb.records import Record, Source
 from reformkb.settings import Settings
 from reformkb.store import Store
