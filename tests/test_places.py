@@ -442,7 +442,8 @@ def test_app_browse_drills_down_and_manage_confirms_a_place(home, model, monkeyp
     from reformkb.settings import project_root
 
     with open_kb(home, model) as kb:
-        for n, region in enumerate(["苏州工业园区", "苏州工业园区", "昆山市", "苏州市", "南京市", "朝阳区"]):
+        for n, region in enumerate(["苏州工业园区", "苏州工业园区", "昆山市", "苏州市", "南京市", "朝阳区", "江苏省",
+                                    "江苏某产业园"]):
             kb.add({"text": TEXT.format(n=n), "region": region}, check_duplicates=False)
     monkeypatch.setenv("REFORMKB_HOME", str(home))
     monkeypatch.setenv("REFORMKB_MODEL", str(model))
@@ -462,6 +463,8 @@ def test_app_browse_drills_down_and_manage_confirms_a_place(home, model, monkeyp
     assert len(at.dataframe[1].value) == 4
     at.selectbox(key="b_county").select("苏州工业园区").run()
     assert set(at.dataframe[1].value["地区"]) == {"苏州工业园区"} and len(at.dataframe[1].value) == 2
+    at.selectbox(key="b_region").select("省级").run()  # the province's own records and places known only by it
+    assert set(at.dataframe[1].value["地区"]) == {"江苏省", "江苏某产业园"}
 
     at.selectbox(key="b_province").select("地区待确认").run()
     assert list(at.dataframe[1].value["地区"]) == ["朝阳区"]
@@ -471,11 +474,13 @@ def test_app_browse_drills_down_and_manage_confirms_a_place(home, model, monkeyp
     assert "地区待确认" in card and "长春市朝阳区" in card
 
     at = open_page("manage")
-    assert at.selectbox(key="m_place").options == ["朝阳区（1 条）"]
+    assert set(at.selectbox(key="m_place").options) == {"朝阳区（1 条）", "江苏某产业园（1 条）"}
+    at.selectbox(key="m_place").select(next(i for i, o in enumerate(at.selectbox(key="m_place").options)
+                                            if o.startswith("朝阳区"))).run()
     at.selectbox(key="m_confirm_to").select("长春市朝阳区")  # in a form: sent with the submit button
     next(b for b in at.button if b.label == "确认地区").click().run()
     assert [e.value for e in at.error] == [] and not at.exception, (at.error, at.exception)
     with open_kb(home, model) as kb:
-        assert kb.unresolved_places() == []
+        assert [p.region for p in kb.unresolved_places()] == ["江苏某产业园"]
         assert [r.region for r in kb.records(Filters(region="长春市", kind=""))] == ["朝阳区"], \
             [(r.region, r.province, r.city) for r in kb.records(Filters(kind=""))]
