@@ -126,6 +126,20 @@ def test_county_short_forms_count_at_a_paragraph_start_or_after_their_city_not_i
     assert [r.name for r in gaz.find_all("余杭区和顺德区")] == ["余杭区", "顺德区"]  # full names count anywhere
 
 
+@pytest.mark.parametrize("text, span, name", [
+    ("上海市浦东新区推行“一业一证”改革。", "上海市浦东新区", "浦东新区"),
+    ("浦东推出市场准营承诺即入制。", "浦东", "浦东新区"),
+    ("天津滨海新区推行“承诺制”审批。", "天津滨海新区", "滨海新区"),
+    ("（二）湖南省长沙市浏阳市推行……", "湖南省长沙市浏阳市", "浏阳市"),
+    ("武汉东湖高新区推行科技企业“拎包入住”。", "武汉东湖高新区", "武汉东湖新技术开发区"),
+    ("苏州工业园区管委会推行……", "苏州工业园区", "苏州工业园区"),
+    ("海南自由贸易港实施“零关税”清单。", "海南自由贸易港", "海南省"),
+])
+def test_the_span_at_a_paragraph_start_is_the_whole_place(text, span, name):
+    region, matched = gazetteer().find_leading(text)
+    assert (matched, region.name) == (span, name)
+
+
 # -- records: the place field as staff write it --------------------------------------------------------
 # (written, province, city, place, agency): place is the stored region; agency "" when none is written.
 DISTRICTS = [
