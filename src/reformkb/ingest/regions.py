@@ -70,7 +70,6 @@ from reformkb.errors import InputError, ReformKBError
 __all__ = ["Region", "Placement", "Gazetteer", "gazetteer", "gazetteer_for", "normalize", "add_place",
            "check_place_text", "ambiguous_message", "unknown_message", "PLACES_FILE"]
 
-LEVELS = ("province", "city", "county", "zone", "place")
 # Zones rank with counties: browse and filters treat them alike.
 _LEVEL_RANK = {"province": 0, "city": 1, "county": 2, "zone": 2, "place": 3}
 _COLUMNS = ("code", "name", "short", "level", "province", "city", "aliases", "everyday", "kind")
