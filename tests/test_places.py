@@ -126,6 +126,20 @@ def test_county_short_forms_count_at_a_paragraph_start_or_after_their_city_not_i
     assert [r.name for r in gaz.find_all("余杭区和顺德区")] == ["余杭区", "顺德区"]  # full names count anywhere
 
 
+@pytest.mark.parametrize("text, span, name", [
+    ("上海市浦东新区推行“一业一证”改革。", "上海市浦东新区", "浦东新区"),
+    ("浦东推出市场准营承诺即入制。", "浦东", "浦东新区"),
+    ("天津滨海新区推行“承诺制”审批。", "天津滨海新区", "滨海新区"),
+    ("（二）湖南省长沙市浏阳市推行……", "湖南省长沙市浏阳市", "浏阳市"),
+    ("武汉东湖高新区推行科技企业“拎包入住”。", "武汉东湖高新区", "武汉东湖新技术开发区"),
+    ("苏州工业园区管委会推行……", "苏州工业园区", "苏州工业园区"),
+    ("海南自由贸易港实施“零关税”清单。", "海南自由贸易港", "海南省"),
+])
+def test_the_span_at_a_paragraph_start_is_the_whole_place(text, span, name):
+    region, matched = gazetteer().find_leading(text)
+    assert (matched, region.name) == (span, name)
+
+
 # -- records: the place field as staff write it --------------------------------------------------------
 # (written, province, city, place, agency): place is the stored region; agency "" when none is written.
 DISTRICTS = [
@@ -442,7 +456,8 @@ def test_app_browse_drills_down_and_manage_confirms_a_place(home, model, monkeyp
     from reformkb.settings import project_root
 
     with open_kb(home, model) as kb:
-        for n, region in enumerate(["苏州工业园区", "苏州工业园区", "昆山市", "苏州市", "南京市", "朝阳区"]):
+        for n, region in enumerate(["苏州工业园区", "苏州工业园区", "昆山市", "苏州市", "南京市", "朝阳区", "江苏省",
+                                    "江苏某产业园"]):
             kb.add({"text": TEXT.format(n=n), "region": region}, check_duplicates=False)
     monkeypatch.setenv("REFORMKB_HOME", str(home))
     monkeypatch.setenv("REFORMKB_MODEL", str(model))
@@ -462,6 +477,8 @@ def test_app_browse_drills_down_and_manage_confirms_a_place(home, model, monkeyp
     assert len(at.dataframe[1].value) == 4
     at.selectbox(key="b_county").select("苏州工业园区").run()
     assert set(at.dataframe[1].value["地区"]) == {"苏州工业园区"} and len(at.dataframe[1].value) == 2
+    at.selectbox(key="b_region").select("省级").run()  # the province's own records and places known only by it
+    assert set(at.dataframe[1].value["地区"]) == {"江苏省", "江苏某产业园"}
 
     at.selectbox(key="b_province").select("地区待确认").run()
     assert list(at.dataframe[1].value["地区"]) == ["朝阳区"]
@@ -471,11 +488,13 @@ def test_app_browse_drills_down_and_manage_confirms_a_place(home, model, monkeyp
     assert "地区待确认" in card and "长春市朝阳区" in card
 
     at = open_page("manage")
-    assert at.selectbox(key="m_place").options == ["朝阳区（1 条）"]
+    assert set(at.selectbox(key="m_place").options) == {"朝阳区（1 条）", "江苏某产业园（1 条）"}
+    at.selectbox(key="m_place").select(next(i for i, o in enumerate(at.selectbox(key="m_place").options)
+                                            if o.startswith("朝阳区"))).run()
     at.selectbox(key="m_confirm_to").select("长春市朝阳区")  # in a form: sent with the submit button
     next(b for b in at.button if b.label == "确认地区").click().run()
     assert [e.value for e in at.error] == [] and not at.exception, (at.error, at.exception)
     with open_kb(home, model) as kb:
-        assert kb.unresolved_places() == []
+        assert [p.region for p in kb.unresolved_places()] == ["江苏某产业园"]
         assert [r.region for r in kb.records(Filters(region="长春市", kind=""))] == ["朝阳区"], \
             [(r.region, r.province, r.city) for r in kb.records(Filters(kind=""))]

@@ -294,10 +294,10 @@ def derived_aliases(row: Row, shorts: dict[str, str], province_shorts: dict[str,
             if long in form:
                 forms.add(form.replace(long, short))
                 break
-    city_short = shorts.get(row.city, "")
+    city_short = shorts.get(row.city, "") if row.level == "zone" else ""  # a division keeps its hand aliases
     for form in list(forms):
         rest = form
-        for prefix in (row.province, province_shorts.get(row.province, "")):
+        for prefix in (row.province, province_shorts.get(row.province, "")) if row.level == "zone" else ():
             if prefix and rest.startswith(prefix) and rest != prefix:
                 tail = rest[len(prefix):]
                 if distinctive(tail) or (city_short and tail.startswith(city_short)):

@@ -23,9 +23,13 @@ def _records(kb, province: str, city: str, county: str, topic: str, order: str):
         found = [kb.get(i) for i in ids[:BROWSE_LIMIT]]
         return [r for r in found if not topic or topic in r.topics]
     city_filter = ""
-    if city == PROVINCE_LEVEL:
-        region = province  # the province's own records
-    elif county:
+    if city == PROVINCE_LEVEL:  # the province's own records, and places to confirm known only by it
+        extra = [i for place in kb.unresolved_places(KIND_PRACTICE)
+                 if place.province == province and not place.city and not place.county for i in place.ids]
+        found = kb.records(Filters(province=province, region=province, topic=topic), order=order, limit=BROWSE_LIMIT)
+        found += [r for r in (kb.get(i) for i in extra[:BROWSE_LIMIT]) if not topic or topic in r.topics]
+        return found[:BROWSE_LIMIT]
+    if county:
         region, city_filter = county, city
     else:
         region = city
@@ -59,7 +63,8 @@ def page() -> None:
     province = c1.selectbox("省份", ["", *totals], format_func=counted(totals, "全部省份"), key="b_province",
                             on_change=lambda: st.session_state.update(b_region="", b_county=""),
                             persist_state="session")
-    cities = {c.name: c for p in tree if not province or p.name == province for c in p.children}
+    cities = {c.name: c for p in tree if not province or p.name == province for c in p.children
+              if province or c.name != PROVINCE_LEVEL}  # 省级 means something only inside a province
     city_counts = {name: c.count for name, c in cities.items()}
     city = c2.selectbox("城市", ["", *city_counts], format_func=counted(city_counts, "全部城市"), key="b_region",
                         on_change=lambda: st.session_state.update(b_county=""), persist_state="session")

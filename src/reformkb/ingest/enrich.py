@@ -100,11 +100,14 @@ def apply_place(rec: Record, placement: Placement) -> None:
         rec.county = parent.county if parent else ""
 
 
-def set_region(rec: Record, name: str, gaz: Gazetteer, context=()) -> str:
+def set_region(rec: Record, name: str, gaz: Gazetteer) -> str:
     """Fill the place fields from a place name, keep it as written in ``region_raw``; the agency
-    written with it, if any. InputError only for text that cannot be a place name."""
+    written with it, if any. An ambiguous name is decided by :func:`context_regions` when it can be.
+    InputError only for text that cannot be a place name."""
     written = check_place_text(name)
-    placement, agency = read_place(written, gaz, context)
+    placement, agency = read_place(written, gaz)
+    if placement.ambiguous:  # the text and the bulletin are read only when needed
+        placement, agency = read_place(written, gaz, context_regions(rec, gaz))
     apply_place(rec, placement)
     rec.region_raw = rec.region_raw or written
     return agency
@@ -174,7 +177,7 @@ def complete(rec: Record, settings: Settings, gaz: Gazetteer | None = None) -> R
             if not given:
                 raise InputError("没有填写地区，正文开头也没有写明地区：请填写案例所在的省、市或县，例如“长沙市”。")
             rec.region_raw = given
-        agency = set_region(rec, given, gaz, context_regions(rec, gaz))
+        agency = set_region(rec, given, gaz)
     rec.title = (rec.title or "").strip()[:40] or make_title(rec.text, rec.region_raw)
     rec.agency = (rec.agency or "").strip() or agency or find_agency(rec.text) or ""
     rec.topics = list(dict.fromkeys(_topics(rec.topics) or assign_topics(rec.text)))
