@@ -49,6 +49,10 @@ _OPENS = re.compile(r"^(?:【?编者按|【?按语|编者的话|注\s*\d?\s*[：
 _CONTINUATION_START = re.compile(r"^[\d０-９月日年%％，。、；：）》”」』.]")
 # A short line holding one of these verbs is the start of a sentence, not a heading or a masthead line.
 _SENTENCE_VERB = re.compile(r"推行|推出|打造|建立|开展|实施|上线|设立|出台|印发|探索|创新|建设|推动|推进|实行|开通|发布")
+_INDENT = re.compile(r"^(?:\u3000|\s{2,})")
+_DIGITS = re.compile(r"\d+")
+_STOPS = re.compile(r"[，。；,;]")
+_PUNCT = re.compile(r"[，。、；：,;]")
 MAX_PARAGRAPH_CHARS = 3000
 _BOUNDARY_LINES = 2  # lines at the top and at the bottom of a page where running headers/footers sit
 
@@ -87,13 +91,13 @@ def _pages(text: str) -> list[list[tuple[str, bool]]]:
                 continue
             line = _clean(piece)
             if line:
-                indented = bool(re.match(r"^(?:\u3000|\s{2,})", piece))
+                indented = bool(_INDENT.match(piece))
                 pages[-1].append((line, indented))
     return [page for page in pages if page]
 
 
 def _key(line: str) -> str:
-    return re.sub(r"\d+", "#", line)
+    return _DIGITS.sub("#", line)
 
 
 def _running_lines(pages: list[list[tuple[str, bool]]]) -> set[str]:
@@ -172,7 +176,7 @@ def _is_masthead_meta(line: str) -> bool:
     """A 期号 or date line, or a short unpunctuated line with a date (an office and its date)."""
     if len(line) > 40:
         return False
-    return is_issue_or_date(line) or bool(find_date(line)) and not re.search(r"[，。；,;]", line)
+    return is_issue_or_date(line) or bool(find_date(line)) and not _STOPS.search(line)
 
 
 class _Open:
@@ -238,7 +242,7 @@ def repair(text: str, starts_place=None) -> list[str]:
 
 def _alone(line: str, width: int) -> bool:
     """A short line without punctuation and not cut at the margin: a heading, a place name, a title."""
-    return len(line) <= 30 and len(line) < width - 4 and not re.search(r"[，。、；：,;]", line) \
+    return len(line) <= 30 and len(line) < width - 4 and not _PUNCT.search(line) \
         and not _SENTENCE_VERB.search(line)
 
 
@@ -259,7 +263,7 @@ def _joins(prev: str, line: str, indented: bool, width: int, depth: int, size: i
         return True
     if _ENUMERATOR.match(prev) and len(prev) <= 40:
         return False  # an enumerated short line: a heading or a place heading (（一）上海市浦东新区：…)
-    if len(prev) <= 30 and not re.search(r"[，。、；：,;]", prev) and not _SENTENCE_VERB.search(prev):
+    if len(prev) <= 30 and not _PUNCT.search(prev) and not _SENTENCE_VERB.search(prev):
         # A short line without punctuation stands alone (masthead line, heading, a place name),
         # unless it was cut inside a figure or a date (…2000余份3 / 月13日).
         return prev[-1].isdigit() and bool(_CONTINUATION_START.match(line))
