@@ -80,16 +80,17 @@ class KnowledgeBase:
         """True when changes need an editor sign-in (editors.toml exists); reading never does."""
         return self.editors.enabled
 
-    def sign_in(self, name: str, password: str) -> Editor:
+    def sign_in(self, name: str, password: str, client: str = "") -> Editor:
         """Check an editor's name and password; the Editor to pass as ``editor=`` to writes.
 
-        Raises AuthError. Does not change this KnowledgeBase (it may be shared by other sessions).
+        Raises AuthError, also while the name or ``client`` (e.g. the browser's address) waits out
+        a delay or lock-out earned by failed attempts. Does not change this KnowledgeBase.
         """
-        return self.editors.sign_in(name, password)
+        return self.editors.sign_in(name, password, client)
 
-    def sign_in_key(self, key: str, name: str) -> Editor:
+    def sign_in_key(self, key: str, name: str, client: str = "") -> Editor:
         """Check the shared editor key; ``name`` is the person, recorded in the audit log."""
-        return self.editors.sign_in_key(key, name)
+        return self.editors.sign_in_key(key, name, client)
 
     def authorize(self, editor: Editor | None = None) -> str:
         """The actor the audit log records for a write by ``editor`` (or the default editor).
@@ -316,6 +317,7 @@ class KnowledgeBase:
             sources=len(self.sources()),
             database=str(self.settings.db_path),
             index_dir=str(self.settings.index_dir),
+            restore_copies=backups.kept_list(self.settings.db_path),
         )
         return info
 
@@ -324,27 +326,43 @@ class KnowledgeBase:
         return self.store.changes(record_id, limit)
 
     # -- export and backup ------------------------------------------------------------------------
-    def export(self, records: list[Record], path: Path | str, fmt: str | None = None) -> Path:
-        """Write records to CSV, JSONL or XLSX (by ``fmt`` or the file's suffix)."""
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """This knowledge base's own files and folders: no output may ever be written onto them."""
+        db = self.settings.db_path
+        return (db, *(Path(f"{db}{s}") for s in ("-wal", "-shm", "-journal")), self.settings.index_dir,
+                self.editors.path)
+
+    def export(self, records: list[Record], path: Path | str, fmt: str | None = None, *, force: bool = False) -> Path:
+        """Write records to CSV, JSONL or XLSX (by ``fmt`` or the file's suffix); returns the path written.
+
+        An existing file is refused unless ``force``; a knowledge-base file always (see :mod:`reformkb.outputs`).
+        """
         from reformkb.export import write_records
 
-        return write_records(records, Path(path), fmt)
+        return write_records(records, Path(path), fmt, force=force, protected=self.files)
 
-    def backup(self, dest: Path | str) -> Path:
+    def backup(self, dest: Path | str, *, force: bool = False) -> Path:
         """A consistent copy of the database (the index is derived and rebuilt on open).
 
         Uses SQLite's online backup API, so it is safe while the app and other processes read and
-        write; ``dest`` appears only when the copy is complete and checked.
+        write; ``dest`` appears only when the copy is complete and checked. An existing ``dest`` is
+        refused unless ``force``; a knowledge-base file always. Returns the path written.
         """
-        dest = Path(dest)
-        self.store.backup_to(dest)
-        return dest
+        return self.store.backup_to(Path(dest), force=force, protected=self.files)
 
     def restore_database(self, backup: Path | str, *, editor: Editor | None = None) -> dict:
-        """Replace this knowledge base's database with a backup (see :meth:`restore_backup`)."""
+        """Replace this knowledge base's database with a backup (see :mod:`reformkb.backup`)."""
+        return self._restore(Path(backup), self.authorize(editor), undo=False)
+
+    def undo_restore(self, *, editor: Editor | None = None) -> dict:
+        """Undo the latest restore by restoring the copy it kept (logged like any restore)."""
         actor = self.authorize(editor)
+        return self._restore(backups.undo_source(self.store, self.settings), actor, undo=True)
+
+    def _restore(self, backup: Path, actor: str, undo: bool) -> dict:
         with self.keeper.lock:
-            result = backups.restore_into(self.store, self.settings, Path(backup), actor)
+            result = backups.restore_into(self.store, self.settings, backup, actor, undo=undo)
             self.keeper.forget(result["db_id"])
         return result
 
@@ -353,11 +371,12 @@ class KnowledgeBase:
                        editor: Editor | None = None, actor: str = "local") -> dict:
         """Replace the database of ``home`` with ``backup``, also when the current one is damaged.
 
-        The backup is checked first (a reformkb database, intact, not from a newer version); the
-        current database is kept beside it as ``reformkb.db-before-restore-<time>``. The restored
-        database gets a new identity, so every process rebuilds its vector index from it (from the
-        cached vectors; nothing is re-embedded). The restore is recorded in the audit log.
-        Returns records, last_change, kept (the previous database) and db_id.
+        The backup is checked first (see :func:`reformkb.store.verify_backup`); the current database
+        is kept beside it as ``reformkb.db-before-restore-<time>`` (the newest ``keep_restores``
+        are kept). The audit log keeps every entry (those written since the backup too) and records
+        the restore. The restored database gets a new identity, so every process rebuilds its vector
+        index from it (from the cached vectors). Returns records, last_change, kept, db_id, carried
+        and not_carried.
         """
         settings = settings or Settings.default(home)
         actor = Editors.for_home(settings.home).authorize(editor, actor)

@@ -10,6 +10,7 @@ and ``PRAGMA application_id`` marks the file as a reformkb database.
 """
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
@@ -148,11 +149,62 @@ class BackupInfo:
     db_id: str
 
 
+def _norm(sql: str | None) -> str:
+    return " ".join((sql or "").replace("[", '"').replace("]", '"').split()).lower()
+
+
+def schema_of(conn: sqlite3.Connection) -> dict:
+    """The schema of a database as comparable data: every table's columns, every index's table and
+    columns, every trigger's and view's statement, every virtual table's statement."""
+    out: dict[str, dict] = {"table": {}, "index": {}, "trigger": {}, "view": {}}
+    for kind, name, table, sql in conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"):
+        if kind == "table":
+            columns = tuple(tuple(r[1:]) for r in conn.execute(f'PRAGMA table_xinfo("{name}")'))
+            out["table"][name] = (_norm(sql) if _norm(sql).startswith("create virtual") else "", columns)
+        elif kind == "index":
+            info = {r[1]: r for r in conn.execute(f'PRAGMA index_list("{table}")')}.get(name)
+            columns = tuple(tuple(r[:3]) for r in conn.execute(f'PRAGMA index_xinfo("{name}")'))
+            out["index"][name] = (table, tuple(info[2:]) if info else (), columns)
+        else:
+            out.setdefault(kind, {})[name] = (table, _norm(sql))
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def expected_schema(version: int) -> dict:
+    """The schema that the migrations up to ``version`` create (built in memory)."""
+    db = sqlite_utils.Database(memory=True)
+    for migration in MIGRATIONS[:version]:
+        migration(db)
+    try:
+        return schema_of(db.conn)
+    finally:
+        db.conn.close()
+
+
+def _schema_difference(found: dict, expected: dict) -> str:
+    """A short description of how ``found`` differs from ``expected`` ("" when equal)."""
+    labels = {"table": "数据表", "index": "索引", "trigger": "触发器", "view": "视图"}
+    for kind in labels:
+        have, want = found.get(kind, {}), expected.get(kind, {})
+        extra, missing = sorted(set(have) - set(want)), sorted(set(want) - set(have))
+        changed = sorted(n for n in set(have) & set(want) if have[n] != want[n])
+        for what, names in (("多出", extra), ("缺少", missing), ("被改动", changed)):
+            if names:
+                return f"{what}{labels[kind]} {'、'.join(names[:3])}"
+    extra = sorted(set(found) - set(expected))
+    return f"多出 {'、'.join(extra)}" if extra else ""
+
+
 def verify_backup(path: Path | str) -> BackupInfo:
-    """Check that ``path`` is an intact reformkb database that this version can open; StoreError if not."""
+    """Check that ``path`` is an intact reformkb database that this version can open and whose schema
+    (tables, indexes, triggers) is exactly the one its version creates; StoreError saying why if not.
+
+    The file is opened read-only (immutable): checking it changes nothing.
+    """
     path = Path(path)
     if not path.is_file():
-        raise StoreError(f"找不到备份文件 {path}：请检查路径。")
+        raise StoreError(f"找不到备份文件 {path}（或它不是文件）：请检查路径。")
     conn = None
     try:
         conn = _read_only(path)
@@ -160,11 +212,26 @@ def verify_backup(path: Path | str) -> BackupInfo:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if app_id != APPLICATION_ID:
             raise StoreError(f"{path} 不是 reformkb 知识库的备份：请选择用 reformkb backup 生成的文件。")
-        if version > len(MIGRATIONS):
-            raise StoreError(f"备份 {path} 来自更新版本的 reformkb（结构版本 {version}）：请先升级 reformkb。")
         check = conn.execute("PRAGMA integrity_check").fetchone()[0]
         if check != "ok":
             raise StoreError(f"备份 {path} 已损坏（{check}）：请换一个备份文件。")
+        if version > len(MIGRATIONS):
+            raise StoreError(f"备份 {path} 来自更新版本的 reformkb（结构版本 {version}）：请先升级 reformkb。")
+        if version < 1:
+            raise StoreError(f"备份 {path} 没有结构版本号，不是 reformkb backup 生成的文件：请换一个备份文件。")
+        difference = _schema_difference(schema_of(conn), expected_schema(version))
+        if difference:
+            raise StoreError(f"备份 {path} 的数据库结构与 reformkb 结构版本 {version} 不符（{difference}），"
+                             "可能被改动过，没有恢复：请换一个用 reformkb backup 生成的备份。")
+        bad = conn.execute(
+            "SELECT count(*) FROM records WHERE typeof(id) != 'integer' OR text IS NULL OR typeof(text) != 'text'"
+            " OR NOT json_valid(coalesce(topics, '[]')) OR NOT json_valid(coalesce(metrics, '[]'))").fetchone()[0]
+        unindexed = conn.execute("SELECT (SELECT count(*) FROM records) != (SELECT count(*) FROM records_fts)"
+                                 " OR EXISTS (SELECT 1 FROM records r WHERE r.id NOT IN"
+                                 " (SELECT rowid FROM records_fts))").fetchone()[0]
+        if bad or unindexed:
+            raise StoreError(f"备份 {path} 中有 {bad} 条案例的内容不完整或关键词索引不一致，可能被改动过，没有恢复："
+                             "请换一个备份文件。")
         records = conn.execute("SELECT count(*) FROM records").fetchone()[0]
         last = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
         row = conn.execute("SELECT value FROM meta WHERE key = 'db_id'").fetchone()
@@ -574,22 +641,16 @@ class Store:
             conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
             return conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
 
-    def backup_to(self, dest: Path) -> None:
+    def backup_to(self, dest: Path, *, force: bool = False, protected: Iterable[Path] = ()) -> Path:
         """A consistent copy through SQLite's online backup API (safe while others write).
 
-        The copy is written beside ``dest`` and renamed into place when complete, so ``dest`` is
-        never a half-written file; it is a single self-contained file (rollback journal, not WAL).
+        Written through :func:`reformkb.outputs.write_output`: an existing ``dest`` is refused unless
+        ``force``, a knowledge-base file always; the copy appears only when complete and checked. It is
+        a single self-contained file (rollback journal, not WAL). Returns the path written.
         """
-        import os
-        import tempfile
+        from reformkb.outputs import write_output
 
-        dest = Path(dest)
-        if dest.resolve() == self.path.resolve():
-            raise StoreError("备份文件不能是知识库文件本身：请换一个文件名。")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
+        def write(tmp: Path) -> None:
             target = sqlite3.connect(tmp)
             try:
                 with self._lock, _translated(self.path):
@@ -600,31 +661,57 @@ class Store:
                     raise StoreError(f"备份校验失败（{check}）：知识库文件可能已损坏，请检查磁盘后重试。")
             finally:
                 target.close()
-            os.replace(tmp, dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
-    def restore_from(self, backup: Path) -> BackupInfo:
-        """Replace this database's content with a verified backup's, in place.
+        guarded = [self.path, *(Path(f"{self.path}{s}") for s in ("-wal", "-shm", "-journal")), *protected]
+        return write_output(dest, write, force=force, protected=guarded)
 
-        Uses the backup API *into* the open database, so other connections (the app, other
-        processes) see the restored content at their next read instead of a swapped-out file.
-        Older-schema backups are migrated. Returns what the backup held.
+    def replace_content(self, staged: Path, actor: str, detail: dict, db_id: str,
+                        expect_seq: int | None = None) -> dict:
+        """Replace the records, keyword index and meta with those of the verified, migrated database
+        ``staged``, in one transaction, keeping this database's audit log whole and adding a
+        ``restore-db`` entry (record id 0) with ``detail``.
+
+        The live log is the record of what happened: its entries since the backup stay in it. Only when
+        this log is empty (a new database replacing a damaged one) is the staged database's log taken
+        over. Cached vectors of both are kept (they are keyed by content). ``expect_seq``: the change
+        sequence a copy of this database was taken at; a StoreError (nothing changed) if another
+        writer got in since. Returns seq (of the restore entry), carried (live entries kept) and
+        not_carried (entries of the backup that are not in this log; they remain in the backup).
         """
-        info = verify_backup(backup)
-        source = _read_only(Path(backup))
-        try:
-            with self._lock, _translated(self.path):
-                source.backup(self.db.conn)
-        except sqlite3.OperationalError as exc:  # e.g. a page size the WAL database cannot take
-            raise StoreError(f"无法从 {backup} 恢复（{exc}）：当前知识库未被改动。") from exc
-        finally:
-            source.close()
         with self._lock, _translated(self.path):
-            self._check_and_migrate()
-            _retry_busy(lambda: self.db.conn.execute("PRAGMA journal_mode = WAL"))
-        return info
+            conn = self.db.conn
+            conn.execute("ATTACH DATABASE ? AS staged", (str(staged),))
+            try:
+                with self.transaction():
+                    live = conn.execute("SELECT coalesce(max(seq), 0), count(*) FROM main.changes").fetchone()
+                    if expect_seq is not None and live[0] != expect_seq:
+                        raise StoreError("恢复期间知识库被他人修改：没有恢复，请重试。")
+                    cols = "seq, record_id, op, actor, at, before, after"
+                    not_carried = conn.execute(
+                        f"SELECT count(*) FROM (SELECT {cols} FROM staged.changes EXCEPT SELECT {cols} FROM main.changes)"
+                    ).fetchone()[0]
+                    if live[1] == 0:
+                        conn.execute(f"INSERT INTO main.changes ({cols}) SELECT {cols} FROM staged.changes")
+                        not_carried = 0
+                    columns = ", ".join(RECORD_COLUMNS)
+                    conn.execute("DELETE FROM main.records")
+                    conn.execute(f"INSERT INTO main.records ({columns}) SELECT {columns} FROM staged.records")
+                    conn.execute("DELETE FROM main.records_fts")
+                    conn.execute("INSERT INTO main.records_fts (rowid, words, grams)"
+                                 " SELECT rowid, words, grams FROM staged.records_fts")
+                    conn.execute("INSERT OR IGNORE INTO main.vectors SELECT model, content_hash, dim, vector"
+                                 " FROM staged.vectors")
+                    conn.execute("DELETE FROM main.meta")
+                    conn.execute("INSERT INTO main.meta (key, value) SELECT key, value FROM staged.meta")
+                    conn.execute("INSERT OR REPLACE INTO main.meta (key, value) VALUES ('db_id', ?)", (db_id,))
+                    detail = {**detail, "carried": live[1], "not_carried": not_carried}
+                    conn.execute("INSERT INTO main.changes (record_id, op, actor, at, before, after)"
+                                 " VALUES (0, 'restore-db', ?, ?, NULL, ?)",
+                                 (actor, now(), json.dumps(detail, ensure_ascii=False)))
+                    seq = conn.execute("SELECT max(seq) FROM main.changes").fetchone()[0]
+            finally:
+                conn.execute("DETACH DATABASE staged")
+        return {"seq": seq, "carried": live[1], "not_carried": not_carried}
 
     def log_event(self, op: str, actor: str, detail: dict) -> None:
         """An audit-log entry about the whole knowledge base (record id 0), e.g. a restore from backup."""
