@@ -32,7 +32,7 @@ from reliability_support import HERE, db_state, fingerprint, index_agrees, pract
 from reformkb.cli import main
 from reformkb.errors import InputError, StoreError
 from reformkb.kb import KnowledgeBase
-from reformkb.records import KIND_ACTION
+from reformkb.records import KIND_ACTION, vector_key
 from reformkb.search.vectors import _safe_key
 from reformkb.settings import Settings
 from reformkb.store import verify_backup
@@ -65,9 +65,9 @@ def assert_search_agrees(kb: KnowledgeBase) -> None:
     assert index_ids == db_ids
     index = kb._sync_index()
     recs = kb.store.get_many(sorted(db_ids))
-    cached = kb.store.get_vectors(kb.settings.model, [r.content_hash for r in recs.values()])
+    cached = kb.store.get_vectors(kb.settings.model, [vector_key(r) for r in recs.values()])
     for rid, rec in recs.items():
-        assert np.allclose(index.vector(rid), cached[rec.content_hash], atol=1e-5)
+        assert np.allclose(index.vector(rid), cached[vector_key(rec)], atol=1e-5)
 
 
 # -- damaged, foreign and lying index files ----------------------------------------------------------
@@ -427,7 +427,7 @@ def test_a_database_of_the_first_release_is_upgraded_in_place(seeded_home, tmp_p
     records, changes = (conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("records", "changes"))
     conn.close()
     with KnowledgeBase(home) as kb:
-        assert kb.store.db.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 4
+        assert kb.store.db.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 5
         names = {r[0] for r in kb.store.db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert {"idx_records_kind", "idx_records_region", "idx_records_city", "idx_records_county"} <= names
         assert kb.count() == records

@@ -27,14 +27,14 @@ from reformkb.errors import InputError, ModelError
 from reformkb.ingest import pipeline
 from reformkb.ingest.documents import BULLETIN_SUFFIXES
 from reformkb.ingest.pipeline import ImportReport
-from reformkb.records import KIND_PRACTICE, Record, edited
+from reformkb.records import KIND_PRACTICE, Record, edited, record_number
 from reformkb.search.backend import Searcher
 from reformkb.search.fusion import Filters, Hit
 from reformkb.search.glossary import Glossary
 from reformkb.search.keeper import IndexKeeper, embed_text
 from reformkb.search.vectors import VectorIndex
 from reformkb.settings import Settings
-from reformkb.store import Change, Store
+from reformkb.store import READ_ONLY, Change, Store
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +67,26 @@ class KnowledgeBase:
         self.editors = Editors.for_home(self.settings.home)
         self.editor = editor
         self.glossary = Glossary.load(self.settings.home / "glossary.tsv")
-        self.keeper = IndexKeeper(self.store, self.settings, self.store.meta_default("db_id", uuid.uuid4().hex))
+        self.keeper = IndexKeeper(self.store, self.settings, self._db_id())
         self.searcher = Searcher(self.store, self.keeper, self.settings, self.glossary)
         if new and not empty and self.store.count() == 0:
             sources = sorted(p for p in self.settings.sources_dir.glob("*") if p.suffix.lower() in BULLETIN_SUFFIXES)
             if sources:  # the shipped default content, stored when the knowledge base is created
                 self._import_files(sources, None, True, actor="init")
+
+    def _db_id(self) -> str:
+        """The database's identity, stored on first open; read without a write lock (so opening never
+        waits for another program's long write), and kept in memory for a read-only database."""
+        found = self.store.get_meta("db_id")
+        if found or self.store.read_only:
+            return found or uuid.uuid4().hex
+        return self.store.meta_default("db_id", uuid.uuid4().hex)
+
+    @property
+    def notices(self) -> list[str]:
+        """Why this knowledge base works with limits right now (read-only, index kept in memory)."""
+        found = [READ_ONLY.format(path=self.settings.db_path)] if self.store.read_only else []
+        return found + ([self.keeper.notice] if self.keeper.notice else [])
 
     # -- editors ------------------------------------------------------------------------------------
     @property
@@ -127,15 +141,23 @@ class KnowledgeBase:
         """The vector index, brought up to date with the change log (see :class:`IndexKeeper`)."""
         return self.keeper.sync(save)
 
-    def put_vectors(self, texts: list[str], vectors: np.ndarray) -> None:
-        """Put precomputed vectors of this knowledge base's model (unit length, one row per record text,
-        as ``embed_documents`` would give for the record) into the vector cache, so that storing records
-        with these texts embeds nothing. For bulk loads and the benchmarks; vectors from another model
-        would silently degrade semantic search, so only pass vectors this model produced."""
-        self.keeper.put_vectors(texts, vectors)
+    def put_vectors(self, records: list[Record | dict | str], vectors: np.ndarray, *,
+                    editor: Editor | None = None) -> None:
+        """Put precomputed vectors of this knowledge base's model (unit length, one row per record, as
+        ``embed_documents(embed_text(record))`` gives) into the vector cache, so that storing these
+        records embeds nothing. A record may be given as a Record, a dict or its text (then completed as
+        :meth:`prepare` would). For bulk loads and the benchmarks; vectors from another model would
+        silently degrade semantic search, so only pass vectors this model produced. A write: AuthError
+        when editors are configured and ``editor`` is not a signed-in editor."""
+        self.authorize(editor)
+        self.keeper.put_vectors([self.prepare({"text": r} if isinstance(r, str) else r) for r in records], vectors)
 
-    def rebuild_index(self) -> dict:
-        """Rebuild the vector index from the database (vectors come from the cache) and save it."""
+    def rebuild_index(self, *, editor: Editor | None = None) -> dict:
+        """Rebuild the vector index from the database (vectors come from the cache) and save it.
+
+        A write (it replaces the index files): AuthError in editor mode without a signed-in editor.
+        """
+        self.authorize(editor)
         self.keeper.rebuild()
         return self.index_status()
 
@@ -182,6 +204,7 @@ class KnowledgeBase:
     def edit(self, record_id: int, *, editor: Editor | None = None, **changes) -> Record:
         """Change fields of a record; derived fields (metrics, hash, topics if not given) follow the text."""
         actor = self.authorize(editor)
+        record_id = record_number(record_id)
         rec = self.prepare(edited(self.store.get(record_id), changes))
         rec.id = record_id
         self.store.update(rec, actor=actor)
@@ -191,14 +214,14 @@ class KnowledgeBase:
     def delete(self, record_id: int, *, editor: Editor | None = None) -> Record:
         """Delete a record from the database and from every search mode at once (undo: :meth:`restore`)."""
         actor = self.authorize(editor)
-        rec = self.store.delete(int(record_id), actor=actor)
+        rec = self.store.delete(record_number(record_id), actor=actor)
         self.keeper.try_sync()
         return rec
 
     def restore(self, record_id: int, *, editor: Editor | None = None) -> Record:
         """Bring back a deleted record from the audit log, under its old id."""
         actor = self.authorize(editor)
-        rec = self.store.undelete(int(record_id), actor=actor)
+        rec = self.store.undelete(record_number(record_id), actor=actor)
         self.keeper.try_sync()
         return rec
 
@@ -248,7 +271,7 @@ class KnowledgeBase:
 
     # -- reading ----------------------------------------------------------------------------------
     def get(self, record_id: int) -> Record:
-        return self.store.get(int(record_id))
+        return self.store.get(record_number(record_id))
 
     def count(self, filters: Filters | None = None) -> int:
         where, params = (filters or Filters(kind="")).sql(alias="")
@@ -288,7 +311,7 @@ class KnowledgeBase:
 
     def similar(self, record_id: int, k: int = 5, other_regions: bool = True) -> list[Hit]:
         """The practices most like record ``record_id`` (by default from other regions)."""
-        return self.searcher.similar(record_id, k, other_regions)
+        return self.searcher.similar(record_number(record_id), k, other_regions)
 
     def regions(self, kind: str = KIND_PRACTICE) -> list[RegionCount]:
         """Every region with records, its province and count (most first)."""
@@ -318,6 +341,8 @@ class KnowledgeBase:
             database=str(self.settings.db_path),
             index_dir=str(self.settings.index_dir),
             restore_copies=backups.kept_list(self.settings.db_path),
+            read_only=self.store.read_only,
+            notices=self.notices,
         )
         return info
 

@@ -7,6 +7,7 @@ duplicate, and an unchanged text is never embedded twice.
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass, field, fields
@@ -56,6 +57,34 @@ def content_hash(text: str) -> str:
     """A stable fingerprint of the text (whitespace-insensitive), used for duplicates and caching."""
     canonical = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
+def record_number(value) -> int:
+    """A record id given by a caller (an int or a string of digits); InputError for anything else."""
+    number = 0
+    if isinstance(value, str):
+        if value.strip().isdigit() and value.strip().isascii():
+            number = int(value.strip())
+    elif not isinstance(value, bool):
+        try:
+            number = operator.index(value)  # int and numpy integers, not 1.5 or None
+        except TypeError:
+            number = 0
+    if number <= 0:
+        raise InputError(f"案例编号应为正整数，而不是“{str(value)[:40]}”：请用 reformkb search 或 stats 查看现有编号。")
+    return number
+
+
+def embed_text(rec: "Record") -> str:
+    """What is embedded for a record: its place, agency and title give context to the text."""
+    head = "".join(x for x in (rec.region, rec.agency) if x)
+    return f"{head}：{rec.title}。{rec.text}" if head else f"{rec.title}。{rec.text}"
+
+
+def vector_key(rec: "Record") -> str:
+    """The vector cache key of a record: a fingerprint of everything embedded (:func:`embed_text`),
+    so that a change to the title, region, agency or text gets a new vector."""
+    return content_hash(embed_text(rec))
 
 
 def has_content(text: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -26,6 +27,8 @@ import sqlite_utils
 from reformkb.errors import InputError, NotFoundError, StoreError
 from reformkb.records import Record
 from reformkb.search.segment import index_views
+
+log = logging.getLogger(__name__)
 
 APPLICATION_ID = 0x52464B42  # "RFKB"
 BUSY_TIMEOUT_MS = 30_000
@@ -86,11 +89,42 @@ def _migration_4(db: sqlite_utils.Database) -> None:
         db["records"].create_index([column])
 
 
-MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4]
+def _migration_5(db: sqlite_utils.Database) -> None:
+    """The vector cache is keyed by what is embedded (place, agency, title and text: see
+    :func:`reformkb.records.vector_key`), no longer by the text alone, so that editing a title, region
+    or agency gets the record a new vector. A record never edited was embedded from exactly its
+    current fields, so its cached vector is re-keyed (nothing is embedded again); an edited one may
+    carry a vector of its old fields, so it is left to be embedded afresh. Keys of no record are dropped.
+    """
+    from reformkb.records import vector_key
+
+    edited = {r[0] for r in db.execute("SELECT DISTINCT record_id FROM changes WHERE op = 'edit'")}
+    rekey = []
+    for row in db.query("SELECT * FROM records"):
+        if row["id"] not in edited:
+            rekey.append((row["content_hash"], vector_key(_row_to_record(row))))
+    db.execute("CREATE TEMP TABLE rekey (old TEXT, new TEXT)")
+    db.conn.executemany("INSERT INTO rekey VALUES (?, ?)", rekey)
+    db.execute("INSERT OR IGNORE INTO vectors (model, content_hash, dim, vector)"
+               " SELECT v.model, k.new, v.dim, v.vector FROM vectors v JOIN rekey k ON k.old = v.content_hash")
+    db.execute("DELETE FROM vectors WHERE content_hash NOT IN (SELECT new FROM rekey)")
+    db.execute("DROP TABLE temp.rekey")
+
+
+MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5]
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _cannot_write(exc: sqlite3.Error) -> bool:
+    """SQLite's ways of saying that the file or its folder cannot be written."""
+    return any(w in str(exc) for w in ("readonly", "read-only", "unable to open"))
+
+
+READ_ONLY = ("知识库 {path} 是只读的（没有写入权限，或所在磁盘只读）：可以检索和浏览，不能修改。"
+             "需要修改时，请让管理员给予该文件及其目录写入权限。")
 
 
 @contextmanager
@@ -282,9 +316,19 @@ class Store:
     """Records in one SQLite file. Safe to share between threads of one process and between processes."""
 
     def __init__(self, path: Path | str):
+        """Open (or create) the database at ``path``.
+
+        A database that cannot be written (a read-only file or folder) is opened read-only: reading
+        works, every write raises StoreError saying so (``read_only`` is then True).
+        """
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self.read_only = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"无法使用知识库目录 {self.path.parent}（{exc.strerror or exc}）："
+                             "它可能是一个文件或没有权限。请用 --home 指定一个文件夹。") from exc
         try:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                    check_same_thread=False)
@@ -293,15 +337,46 @@ class Store:
             self._check_and_migrate()
             _retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))
             conn.execute("PRAGMA synchronous = NORMAL")
-        except StoreError:
+        except StoreError as exc:
             self._close_quietly()
-            raise
+            if not (self.path.is_file() and isinstance(exc.__cause__, sqlite3.OperationalError)
+                    and _cannot_write(exc.__cause__)):
+                raise
+            self._open_read_only()
         except sqlite3.DatabaseError as exc:
             self._close_quietly()
+            if self.path.is_file() and isinstance(exc, sqlite3.OperationalError) and _cannot_write(exc):
+                self._open_read_only()
+                return
             raise StoreError(
                 f"无法打开知识库文件 {self.path}：{exc}。该文件可能已损坏或不是 reformkb 知识库；"
                 "请从备份恢复（reformkb restore 备份文件），或换一个目录（--home）新建知识库。"
             ) from exc
+
+    def _open_read_only(self) -> None:
+        """Open a database that cannot be written: read-only, or as an immutable file when not even
+        SQLite's shared-memory file can be made beside it (then other writers are not seen)."""
+        last = None
+        for options in ("mode=ro", "mode=ro&immutable=1"):
+            conn = None
+            try:
+                conn = sqlite3.connect(self.path.resolve().as_uri() + "?" + options, uri=True,
+                                       isolation_level=None, check_same_thread=False)
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                self.db = sqlite_utils.Database(conn)
+                version = self._look(conn)
+                break
+            except sqlite3.DatabaseError as exc:
+                last = exc
+                if conn is not None:
+                    conn.close()
+        else:
+            raise StoreError(f"无法打开知识库文件 {self.path}（{last}）：请检查文件和目录的读取权限。") from last
+        if version < len(MIGRATIONS):
+            self._close_quietly()
+            raise StoreError(f"知识库 {self.path} 需要升级到新的结构版本，但它是只读的：请让管理员给予写入权限后打开一次。")
+        self.read_only = True
+        log.warning("%s cannot be written: opened read-only", self.path)
 
     def _close_quietly(self) -> None:
         db = getattr(self, "db", None)
@@ -344,15 +419,26 @@ class Store:
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, busy_ms: int | None = None) -> Iterator[sqlite3.Connection]:
         """An immediate (write-locking) transaction: all of it commits, or none of it.
+
+        ``busy_ms``: how long to wait for another writer here (default ``BUSY_TIMEOUT_MS``); a
+        read-only store refuses at once.
 
         Another process holding the write lock is waited for (up to ``BUSY_TIMEOUT_MS``); only then
         does the caller get a StoreError saying the knowledge base is busy, never "database is locked".
         """
+        if self.read_only:
+            raise StoreError(READ_ONLY.format(path=self.path))
         with self._lock, _translated(self.path):
             conn = self.db.conn
-            conn.execute("BEGIN IMMEDIATE")
+            if busy_ms is not None:
+                conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            finally:
+                if busy_ms is not None:
+                    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             try:
                 yield conn
             except BaseException:
@@ -613,8 +699,9 @@ class Store:
             out.update({h: np.frombuffer(v, dtype=np.float32) for h, v in rows})
         return out
 
-    def put_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None:
-        with self.transaction() as conn:
+    def put_vectors(self, model: str, vectors: dict[str, np.ndarray], busy_ms: int | None = None) -> None:
+        """Cache vectors under (model, key); ``busy_ms`` as for :meth:`transaction`."""
+        with self.transaction(busy_ms) as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO vectors (model, content_hash, dim, vector) VALUES (?, ?, ?, ?)",
                 [(model, h, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for h, v in vectors.items()],
