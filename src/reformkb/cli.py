@@ -259,6 +259,10 @@ def cmd_stats(args) -> int:
               "fresh": "索引是否最新", "database": "数据库", "index_dir": "索引目录"}
     for key, label in labels.items():
         print(f"{label}：{s.get(key)}")
+    for copy in s["restore_copies"]:
+        print(f"恢复前保留的数据库：{copy['path']}（{copy['bytes'] / 2**20:.1f} MiB）")
+    for notice in s["notices"]:
+        print(f"提示：{notice}")
     return 0
 
 
@@ -375,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init", help="建立或打开知识库 / create or open the knowledge base")
     p.add_argument("--empty", action="store_true", help="不导入默认专报 / without the default content")
     p.add_argument("--rebuild-index", action="store_true", help="重建向量索引 / rebuild the vector index")
-    p.set_defaults(func=cmd_init)
+    p.set_defaults(func=cmd_init, writes=True)
 
     p = sub.add_parser("import", help="导入专报（.txt/.docx/.pdf）或案例表（.jsonl/.csv） / import files")
     p.add_argument("files", nargs="+", type=Path, help="文件 / files")
@@ -453,8 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stats)
 
-    p = sub.add_parser("rebuild-index", help="重建向量索引 / rebuild the vector index")
-    p.set_defaults(func=cmd_rebuild)
+    p = sub.add_parser("rebuild-index", help="重建向量索引（需编辑登录） / rebuild the vector index")
+    p.set_defaults(func=cmd_rebuild, writes=True)
 
     p = sub.add_parser("backup", help="备份数据库（运行中也可） / back up the database (safe while in use)")
     p.add_argument("output", type=Path, help="备份文件（不能已存在，除非 --force） / the backup file to write")

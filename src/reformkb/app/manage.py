@@ -90,10 +90,12 @@ def show_stats(kb: KnowledgeBase) -> None:
                                ("已索引", f"{s['indexed']} / {s['records']} 条"), ("索引状态", state),
                                ("数据库", s["database"]), ("索引目录", s["index_dir"])], columns=["项目", "值"]),
                  hide_index=True)
+    for notice in s["notices"]:
+        st.warning(ui.plain(notice), icon=":material/warning:")
     c1, c2 = st.columns(2)
     if c1.button("重建索引", icon=":material/refresh:", help="索引损坏或更换模型后使用；数据不会丢失。"):
         with reported(), st.spinner("正在重建索引……"):
-            done = kb.rebuild_index()
+            done = kb.rebuild_index(editor=current_editor())
             st.success(f"索引已重建：{done['indexed']} 条。")
 
     def backup() -> bytes:
