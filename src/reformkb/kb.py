@@ -27,6 +27,7 @@ from reformkb.errors import InputError, ModelError
 from reformkb.ingest import pipeline
 from reformkb.ingest.documents import BULLETIN_SUFFIXES
 from reformkb.ingest.pipeline import ImportReport
+from reformkb.outputs import clean_stale
 from reformkb.records import KIND_PRACTICE, Record, edited, record_number
 from reformkb.search.backend import Searcher
 from reformkb.search.fusion import Filters, Hit
@@ -63,6 +64,8 @@ class KnowledgeBase:
         self.settings = settings or Settings.default(home)
         new = not self.settings.db_path.exists() or self.settings.db_path.stat().st_size == 0
         self.store = Store(self.settings.db_path)
+        if not self.store.read_only:
+            clean_stale(self.settings.db_path.parent)  # temporary files of killed backups and restores
         self.actor = actor
         self.editors = Editors.for_home(self.settings.home)
         self.editor = editor
@@ -190,6 +193,9 @@ class KnowledgeBase:
         existing = self.store.has_hash(rec.content_hash)
         if existing:
             raise InputError(f"这条案例已经在知识库中（第 {existing} 条，正文相同），没有重复保存。")
+        taken = self.store.id_of_ref(rec.ref)
+        if taken:
+            raise InputError(f"外部编号 ref“{rec.ref}”已被第 {taken} 条使用：一个外部编号只能对应一条案例。")
         near = []
         if check_duplicates:
             try:
@@ -300,7 +306,12 @@ class KnowledgeBase:
         from reformkb.ingest.regions import normalize
         from reformkb.ingest.topics import normalize_topic
 
-        filters = filters or Filters(**kwargs)
+        try:
+            filters = filters or Filters(**kwargs)
+        except TypeError:
+            raise InputError(f"未知的筛选条件：{'、'.join(kwargs)}（可用 province、region、topic、source、"
+                             "date_from、date_to、kind）。") from None
+        filters.sql()  # InputError for a filter that is not usable text
         if filters.region:
             filters.region = normalize(filters.region).name
         if filters.province:

@@ -22,6 +22,7 @@ KINDS = (KIND_PRACTICE, KIND_ACTION)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
 _SPACES = re.compile(r"[ \t\u3000\xa0]+")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")  # undecodable bytes smuggled in by surrogateescape
+_PROSE_FIELDS = ("text", "title", "region", "agency")  # never a number: a number here is a mistake
 _TEXT_FIELDS = ("text", "region", "region_raw", "province", "city", "county", "agency", "title",
                 "kind", "ref", "created_at", "updated_at", "content_hash")
 
@@ -145,8 +146,13 @@ class Record:
         if not isinstance(d, dict):
             raise InputError("案例应为字段表（dict），例如 {\"text\": \"……\", \"region\": \"长沙市\"}。")
         for key in [f"source_{k}" for k in Source.__dataclass_fields__] + list(_TEXT_FIELDS):
-            if isinstance(d.get(key), (list, dict, tuple, set)):
+            value = d.get(key)
+            if isinstance(value, (list, dict, tuple, set)):
                 raise InputError(f"字段 {key} 应为文字，而不是列表或对象。")
+            if isinstance(value, (bytes, bytearray, memoryview)):
+                raise InputError(f"字段 {key} 应为文字，而不是字节串（bytes）：请先按正确的编码解码。")
+            if key in _PROSE_FIELDS and value is not None and not isinstance(value, str):
+                raise InputError(f"字段 {key} 应为文字，而不是 {type(value).__name__}（{str(value)[:20]}）。")
         src = Source(**{k: str(d.get(f"source_{k}") or "") for k in Source.__dataclass_fields__})
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d and k != "source"}
         known.setdefault("text", "")

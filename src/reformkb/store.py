@@ -109,6 +109,7 @@ def _migration_5(db: sqlite_utils.Database) -> None:
                " SELECT v.model, k.new, v.dim, v.vector FROM vectors v JOIN rekey k ON k.old = v.content_hash")
     db.execute("DELETE FROM vectors WHERE content_hash NOT IN (SELECT new FROM rekey)")
     db.execute("DROP TABLE temp.rekey")
+    db["records"].create_index(["ref"])  # an external key (ref) names one record: looked up on every store
 
 
 MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5]
@@ -508,13 +509,18 @@ class Store:
         conn.execute("INSERT INTO records_fts (rowid, words, grams) VALUES (?, ?, ?)", (record_id, words, grams))
         return record_id
 
+    def id_of_ref(self, ref: str) -> int | None:
+        """The id of the record with this external key (ref), if any."""
+        rows = self._all("SELECT id FROM records WHERE ref = ? LIMIT 1", [ref]) if ref else []
+        return rows[0][0] if rows else None
+
     def has_hash(self, content_hash: str) -> int | None:
         """The id of the record with this content hash, if any."""
         rows = self._all("SELECT id FROM records WHERE content_hash = ?", [content_hash])
         return rows[0][0] if rows else None
 
     def insert_many(self, records: Iterable[Record], actor: str, op: str = "add") -> list[int | None]:
-        """Insert records in one transaction; a record whose hash is already stored is skipped (None).
+        """Insert records in one transaction; a record whose hash or ref is already stored is skipped (None).
 
         Returns the new ids (None for skipped), in input order. Timestamps are set here.
         """
@@ -522,7 +528,8 @@ class Store:
         stamp = now()
         with self.transaction() as conn:
             for rec in records:
-                if conn.execute("SELECT 1 FROM records WHERE content_hash = ?", (rec.content_hash,)).fetchone():
+                if conn.execute("SELECT 1 FROM records WHERE content_hash = ?", (rec.content_hash,)).fetchone() or (
+                        rec.ref and conn.execute("SELECT 1 FROM records WHERE ref = ?", (rec.ref,)).fetchone()):
                     ids.append(None)
                     continue
                 rec.created_at = rec.created_at or stamp
@@ -540,9 +547,11 @@ class Store:
             clash = conn.execute("SELECT id FROM records WHERE content_hash = ? AND id != ?",
                                  (rec.content_hash, rec.id)).fetchone()
             if clash:
-                from reformkb.errors import InputError
-
                 raise InputError(f"修改后的正文与第 {clash[0]} 条案例完全相同：请修改正文，或删除其中一条。")
+            taken = rec.ref and conn.execute("SELECT id FROM records WHERE ref = ? AND id != ?",
+                                             (rec.ref, rec.id)).fetchone()
+            if taken:
+                raise InputError(f"外部编号 ref“{rec.ref}”已被第 {taken[0]} 条使用：一个外部编号只能对应一条案例。")
             rec.created_at = before.created_at
             rec.updated_at = now()
             conn.execute("DELETE FROM records WHERE id = ?", (rec.id,))
@@ -676,6 +685,9 @@ class Store:
                 rec = Record.from_dict(change.before)
                 if self.has_hash(rec.content_hash):
                     raise InputError(f"第 {record_id} 条的正文已经在知识库中，无需恢复。")
+                if self.id_of_ref(rec.ref):
+                    raise InputError(f"第 {record_id} 条的外部编号 ref“{rec.ref}”已被第 {self.id_of_ref(rec.ref)} 条使用，"
+                                     "无法恢复：请先修改那一条的 ref。")
                 try:
                     self.get(rec.id)
                     raise InputError(f"第 {record_id} 条已存在，无需恢复。")
