@@ -40,6 +40,14 @@ from reformkb.store import READ_ONLY, Change, Store
 log = logging.getLogger(__name__)
 
 DUPLICATE_THRESHOLD = 0.93  # cosine above which an incoming practice is reported as a near-duplicate
+MAX_HITS = 1000  # the most hits one search returns
+
+
+def hit_count(k) -> int:
+    """How many hits were asked for (1 … MAX_HITS); InputError for anything else."""
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_HITS:
+        raise InputError(f"返回条数应为 1 到 {MAX_HITS} 之间的整数，而不是“{str(k)[:20]}”。")
+    return k
 
 
 @dataclass
@@ -89,7 +97,8 @@ class KnowledgeBase:
     def notices(self) -> list[str]:
         """Why this knowledge base works with limits right now (read-only, index kept in memory)."""
         found = [READ_ONLY.format(path=self.settings.db_path)] if self.store.read_only else []
-        return found + ([self.keeper.notice] if self.keeper.notice else [])
+        folder = self.keeper.folder_notice()
+        return found + ([folder] if folder else [])
 
     # -- editors ------------------------------------------------------------------------------------
     @property
@@ -300,7 +309,7 @@ class KnowledgeBase:
         Filters may be given as a :class:`Filters` or as keywords (province=, region=, topic=, …).
         Raises InputError for an empty or punctuation-only query, an unknown mode or region.
         """
-        return self.searcher.search(query, k, mode, self._filters(filters, filter_kwargs))
+        return self.searcher.search(query, hit_count(k), mode, self._filters(filters, filter_kwargs))
 
     def _filters(self, filters: Filters | None, kwargs: dict) -> Filters:
         from reformkb.ingest.regions import normalize
@@ -322,7 +331,7 @@ class KnowledgeBase:
 
     def similar(self, record_id: int, k: int = 5, other_regions: bool = True) -> list[Hit]:
         """The practices most like record ``record_id`` (by default from other regions)."""
-        return self.searcher.similar(record_number(record_id), k, other_regions)
+        return self.searcher.similar(record_number(record_id), hit_count(k), other_regions)
 
     def regions(self, kind: str = KIND_PRACTICE) -> list[RegionCount]:
         """Every region with records, its province and count (most first)."""

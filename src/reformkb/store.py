@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -330,6 +331,9 @@ class Store:
         except OSError as exc:
             raise StoreError(f"无法使用知识库目录 {self.path.parent}（{exc.strerror or exc}）："
                              "它可能是一个文件或没有权限。请用 --home 指定一个文件夹。") from exc
+        if self.path.is_file() and not os.access(self.path, os.W_OK):
+            self._open_read_only()
+            return
         try:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                    check_same_thread=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 
 import numpy as np
@@ -135,6 +136,17 @@ class IndexKeeper:
                 self._save(index)
             return index
 
+    def folder_notice(self) -> str:
+        """Why the index folder cannot hold the index ("" if it can), without touching it."""
+        folder = self.settings.index_dir
+        if self.notice:
+            return self.notice
+        if folder.exists() and not folder.is_dir():
+            return f"索引目录 {folder} 是一个文件，不是文件夹：向量索引只能在内存中使用，每次打开都要重建；请移走该文件。"
+        if folder.is_dir() and not os.access(folder, os.W_OK):
+            return f"索引目录 {folder} 不可写入：向量索引只能在内存中使用，每次打开都要重建；请检查该目录的写入权限。"
+        return ""
+
     def _load(self, index: VectorIndex) -> bool:
         try:
             return index.load(self.db_id)
@@ -172,6 +184,8 @@ class IndexKeeper:
             raise InputError("向量的行数应与案例条数一致。")
         if not np.all(np.isfinite(vectors)) or np.any(np.abs(np.linalg.norm(vectors, axis=1) - 1) > 1e-3):
             raise InputError("向量应为单位长度的有限数值（由本知识库的模型生成）：没有写入。")
+        if vectors.shape[1] != self.embedder.dim:
+            raise InputError(f"向量是 {vectors.shape[1]} 维，本知识库的模型是 {self.embedder.dim} 维：没有写入。")
         self.store.put_vectors(self.settings.model, {vector_key(r): v for r, v in zip(records, vectors)})
 
     def _vectors_agree(self, index: VectorIndex, sample: int = 8) -> bool:
