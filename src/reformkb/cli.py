@@ -177,7 +177,7 @@ def cmd_edit(args) -> int:
     if args.topics is not None:
         changes["topics"] = [t for t in args.topics.replace("；", ";").split(";") if t.strip()]
     if not changes:
-        print("没有要修改的内容：请用 --text、--region、--title、--agency、--topics 或 --ref 指定。", file=sys.stderr)
+        print("错误：没有要修改的内容：请用 --text、--region、--title、--agency、--topics 或 --ref 指定。", file=sys.stderr)
         return 2
     with _kb(args) as kb:
         rec = kb.edit(args.id, **changes)
@@ -284,7 +284,7 @@ def cmd_restore(args) -> int:
     from reformkb.kb import KnowledgeBase
 
     if args.undo == (args.backup is not None):
-        print("请给出备份文件（reformkb restore 备份.db），或用 --undo 撤销上一次恢复（二者选一）。", file=sys.stderr)
+        print("错误：请给出备份文件（reformkb restore 备份.db），或用 --undo 撤销上一次恢复（二者选一）。", file=sys.stderr)
         return 2
     if args.undo:
         with _kb(args, empty=True) as kb:
@@ -334,7 +334,7 @@ def cmd_editors(args) -> int:
         print(f"共享编辑密钥：{'已设置' if config.editor_key_hash else '未设置'}（{editors.path}）")
     elif args.action == "add":
         if not args.name:
-            print("请给出编辑姓名：reformkb editors add 张三", file=sys.stderr)
+            print("错误：请给出编辑姓名：reformkb editors add 张三", file=sys.stderr)
             return 2
         first = not editors.enabled
         name = editors.add_account(args.name, _new_secret(f"{args.name} 的新密码 / new password", "REFORMKB_PASSWORD"))
