@@ -638,7 +638,42 @@ def test_app_refuses_with_a_message_and_changes_nothing(world, app_home, name):
     RESULTS["app"] += 1
 
 
+def _sign_in(at, name, password):
+    at.text_input(key="si_name").input(name)
+    at.text_input(key="si_password").input(password)
+    next(b for b in at.button if b.label == "登录").click().run()
+
+
+def _sign_in_key(at, person, key):
+    at.text_input(key="si_person").input(person)
+    at.text_input(key="si_key").input(key)
+    [b for b in at.button if b.label == "登录"][-1].click().run()
+
+
+EDITOR_APP_CASES = {
+    "sign in wrong password": ("add", lambda at: _sign_in(at, "张三", "wrong-password")),
+    "sign in unknown name": ("manage", lambda at: _sign_in(at, "无此人", "zhangsan-pw")),
+    "sign in empty": ("import", lambda at: _sign_in(at, "", "")),
+    "sign in wrong key": ("add", lambda at: _sign_in_key(at, "王五", "wrong-key")),
+    "sign in key with a quote in the name": ("add", lambda at: _sign_in_key(at, '王"五', "shared-editor-key")),
+}
+
+
+@pytest.mark.parametrize("name", list(EDITOR_APP_CASES))
+def test_app_in_editor_mode_refuses_a_bad_sign_in(world, app_home, name):
+    shutil.copy(world.ed / "editors.toml", app_home / "editors.toml")
+    page, act = EDITOR_APP_CASES[name]
+    at = _app(page)
+    before = fingerprint(app_home / "reformkb.db"), world.state()
+    act(at)
+    assert not at.exception, at.exception
+    assert CJK.search(_errors(at)), _errors(at)
+    assert "editor" not in at.session_state  # still signed out: the form is shown again
+    assert (fingerprint(app_home / "reformkb.db"), world.state()) == before
+    RESULTS["app"] += 1
+
+
 def test_the_suite_has_at_least_150_distinct_cases():
-    names = [*API, *CLI, *SUBPROCESS, *APP_CASES]
+    names = [*API, *CLI, *SUBPROCESS, *APP_CASES, *EDITOR_APP_CASES]
     assert len(names) >= 150
     RESULTS.setdefault("registered", len(names))

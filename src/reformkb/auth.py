@@ -62,6 +62,7 @@ DELAY_BASE_S = 1.0  # the first delay; it doubles with every further failure …
 DELAY_MAX_S = 60.0  # … up to this
 LOCKOUT_AFTER = 10  # consecutive failures that lock a name or client out …
 LOCKOUT_S = 15 * 60  # … for this long
+THROTTLE_MAX_ENTRIES = 10_000  # names and clients remembered (bounded memory under a flood of made-up names)
 MAX_NAME_CHARS = 40
 KEY_SUFFIX = "（编辑密钥）"
 
@@ -134,6 +135,11 @@ class _Throttle:
         with self.lock:
             for key in keys:
                 self.failures[key] = (self.failures.get(key, (0, 0.0))[0] + 1, now)
+            if len(self.failures) > THROTTLE_MAX_ENTRIES:  # many made-up names: forget the settled ones
+                self.failures = {k: v for k, v in self.failures.items() if now - v[1] < LOCKOUT_S}
+                if len(self.failures) > THROTTLE_MAX_ENTRIES:
+                    newest = sorted(self.failures.items(), key=lambda kv: kv[1][1])[-THROTTLE_MAX_ENTRIES // 2:]
+                    self.failures = dict(newest)
 
     def succeeded(self, keys: list[tuple[str, str]]) -> None:
         with self.lock:

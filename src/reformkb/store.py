@@ -244,13 +244,13 @@ def verify_backup(path: Path | str) -> BackupInfo:
     conn = None
     try:
         conn = _read_only(path)
+        check = conn.execute("PRAGMA integrity_check").fetchone()[0]  # first: nothing else is trusted before it
+        if check != "ok":
+            raise StoreError(f"备份 {path} 已损坏（{check}）：请换一个备份文件。")
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if app_id != APPLICATION_ID:
             raise StoreError(f"{path} 不是 reformkb 知识库的备份：请选择用 reformkb backup 生成的文件。")
-        check = conn.execute("PRAGMA integrity_check").fetchone()[0]
-        if check != "ok":
-            raise StoreError(f"备份 {path} 已损坏（{check}）：请换一个备份文件。")
         if version > len(MIGRATIONS):
             raise StoreError(f"备份 {path} 来自更新版本的 reformkb（结构版本 {version}）：请先升级 reformkb。")
         if version < 1:
