@@ -43,11 +43,17 @@ DUPLICATE_THRESHOLD = 0.93  # cosine above which an incoming practice is reporte
 MAX_HITS = 1000  # the most hits one search returns
 
 
+def whole_number(value, what: str, low: int = 1, high: int | None = None):
+    """``value`` if it is a whole number in low … high; InputError (saying ``what`` it is) if not."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        span = f"{low} 到 {high} 之间" if high is not None else f"不小于 {low} "
+        raise InputError(f"{what}应为{span}的整数，而不是“{str(value)[:20]}”。")
+    return value
+
+
 def hit_count(k) -> int:
     """How many hits were asked for (1 … MAX_HITS); InputError for anything else."""
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_HITS:
-        raise InputError(f"返回条数应为 1 到 {MAX_HITS} 之间的整数，而不是“{str(k)[:20]}”。")
-    return k
+    return whole_number(k, "返回条数", 1, MAX_HITS)
 
 
 @dataclass
@@ -185,7 +191,9 @@ class KnowledgeBase:
     def near_duplicates(self, text: str, k: int = 3, threshold: float = DUPLICATE_THRESHOLD,
                         exclude: int | None = None) -> list[tuple[Record, float]]:
         """Stored records that say nearly the same as ``text``, with their cosine similarity."""
-        return self.searcher.near_duplicates(text, k, threshold, exclude)
+        if not isinstance(text, str):
+            raise InputError("查重的正文必须是文字。")
+        return self.searcher.near_duplicates(text, hit_count(k), threshold, exclude)
 
     def add(self, data: Record | dict, *, check_duplicates: bool = True,
             editor: Editor | None = None) -> tuple[Record, list[tuple[Record, float]]]:
@@ -217,7 +225,11 @@ class KnowledgeBase:
         return rec, near
 
     def edit(self, record_id: int, *, editor: Editor | None = None, **changes) -> Record:
-        """Change fields of a record; derived fields (metrics, hash, topics if not given) follow the text."""
+        """Change fields of a record; derived fields (metrics, hash, topics if not given) follow the text.
+
+        A change to an embedded field (title, region, agency, text) re-embeds the record and updates
+        the vector index before this returns.
+        """
         actor = self.authorize(editor)
         record_id = record_number(record_id)
         rec = self.prepare(edited(self.store.get(record_id), changes))
@@ -242,7 +254,7 @@ class KnowledgeBase:
 
     def deleted(self, limit: int = 100) -> list[Change]:
         """Deletions in the audit log whose record is still deleted (newest first): what can be restored."""
-        return self.store.deletions(limit)
+        return self.store.deletions(whole_number(limit, "条数"))
 
     # -- importing --------------------------------------------------------------------------------
     def parse_file(self, source: Path | bytes, name: str | None = None,
@@ -297,10 +309,11 @@ class KnowledgeBase:
         orders = {"id": "id", "latest": "updated_at DESC, id DESC", "region": "province, region, id",
                   "reduction": "best_reduction IS NULL, best_reduction DESC, id", "date": "source_date DESC, id"}
         where, params = (filters or Filters(kind="")).sql(alias="")
+        limit = None if limit is None else whole_number(limit, "条数", 0)
         return self.store.query(where, params, order=orders.get(order, "id"), limit=limit)
 
     def latest(self, k: int = 10, filters: Filters | None = None) -> list[Record]:
-        return self.records(filters or Filters(), order="latest", limit=k)
+        return self.records(filters or Filters(), order="latest", limit=hit_count(k))
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid", filters: Filters | None = None,
                **filter_kwargs) -> list[Hit]:
@@ -368,7 +381,9 @@ class KnowledgeBase:
 
     def changes(self, record_id: int | None = None, limit: int = 200):
         """The audit log, newest first."""
-        return self.store.changes(record_id, limit)
+        if record_id is not None:  # 0: entries about the whole knowledge base (restores)
+            record_id = whole_number(record_id, "案例编号", 0)
+        return self.store.changes(record_id, whole_number(limit, "条数"))
 
     # -- export and backup ------------------------------------------------------------------------
     @property
