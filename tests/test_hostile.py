@@ -681,7 +681,39 @@ def test_app_in_editor_mode_refuses_a_bad_sign_in(world, app_home, name):
     RESULTS["app"] += 1
 
 
+def _damage(home: Path) -> None:
+    (home / "reformkb.db").write_bytes(b"garbage" * 1000)
+
+
+UNOPENABLE_APP_CASES = {
+    "a setting that is not a number": lambda home, mp: mp.setenv("REFORMKB_MAX_TEXT_CHARS", "abc"),
+    "a damaged database": lambda home, mp: _damage(home),
+    "another application's database": lambda home, mp: shutil.copy(home.parent / "foreign.sqlite",
+                                                                    home / "reformkb.db"),
+}
+
+
+@pytest.mark.parametrize("name", list(UNOPENABLE_APP_CASES))
+def test_app_that_cannot_open_its_knowledge_base_says_why(world, tmp_path, monkeypatch, name):
+    home = tmp_path / "broken"
+    home.mkdir()
+    shutil.copy(world.files / "foreign.sqlite", tmp_path / "foreign.sqlite")
+    monkeypatch.setenv("REFORMKB_HOME", str(home))
+    monkeypatch.setenv("REFORMKB_MODEL", str(world.model))
+    UNOPENABLE_APP_CASES[name](home, monkeypatch)
+    before = home / "reformkb.db"
+    content = before.read_bytes() if before.exists() else None
+    for page in ("search", "manage"):
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.query_params["page"] = page
+        at.run()
+        assert not at.exception, at.exception
+        assert CJK.search(_errors(at)), _errors(at)
+    assert (before.read_bytes() if before.exists() else None) == content
+    RESULTS["app"] += 1
+
+
 def test_the_suite_has_at_least_150_distinct_cases():
-    names = [*API, *CLI, *SUBPROCESS, *APP_CASES, *EDITOR_APP_CASES]
+    names = [*API, *CLI, *SUBPROCESS, *APP_CASES, *EDITOR_APP_CASES, *UNOPENABLE_APP_CASES]
     assert len(names) >= 150
     RESULTS.setdefault("registered", len(names))

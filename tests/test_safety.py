@@ -16,6 +16,7 @@ Promises tested here (see docs/reliability.md):
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -465,3 +466,18 @@ def test_an_unusable_index_folder_keeps_the_index_in_memory_with_a_notice(home, 
         assert any("内存" in n for n in kb.stats()["notices"])
     assert main(["--home", str(home), "--model", str(model), "stats"]) == 0
     assert "内存中使用" in capsys.readouterr().out
+
+
+# -- imports name what a duplicate repeats; a ref names one record ----------------------------------
+def test_a_text_repeated_in_one_import_names_the_record_it_repeats(home, model, tmp_path, capsys):
+    rows = [{"text": practice_text(900, "新")}, {"text": practice_text(901, "新"), "ref": "R-1"},
+            {"text": practice_text(900, "新")}, {"text": practice_text(902, "新"), "ref": "R-1"}]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    assert main(["--home", str(home), "--model", str(model), "import", str(path)]) == 0
+    out = capsys.readouterr().out
+    with open_kb(home, model) as kb:
+        first = kb.search(practice_text(900, "新"), k=1, mode="keyword", kind="")[0].record
+        assert kb.count() == N + 2
+    assert f"（已有第 {first.id} 条）" in out and "已有第 0 条" not in out
+    assert "ref“R-1”已被本次导入中前面的一条使用" in out

@@ -25,9 +25,17 @@ def _open_kb(db_path: str, _settings: Settings) -> KnowledgeBase:
 
 
 def knowledge_base() -> KnowledgeBase:
-    """The knowledge base of ``$REFORMKB_HOME``, else the project's default one."""
-    settings = Settings.default()
-    return _open_kb(str(settings.db_path), settings)
+    """The knowledge base of ``$REFORMKB_HOME``, else the project's default one.
+
+    When it cannot be opened (a bad setting, a damaged or foreign database) the page shows why and
+    stops, instead of a traceback.
+    """
+    try:
+        settings = Settings.default()
+        return _open_kb(str(settings.db_path), settings)
+    except ReformKBError as exc:
+        st.error(ui.plain(str(exc)), icon=":material/error:")
+        st.stop()
 
 
 def current_editor() -> Editor | None:
