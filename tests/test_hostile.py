@@ -75,6 +75,7 @@ class World:
         (f / "empty.txt").write_bytes(b"")
         (f / "existing.csv").write_text("别人的文件", encoding="utf-8")
         (f / "folder").mkdir()
+        os.mkfifo(f / "pipe")
         (f / "link.db").symlink_to(self.home / "reformkb.db")
         conn = sqlite3.connect(f / "foreign.sqlite")
         conn.execute("CREATE TABLE customers (name TEXT)")
@@ -120,7 +121,7 @@ class World:
             out[home.name] = (fingerprint(home / "reformkb.db"), conn.execute("PRAGMA integrity_check").fetchone()[0])
             conn.close()
         for path in sorted(self.files.iterdir()):
-            if path.is_file() and not path.is_symlink():
+            if path.is_file() and not path.is_symlink():  # (not the pipe: reading it would block)
                 out[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
         out["editors"] = (self.ed / "editors.toml").read_bytes()
         out["names"] = sorted(p.name for p in self.files.iterdir())
@@ -273,6 +274,8 @@ API = {
     "export under a file": lambda w: w.kb.export(w.kb.records(), _f(w, "existing.csv") / "x.csv"),
     "export unknown format": lambda w: w.kb.export(w.kb.records(), w.root / "x.doc"),
     "export onto dev null": lambda w: w.kb.export(w.kb.records(), Path("/dev/null"), "csv", force=True),
+    "export onto a named pipe": lambda w: w.kb.export(w.kb.records(), _f(w, "pipe"), "csv", force=True),
+    "backup onto a named pipe": lambda w: w.kb.backup(_f(w, "pipe"), force=True),
     "backup onto own database": lambda w: w.kb.backup(w.home / "reformkb.db", force=True),
     "backup onto own wal": lambda w: w.kb.backup(w.home / "reformkb.db-wal", force=True),
     "backup onto own journal": lambda w: w.kb.backup(w.home / "reformkb.db-journal"),

@@ -38,6 +38,8 @@ SIDE_FILES = ("-wal", "-shm", "-journal")
 def is_reformkb_database(path: Path) -> bool:
     """True when ``path`` is an SQLite file marked as a reformkb knowledge base (from its header)."""
     try:
+        if not Path(path).is_file():  # never open a pipe or a device to look (it could block)
+            return False
         with open(path, "rb") as handle:
             head = handle.read(100)
     except OSError:
