@@ -4,7 +4,7 @@ Promises (see reformkb.auth and docs/reliability.md):
 
 * Without editors.toml (a fresh install) every write works and is logged as the KnowledgeBase's actor.
 * With editors.toml, every write method of the API (add, edit, delete, restore, store_records,
-  import_files, restore_database) refuses a caller without a valid signed-in Editor, and nothing
+  import_files, restore_database, undo_restore, put_vectors, rebuild_index) refuses a caller without a valid signed-in Editor, and nothing
   stored changes; reads still work. The check is in the API, per call, so one KnowledgeBase shared
   by several app sessions attributes each change to the session's own editor.
 * Passwords and the key are stored only as salted hashes; a changed password, a removed account or a
@@ -18,6 +18,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 from reliability_support import fingerprint, practice_text, write_jsonl
 
@@ -54,6 +55,9 @@ def writes(kb: KnowledgeBase, tmp_path: Path, editor=None):
         "import_files": lambda: kb.import_files([write_jsonl(tmp_path / "x.jsonl", [practice_text(902, "新")])],
                                                 editor=editor),
         "restore_database": lambda: kb.restore_database(backup, editor=editor),
+        "undo_restore": lambda: kb.undo_restore(editor=editor),
+        "put_vectors": lambda: kb.put_vectors([practice_text(903, "新")], np.eye(1, 32, dtype=np.float32), editor=editor),
+        "rebuild_index": lambda: kb.rebuild_index(editor=editor),
     }
 
 
@@ -66,7 +70,7 @@ def test_single_user_mode_needs_no_sign_in(kb, tmp_path):
 
 
 @pytest.mark.parametrize("method", ["add", "edit", "delete", "restore", "store_records", "import_files",
-                                    "restore_database"])
+                                    "restore_database", "undo_restore", "put_vectors", "rebuild_index"])
 @pytest.mark.parametrize("who", ["nobody", "forged", "wrong-type"])
 def test_every_write_refuses_without_a_valid_sign_in(kb, editors, tmp_path, method, who):
     kb.delete(1, editor=kb.sign_in("张三", "zhangsan-pw"))

@@ -212,7 +212,7 @@ def cmd_edit(args) -> int:
     if args.topics is not None:
         changes["topics"] = [t for t in args.topics.replace("；", ";").split(";") if t.strip()]
     if not changes:
-        print("没有要修改的内容：请用 --text、--region、--title、--agency、--topics 或 --ref 指定。", file=sys.stderr)
+        print("错误：没有要修改的内容：请用 --text、--region、--title、--agency、--topics 或 --ref 指定。", file=sys.stderr)
         return 2
     with _kb(args) as kb:
         rec = kb.edit(args.id, **changes)
@@ -315,7 +315,7 @@ def cmd_export(args) -> int:
             records = [h.record for h in kb.search(args.query, k=args.k, mode=args.mode, filters=_filters(args))]
         else:
             records = kb.records(_filters(args))
-        path = kb.export(records, args.output, args.format)
+        path = kb.export(records, args.output, args.format, force=args.force)
     print(f"已导出 {len(records)} 条到 {path}")
     return 0
 
@@ -331,6 +331,10 @@ def cmd_stats(args) -> int:
               "fresh": "索引是否最新", "database": "数据库", "index_dir": "索引目录"}
     for key, label in labels.items():
         print(f"{label}：{s.get(key)}")
+    for copy in s["restore_copies"]:
+        print(f"恢复前保留的数据库：{copy['path']}（{copy['bytes'] / 2**20:.1f} MiB）")
+    for notice in s["notices"]:
+        print(f"提示：{notice}")
     return 0
 
 
@@ -343,7 +347,7 @@ def cmd_rebuild(args) -> int:
 
 def cmd_backup(args) -> int:
     with _kb(args, empty=True) as kb:
-        path = kb.backup(args.output)
+        path = kb.backup(args.output, force=args.force)
     print(f"已备份到 {path}")
     return 0
 
@@ -351,11 +355,23 @@ def cmd_backup(args) -> int:
 def cmd_restore(args) -> int:
     from reformkb.kb import KnowledgeBase
 
-    settings = _settings(args)
-    result = KnowledgeBase.restore_backup(args.backup, settings=settings, editor=_editor(args, settings),
-                                          actor=args.actor or "cli")
-    print(f"已从 {args.backup} 恢复：{result['records']} 条案例。原数据库已保留为 {result['kept']}；"
-          "向量索引将在下次检索时自动重建。")
+    if args.undo == (args.backup is not None):
+        print("错误：请给出备份文件（reformkb restore 备份.db），或用 --undo 撤销上一次恢复（二者选一）。", file=sys.stderr)
+        return 2
+    if args.undo:
+        with _kb(args, empty=True) as kb:
+            result = kb.undo_restore()
+        source = "上一次恢复前保留的数据库"
+    else:
+        settings = _settings(args)
+        result = KnowledgeBase.restore_backup(args.backup, settings=settings, editor=_editor(args, settings),
+                                              actor=args.actor or "cli")
+        source = str(args.backup)
+    print(f"已从 {source} 恢复：{result['records']} 条案例；审计日志保留了全部 {result['carried']} 条记录。"
+          f"原数据库已保留为 {result['kept']}（撤销：reformkb restore --undo）；向量索引将在下次检索时自动重建。")
+    if result["not_carried"]:
+        print(f"提示：备份中有 {result['not_carried']} 条修改记录不在当前审计日志中（来自另一段历史），"
+              "未并入，仍保存在备份文件里。")
     return 0
 
 
@@ -390,7 +406,7 @@ def cmd_editors(args) -> int:
         print(f"共享编辑密钥：{'已设置' if config.editor_key_hash else '未设置'}（{editors.path}）")
     elif args.action == "add":
         if not args.name:
-            print("请给出编辑姓名：reformkb editors add 张三", file=sys.stderr)
+            print("错误：请给出编辑姓名：reformkb editors add 张三", file=sys.stderr)
             return 2
         first = not editors.enabled
         name = editors.add_account(args.name, _new_secret(f"{args.name} 的新密码 / new password", "REFORMKB_PASSWORD"))
@@ -435,7 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init", help="建立或打开知识库 / create or open the knowledge base")
     p.add_argument("--empty", action="store_true", help="不导入默认专报 / without the default content")
     p.add_argument("--rebuild-index", action="store_true", help="重建向量索引 / rebuild the vector index")
-    p.set_defaults(func=cmd_init)
+    p.set_defaults(func=cmd_init, writes=True)
 
     p = sub.add_parser("import", help="导入专报（.txt/.docx/.pdf）或案例表（.jsonl/.csv） / import files")
     p.add_argument("files", nargs="+", type=Path, help="文件 / files")
@@ -517,6 +533,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--query", help="只导出该检索的结果 / export the hits of this query")
     p.add_argument("-k", type=int, default=50)
     p.add_argument("--mode", choices=["hybrid", "keyword", "semantic"], default="hybrid")
+    p.add_argument("--force", action="store_true",
+                   help="替换已存在的同名文件（知识库自身的文件永远不会被覆盖） / replace an existing file")
     _add_filters(p)
     p.set_defaults(func=cmd_export)
 
@@ -524,15 +542,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stats)
 
-    p = sub.add_parser("rebuild-index", help="重建向量索引 / rebuild the vector index")
-    p.set_defaults(func=cmd_rebuild)
+    p = sub.add_parser("rebuild-index", help="重建向量索引（需编辑登录） / rebuild the vector index")
+    p.set_defaults(func=cmd_rebuild, writes=True)
 
     p = sub.add_parser("backup", help="备份数据库（运行中也可） / back up the database (safe while in use)")
-    p.add_argument("output", type=Path)
+    p.add_argument("output", type=Path, help="备份文件（不能已存在，除非 --force） / the backup file to write")
+    p.add_argument("--force", action="store_true",
+                   help="替换已存在的同名文件（任何知识库的文件都不会被覆盖） / replace an existing file")
     p.set_defaults(func=cmd_backup)
 
     p = sub.add_parser("restore", help="从备份恢复数据库（需编辑登录） / replace the database with a backup")
-    p.add_argument("backup", type=Path, help="reformkb backup 生成的文件 / a file made by reformkb backup")
+    p.add_argument("backup", type=Path, nargs="?", help="reformkb backup 生成的文件 / a file made by reformkb backup")
+    p.add_argument("--undo", action="store_true",
+                   help="撤销上一次恢复（恢复它保留的原数据库） / undo the latest restore")
     p.set_defaults(func=cmd_restore, writes=True)
 
     p = sub.add_parser("editors", help="编辑账号与共享密钥 / editor accounts and the shared key")
@@ -547,6 +569,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    for stream in (sys.stdout, sys.stderr):  # a file name with undecodable bytes must not crash a message
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
@@ -562,6 +587,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+    except OSError as exc:  # a file the command was given cannot be read or written
+        print(f"错误：无法读写文件 {getattr(exc, 'filename', '') or ''}（{exc.strerror or exc}）："
+              "请检查路径、文件权限和磁盘空间。", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("已中断：已完成的部分已保存，可重新运行同一命令补齐其余部分。", file=sys.stderr)
         return 130

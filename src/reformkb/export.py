@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from reformkb.errors import InputError
+from reformkb.outputs import write_output
 from reformkb.records import Record
 
 FORMATS = ("csv", "jsonl", "xlsx")
@@ -80,15 +81,16 @@ def to_report_text(records: list[Record]) -> str:
     return "\n".join(lines)
 
 
-def write_records(records: list[Record], path: Path, fmt: str | None = None) -> Path:
+def write_records(records: list[Record], path: Path, fmt: str | None = None, *, force: bool = False,
+                  protected: tuple[Path, ...] = ()) -> Path:
+    """Write the records to ``path`` through :func:`reformkb.outputs.write_output` (never clobbers)."""
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     if fmt not in FORMATS:
         raise InputError(f"不支持导出为“{fmt}”：可选 csv、jsonl、xlsx。")
-    path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
-        path.write_text(to_csv(records), encoding="utf-8-sig")
+        data = to_csv(records).encode("utf-8-sig")
     elif fmt == "jsonl":
-        path.write_text(to_jsonl(records), encoding="utf-8")
+        data = to_jsonl(records).encode("utf-8")
     else:
-        path.write_bytes(to_xlsx(records))
-    return path
+        data = to_xlsx(records)
+    return write_output(path, lambda tmp: tmp.write_bytes(data), force=force, protected=protected)

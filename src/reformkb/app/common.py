@@ -25,9 +25,17 @@ def _open_kb(db_path: str, _settings: Settings) -> KnowledgeBase:
 
 
 def knowledge_base() -> KnowledgeBase:
-    """The knowledge base of ``$REFORMKB_HOME``, else the project's default one."""
-    settings = Settings.default()
-    return _open_kb(str(settings.db_path), settings)
+    """The knowledge base of ``$REFORMKB_HOME``, else the project's default one.
+
+    When it cannot be opened (a bad setting, a damaged or foreign database) the page shows why and
+    stops, instead of a traceback.
+    """
+    try:
+        settings = Settings.default()
+        return _open_kb(str(settings.db_path), settings)
+    except ReformKBError as exc:
+        st.error(ui.plain(str(exc)), icon=":material/error:")
+        st.stop()
 
 
 def current_editor() -> Editor | None:
@@ -57,12 +65,12 @@ def require_editor() -> str:
         name = st.text_input("账号", key="si_name")
         password = st.text_input("密码", type="password", key="si_password")
         if st.form_submit_button("登录", type="primary"):
-            _sign_in(lambda: kb.sign_in(name, password))
+            _sign_in(lambda: kb.sign_in(name, password, client=st.context.ip_address or ""))
     with shared, st.form("sign_in_key"):
         person = st.text_input("您的姓名（记入修改记录）", key="si_person")
         key = st.text_input("编辑密钥", type="password", key="si_key")
         if st.form_submit_button("登录", type="primary"):
-            _sign_in(lambda: kb.sign_in_key(key, person))
+            _sign_in(lambda: kb.sign_in_key(key, person, client=st.context.ip_address or ""))
     st.stop()
 
 

@@ -138,12 +138,16 @@ def show_stats(kb: KnowledgeBase) -> None:
     state = "已是最新" if s["fresh"] else "待更新（下次检索时自动更新，也可点“重建索引”）"
     st.dataframe(pd.DataFrame([("向量模型", s["model"]), ("索引类型", kinds.get(s["index_type"], s["index_type"])),
                                ("已索引", f"{s['indexed']} / {s['records']} 条"), ("索引状态", state),
-                               ("数据库", s["database"]), ("索引目录", s["index_dir"])], columns=["项目", "值"]),
+                               ("数据库", s["database"]), ("索引目录", s["index_dir"]),
+                               ("恢复前保留的数据库", f"{len(s['restore_copies'])} 份"
+                                + "".join(f"；{c['path']}" for c in s["restore_copies"]))], columns=["项目", "值"]),
                  hide_index=True)
+    for notice in s["notices"]:
+        st.warning(ui.plain(notice), icon=":material/warning:")
     c1, c2 = st.columns(2)
     if c1.button("重建索引", icon=":material/refresh:", help="索引损坏或更换模型后使用；数据不会丢失。"):
         with reported(), st.spinner("正在重建索引……"):
-            done = kb.rebuild_index()
+            done = kb.rebuild_index(editor=current_editor())
             st.success(f"索引已重建：{done['indexed']} 条。")
 
     def backup() -> bytes:

@@ -56,7 +56,7 @@ import numpy as np
 
 from reformkb.errors import InputError
 from reformkb.ingest.regions import Region, gazetteer
-from reformkb.records import KIND_PRACTICE, Record, has_content
+from reformkb.records import KIND_PRACTICE, Record, check_encoding, has_content
 from reformkb.search.glossary import Concept, Glossary
 from reformkb.search.segment import bigrams, words
 
@@ -75,6 +75,9 @@ POSTINGS_BUDGET = 50_000  # keyword side: summed document counts of the terms ra
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
+FILTER_MAX_CHARS = 200
+
+
 @dataclass
 class Filters:
     """Restrictions on what a search may return; empty fields restrict nothing."""
@@ -89,7 +92,16 @@ class Filters:
     kind: str = KIND_PRACTICE  # "" for every kind
 
     def sql(self, alias: str = "r") -> tuple[str, list]:
-        """An SQL fragment over table ``alias`` and its parameters."""
+        """An SQL fragment over table ``alias`` and its parameters; InputError for an unusable filter."""
+        labels = {"province": "省份", "region": "地区", "topic": "主题", "source": "来源", "date_from": "起始日期",
+                  "date_to": "截止日期", "kind": "类别"}
+        for name, label in labels.items():
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise InputError(f"筛选条件“{label}”应为文字。")
+            check_encoding(value, f"筛选条件“{label}”")
+            if len(value) > FILTER_MAX_CHARS:
+                raise InputError(f"筛选条件“{label}”超过 {FILTER_MAX_CHARS} 字：请缩短。")
         clauses, params = [], []
         p = f"{alias}." if alias else ""
         if self.kind:  # "+": the kind index would be a poor pick beside a region or date filter
@@ -211,6 +223,7 @@ def parse_query(text: str, max_chars: int, glossary: Glossary | None = None) -> 
     """Normalize a user's query; InputError for an empty, punctuation-only or over-long one."""
     if not isinstance(text, str):
         raise InputError("检索词必须是文字。")
+    check_encoding(text, "检索词")
     text = unicodedata.normalize("NFKC", text)
     text = re.sub(r"[\x00-\x1f\x7f]", " ", text).strip()
     if not text:
