@@ -1,7 +1,7 @@
 """Keyword, semantic and hybrid search, and their fusion: every ranking knob lives here.
 
-**Query understanding** (:func:`parse_query`). The query is normalized (NFKC, control characters
-out), cut into content words (jieba with the domain dictionary) and character bigrams, matched
+**Query understanding** (:func:`parse_query`). The query is normalized (NFKC, traditional-only
+characters to simplified, control characters out), cut into content words (jieba with the domain dictionary) and character bigrams, matched
 against the glossary (each evoked group is a :class:`~reformkb.search.glossary.Concept`), and scanned for
 place names (长沙, 湖南省 …).
 
@@ -58,7 +58,7 @@ from reformkb.errors import InputError
 from reformkb.ingest.regions import Region, gazetteer
 from reformkb.records import KIND_PRACTICE, Record, has_content
 from reformkb.search.glossary import Concept, Glossary
-from reformkb.search.segment import bigrams, words
+from reformkb.search.segment import bigrams, simplified, words
 
 MODES = ("hybrid", "keyword", "semantic")
 RELEVANCE_GRADES = ("strong", "related", "weak")  # Hit.relevance, best first
@@ -211,7 +211,7 @@ def parse_query(text: str, max_chars: int, glossary: Glossary | None = None) -> 
     """Normalize a user's query; InputError for an empty, punctuation-only or over-long one."""
     if not isinstance(text, str):
         raise InputError("检索词必须是文字。")
-    text = unicodedata.normalize("NFKC", text)
+    text = simplified(unicodedata.normalize("NFKC", text))
     text = re.sub(r"[\x00-\x1f\x7f]", " ", text).strip()
     if not text:
         raise InputError("请输入检索词，例如“企业注销提速”。")
