@@ -238,7 +238,7 @@ def _ablations(kb: KnowledgeBase) -> dict:
         "without lexical confidence (fixed lexical weight)": lambda: _patched(
             search_module, lexical_confidence=lambda q, text: 1.0 if text else 0.0),
         "without the expanded query vector": lambda: _patched(
-            search_module, query_vector=lambda q, backend: backend.embed_queries([q.text])[0]),
+            search_module, query_vector=lambda q, backend, own=None: backend.embed_queries([q.text])[0]),
         "without pseudo-relevance feedback": lambda: knobs(FEEDBACK_WEIGHT=0.0),
         "without the region boost": lambda: knobs(REGION_BOOST=0.0),
     }

@@ -12,6 +12,7 @@ import numpy as np
 
 from reformkb.errors import InputError
 from reformkb.records import KIND_PRACTICE, Record
+from reformkb.search import relevance
 from reformkb.search.fusion import MODES, Filters, Hit, fts_phrase, matched_terms, parse_query, rank
 from reformkb.search.glossary import Glossary
 from reformkb.search.keeper import IndexKeeper
@@ -74,6 +75,9 @@ class SearchBackend:
     def vectors(self, ids: list[int]) -> list[np.ndarray]:
         return [v for v in (self.index.vector(i) for i in ids) if v is not None]
 
+    def vectors_by_id(self, ids: list[int]) -> dict[int, np.ndarray]:
+        return {i: v for i, v in ((i, self.index.vector(i)) for i in ids) if v is not None}
+
     def text(self, record_id: int) -> str:
         rec = self.store.get_many([record_id]).get(record_id)
         return f"{rec.title} {rec.text}" if rec else ""
@@ -102,9 +106,13 @@ class Searcher:
         k = max(1, min(int(k), 1000))
         ranked = rank(q, mode, k, SearchBackend(self, filters, dense=mode != "keyword"))[:k]
         found = self.store.get_many([s.id for s in ranked])
+        ranked = [s for s in ranked if s.id in found]
+        texts = [f"{found[s.id].title} {found[s.id].text}" for s in ranked]
+        sigs = relevance.signals(q, ranked, texts)
         return [Hit(found[s.id], s.score, s.lexical, s.semantic,
-                    matched_terms(q, found[s.id].title + found[s.id].text), s.boost)
-                for s in ranked if s.id in found]
+                    matched_terms(q, found[s.id].title + found[s.id].text), s.boost,
+                    relevance=g, relevance_p=p, signals=sig)
+                for s, sig, (g, p) in zip(ranked, sigs, relevance.grade(sigs, mode))]
 
     def postings(self, column: str, token: str, cap: int, bound: int) -> int:
         """Records holding ``token`` in ``column`` (up to ``cap``), remembered until the knowledge base
