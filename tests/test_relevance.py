@@ -176,3 +176,35 @@ def test_cli_export_of_a_query_without_answer_exports_nothing(capsys, own_copy, 
     out_file = tmp_path / "none.csv"
     code, _, err = run(capsys, "--home", own_copy, "export", str(out_file), "--query", "跨境电商海外仓")
     assert code == 1 and "未导出" in err and not out_file.exists()
+
+
+# -- suggested topics ---------------------------------------------------------------------------------
+def test_a_record_the_rules_leave_without_topic_gets_a_suggested_one(own_kb):
+    from reformkb.ingest.topics import assign_topics
+
+    text = "浦东新区推行“一业一证”改革，将一个行业准入涉及的多张许可证整合为一张行业综合许可证。"
+    draft = own_kb.prepare({"region": "上海市", "text": text})
+    assert assign_topics(text) == [] and draft.topics == []  # the rules find none, nothing is invented
+    assert own_kb.suggest_topics([draft]) == ["开办企业"]
+    with_topics = own_kb.prepare({"region": "上海市", "text": text, "topics": ["政务服务"]})
+    assert own_kb.suggest_topics([with_topics]) == [""]
+
+
+def test_the_nearest_topic_is_the_most_similar_one():
+    from reformkb.ingest.topics import nearest_topic, topic_names
+
+    flat = [0.85] * len(topic_names())
+    assert nearest_topic(flat) == topic_names()[0]  # ties: taxonomy order
+    assert nearest_topic(flat[:-1] + [0.9]) == topic_names()[-1]
+    with pytest.raises(ValueError):
+        nearest_topic([0.9])
+
+
+def test_hits_without_topics_carry_the_suggestion(own_kb, tmp_path):
+    kb = KnowledgeBase(settings=Settings.default(tmp_path / "one"), empty=True)
+    with kb:
+        kb.store_records([kb.prepare({"region": "上海市", "text": "浦东新区推行“一业一证”改革，将一个行业准入涉及的"
+                                      "多张许可证整合为一张行业综合许可证。"})])
+        hit = kb.search("一业一证", k=1)[0]
+        assert hit.record.topics == [] and hit.suggested_topic == "开办企业"
+        assert hit.to_dict()["suggested_topic"] == "开办企业"

@@ -70,11 +70,13 @@ def _print_json(data) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=1))
 
 
-def _print_record(rec, score: str = "") -> None:
+def _print_record(rec, score: str = "", suggested_topic: str = "") -> None:
     badges = "；".join(m.get("badge", "") for m in rec.metrics if m.get("badge"))
     print(f"[{rec.id}] {rec.region}{'·' + rec.agency if rec.agency else ''}  {rec.title}{score}")
     print(f"    {rec.text}")
-    meta = [f"主题：{'、'.join(rec.topics)}" if rec.topics else "", f"成效：{badges}" if badges else "",
+    topics = f"主题：{'、'.join(rec.topics)}" if rec.topics else (
+        f"推荐主题：{suggested_topic}（模型推荐，未确认）" if suggested_topic else "")
+    meta = [topics, f"成效：{badges}" if badges else "",
             f"来源：{rec.source.title} 第{rec.source.issue}期 {rec.source.date}" if rec.source.title else "",
             f"ref：{rec.ref}" if rec.ref else ""]
     print("    " + "  ".join(m for m in meta if m))
@@ -97,7 +99,7 @@ def _print_hits(hits, as_json: bool, score_label: str) -> int:
             print("—— 其他可能相关（相关度较低）——")
         print(f"{n}.", end=" ")
         label = RELEVANCE_LABELS.get(hit.relevance, hit.relevance)
-        _print_record(hit.record, f"  〔{label}〕（{score_label} {hit.score:.3f}）")
+        _print_record(hit.record, f"  〔{label}〕（{score_label} {hit.score:.3f}）", hit.suggested_topic)
     return 0
 
 

@@ -144,10 +144,12 @@ class Hit:
     relevance: str = "related"  # "strong" | "related" | "weak": the calibrated grade (see relevance.py)
     relevance_p: float | None = None  # the calibrated probability behind it (None: not calibrated)
     signals: dict = field(default_factory=dict, repr=False)  # what the grade was computed from
+    suggested_topic: str = ""  # for a record without topics: the nearest topic by the model (a suggestion)
 
     def to_dict(self) -> dict:
         return {"score": round(self.score, 4), "relevance": self.relevance,
                 "relevance_p": None if self.relevance_p is None else round(self.relevance_p, 3),
+                "suggested_topic": self.suggested_topic,
                 "lexical": None if self.lexical is None else round(self.lexical, 4),
                 "semantic": None if self.semantic is None else round(self.semantic, 4),
                 "boost": round(self.boost, 4),
