@@ -2,6 +2,7 @@
 
     python -m bench.calibrate                 # fit, cross-validate, check on the dev set; print only
     python -m bench.calibrate --write         # ... and write src/reformkb/data/relevance.json
+    python -m bench.calibrate --write --out docs/search-quality.md   # ... and the figures into the docs
 
 The calibration set (``tests/data/search/``: 160 practice records of our own, 122 graded queries of
 which 35 have no answer) is loaded into a scratch knowledge base under ``bench/out/`` like the dev
@@ -28,15 +29,17 @@ import json
 import logging
 import random
 import sys
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 
-from bench.quality import DEFAULT_EVAL, ROOT, memoized_query_embeddings, open_eval_kb, read_jsonl
+from bench.quality import DEFAULT_EVAL, ROOT, memoized_query_embeddings, open_eval_kb, read_jsonl, write_report
 from reformkb.search.relevance import HEAD, Model, is_latin
 
 CALIBRATION = ROOT / "tests" / "data" / "search"
 QUERY_FILES = ("queries.jsonl", "queries-more.jsonl")
+FIRST_FILE_QIDS: set[str] = set()  # the qids of QUERY_FILES[0] (its rows are also cross-validated alone)
 HOME = ROOT / "bench" / "out" / "calibration-kb"
 DEV_HOME = ROOT / "bench" / "out" / "quality-kb"
 OUT = ROOT / "src" / "reformkb" / "data" / "relevance.json"
@@ -51,6 +54,8 @@ FEATURES = {
     "keyword": ("coverage", "coverage_best", "lexical", "rank"),
 }
 
+MARKS = ("<!-- bench.calibrate:begin -->", "<!-- bench.calibrate:end -->")
+
 log = logging.getLogger("bench.calibrate")
 
 
@@ -61,7 +66,7 @@ def collect(kb, queries: list[dict], mode: str) -> list[dict]:
         hits = kb.search(q["query"], k=K, mode=mode)
         out.append({"qid": q["qid"], "kind": q["kind"], "answerable": bool(q["relevant"]),
                     "hits": [(h.signals, int(q["relevant"].get(h.record.ref, 0))) for h in hits],
-                    "ids": [h.record.id for h in hits]})
+                    "ids": [h.record.id for h in hits], "refs": [h.record.ref for h in hits]})
     return out
 
 
@@ -216,6 +221,12 @@ def report(data: dict, dev_data: dict, fitted: dict) -> str:
             lines.append(f"| {mode} | {sub} | calibration set, {FOLDS}-fold CV over queries (3 seeds) | "
                          f"{_pct(c['noanswer'][0])} (n={c['noanswer'][1]}) | {_pct(c['answered'][0])} "
                          f"(n={c['answered'][1]}) | {_pct(c['strong'][0])} |")
+        first = [e for e in data[mode] if e["qid"] in FIRST_FILE_QIDS]
+        if first and len(first) < len(data[mode]):
+            c = cross_validate(first, FEATURES[mode])["Chinese"]
+            lines.append(f"| {mode} | Chinese, {QUERY_FILES[0]} only | calibration set, {FOLDS}-fold CV over queries "
+                         f"(3 seeds) | {_pct(c['noanswer'][0])} (n={c['noanswer'][1]}) | {_pct(c['answered'][0])} "
+                         f"(n={c['answered'][1]}) | {_pct(c['strong'][0])} |")
         full = targets(model, data[mode])
         lines.append(f"| {mode} | all | calibration set, fitted on all of it | {_pct(full['noanswer_weak'])} | "
                      f"{_pct(full['answered_not_weak'])} | {_pct(full['strong_precision'])} |")
@@ -224,6 +235,22 @@ def report(data: dict, dev_data: dict, fitted: dict) -> str:
                 t = targets(model, [e for e in dev_data[mode] if SUBSETS[sub](e)])
                 lines.append(f"| {mode} | {sub} | dev set (no query without answer) | – | "
                              f"{_pct(t['answered_not_weak'])} (n={t['n_answered']}) | {_pct(t['strong_precision'])} |")
+    return "\n".join(lines)
+
+
+def ranking_table(eval_dir: Path, data: dict, queries: list[dict]) -> str:
+    """nDCG@10 per mode and kind on the calibration set's answerable queries (scored by the dev set's
+    score.py): a second, untuned check of ranking quality over another corpus."""
+    from bench.quality import score
+
+    answerable = [q for q in queries if q["relevant"]]
+    results = {mode: score(eval_dir, [{"qid": e["qid"], "ranked": e["refs"]} for e in entries], answerable)
+               for mode, entries in data.items()}
+    kinds = list(next(iter(results.values())))
+    lines = ["| mode | " + " | ".join(f"{'all' if k == 'ALL' else k} (n={results[next(iter(results))][k]['n']})"
+                                     for k in kinds) + " |", "|---|" + "---:|" * len(kinds)]
+    for mode, res in results.items():
+        lines.append(f"| {mode} | " + " | ".join(f"{res[k]['ndcg']:.3f}" for k in kinds) + " |")
     return "\n".join(lines)
 
 
@@ -236,10 +263,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write", action="store_true", help=f"write the fitted models to {OUT.relative_to(ROOT)}")
     ap.add_argument("--eval", type=Path, default=DEFAULT_EVAL, help="dev set folder for the second check")
     ap.add_argument("--modes", nargs="+", choices=list(FEATURES), default=list(FEATURES))
+    ap.add_argument("--out", type=Path, help="markdown file to write the table and thresholds into (between markers)")
     ap.add_argument("--dump", type=Path, help="also write every hit's signals and grade to this JSON file")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     queries = [q for name in QUERY_FILES for q in read_jsonl(CALIBRATION / name)]
+    FIRST_FILE_QIDS.update(q["qid"] for q in read_jsonl(CALIBRATION / QUERY_FILES[0]))
     dev = read_jsonl(args.eval / "queries-dev.jsonl") if (args.eval / "queries-dev.jsonl").exists() else []
     data, dev_data = {}, {}
     with open_eval_kb(CALIBRATION, HOME) as kb, memoized_query_embeddings(kb):
@@ -252,11 +281,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.dump:
         args.dump.write_text(json.dumps({"calibration": data, "dev": dev_data}, ensure_ascii=False), encoding="utf-8")
     fitted = {mode: fit(data[mode], FEATURES[mode]) for mode in args.modes}
-    print(report(data, dev_data, fitted))
-    for mode, model in fitted.items():
-        print(f"{mode}: related ≥ {model.related:.3f} (Latin-letter queries ≥ {model.related_latin or 0:.3f}), "
-              f"strong ≥ {model.strong:.3f}; "
-              + ", ".join(f"{f} {c:+.2f}" for f, c in zip(model.features, model.coef)), file=sys.stderr)
+    flags = (" --eval ../shared/eval" if args.eval != DEFAULT_EVAL else "") + (" --write" if args.write else "")
+    flags += f" --out {args.out.relative_to(ROOT) if args.out.is_absolute() else args.out}" if args.out else ""
+    body = [f"Produced by `python -m bench.calibrate{flags}` on {date.today().isoformat()} "
+            f"({len(queries)} calibration queries, {sum(not q['relevant'] for q in queries)} without answer; "
+            f"{len(dev)} dev queries; k={K}).", "", report(data, dev_data, fitted), "",
+            "| mode | related ≥ | related ≥ (Latin-letter queries) | strong ≥ | coefficients (standardized signals) |",
+            "|---|---:|---:|---:|---|"]
+    for mode, m in fitted.items():
+        body.append(f"| {mode} | {m.related:.3f} | {m.related_latin or 0:.3f} | {m.strong:.3f} | "
+                    + ", ".join(f"{f} {c:+.2f}" for f, c in zip(m.features, m.coef)) + " |")
+    if (args.eval / "score.py").exists():
+        body += ["", "Ranking on the calibration set (nDCG@10 of its answerable queries; nothing was tuned on it):", "",
+                 ranking_table(args.eval, data, queries)]
+    text = "\n".join(body)
+    print(text)
+    if args.out:
+        write_report(args.out, text, MARKS)
     if args.write:
         OUT.write_text(json.dumps({
             "about": "Relevance grades fitted by `python -m bench.calibrate --write` on tests/data/search "
