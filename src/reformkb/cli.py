@@ -82,13 +82,19 @@ def _print_record(rec, score: str = "", suggested_topic: str = "") -> None:
     print("    " + "  ".join(m for m in meta if m))
 
 
-def _print_hits(hits, as_json: bool, score_label: str) -> int:
+def _print_hits(hits, as_json: bool, score_label: str, graded: bool = True) -> int:
     """Hits with their relevance grade: strong and related ones first (in rank order), then the weak
-    ones under a line of their own; when no hit is better than weak, a plain sentence says so first."""
+    ones under a line of their own; when no hit is better than weak, a plain sentence says so first.
+    ``graded=False`` (similar practices, which have no calibrated grade) prints them in rank order."""
     from reformkb.search.fusion import NOTHING_CLOSE, RELEVANCE_LABELS, answers
 
     if as_json:
         _print_json([h.to_dict() for h in hits])
+        return 0
+    if not graded:
+        for n, hit in enumerate(hits, 1):
+            print(f"{n}.", end=" ")
+            _print_record(hit.record, f"  （{score_label} {hit.score:.3f}）", hit.suggested_topic)
         return 0
     good = answers(hits)
     weak = [h for h in hits if h.relevance == "weak"]
@@ -223,7 +229,7 @@ def cmd_search(args) -> int:
 def cmd_similar(args) -> int:
     with _kb(args) as kb:
         hits = kb.similar(args.id, k=args.k, other_regions=not args.same_region)
-    return _print_hits(hits, args.json, "相似度")
+    return _print_hits(hits, args.json, "相似度", graded=False)
 
 
 def cmd_regions(args) -> int:

@@ -167,7 +167,7 @@ class Searcher:
                 continue
             if other_regions and other.region == rec.region:
                 continue
-            out.append(Hit(other, s, None, s, []))
+            out.append(Hit(other, s, None, s, [], relevance="related"))  # no calibrated grade for similar
             if len(out) == k:
                 break
         return out
