@@ -208,3 +208,23 @@ def test_hits_without_topics_carry_the_suggestion(own_kb, tmp_path):
         hit = kb.search("一业一证", k=1)[0]
         assert hit.record.topics == [] and hit.suggested_topic == "开办企业"
         assert hit.to_dict()["suggested_topic"] == "开办企业"
+
+
+# -- the fitting (bench/calibrate.py) -----------------------------------------------------------------
+def _entry(qid: str, kind: str, hits: list[tuple[float, int]]) -> dict:
+    sig = {"latin": 0.0, "latin_words": 0, "coverage": 0.0, "rank": 0.0}
+    return {"qid": qid, "kind": kind, "answerable": any(g for _, g in hits),
+            "hits": [(dict(sig, cosine=c), g) for c, g in hits]}
+
+
+def test_the_fitted_threshold_keeps_the_answered_target_and_flags_what_it_can():
+    from bench import calibrate
+
+    # answerable queries: the relevant record at cosine 0.86–0.90; no-answer ones: best at 0.80–0.84
+    entries = [_entry(f"A{i}", "keyword", [(0.86 + i * 0.002, 2), (0.80, 0)]) for i in range(20)]
+    entries += [_entry(f"N{i}", "noanswer", [(0.80 + i * 0.004, 0), (0.79, 0)]) for i in range(10)]
+    model = calibrate.fit(entries, ("cosine",))
+    assert model.coef[0] > 0
+    t = calibrate.targets(model, entries)
+    assert t["answered_not_weak"] >= calibrate.ANSWERED_TARGET
+    assert t["noanswer_weak"] == 1.0  # separable: every no-answer query's top hit is weak
