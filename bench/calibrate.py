@@ -272,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     dev = read_jsonl(args.eval / "queries-dev.jsonl") if (args.eval / "queries-dev.jsonl").exists() else []
     data, dev_data = {}, {}
     with open_eval_kb(CALIBRATION, HOME) as kb, memoized_query_embeddings(kb):
+        embedding_model = kb.settings.model
         for mode in args.modes:
             data[mode] = collect(kb, queries, mode)
     if dev:
@@ -302,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         OUT.write_text(json.dumps({
             "about": "Relevance grades fitted by `python -m bench.calibrate --write` on tests/data/search "
                      "(see docs/search-quality.md). p = logistic(intercept + Σ coef × (signal − mean) / scale).",
+            "embedding_model": embedding_model,
             "models": {mode: m.to_dict() for mode, m in fitted.items()}}, ensure_ascii=False, indent=1) + "\n",
             encoding="utf-8")
         print(f"wrote {OUT}", file=sys.stderr)

@@ -111,6 +111,11 @@ def test_a_closer_record_never_gets_a_lower_probability():
     assert model.probability(closer) > model.probability(base)
 
 
+def test_grades_fitted_for_another_embedding_model_are_not_applied():
+    assert set(relevance.models("some-other-model")) == {"keyword"}
+    assert set(relevance.models("multilingual-e5-small")) == {"hybrid", "keyword", "semantic"}
+
+
 def test_without_a_model_every_hit_is_related():
     assert relevance.grade([{"latin": 0.0}], "no-such-mode") == [("related", None)]
 

@@ -87,13 +87,24 @@ class Model:
 
 
 @lru_cache(maxsize=1)
-def models() -> dict[str, Model]:
-    """mode → the shipped model (``data/relevance.json``; empty if the file is missing)."""
+def _shipped() -> tuple[str, dict[str, Model]]:
     try:
         raw = json.loads(resources.files("reformkb.data").joinpath("relevance.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return {}
-    return {mode: Model.from_dict(d) for mode, d in raw.get("models", {}).items()}
+        return "", {}
+    return raw.get("embedding_model", ""), {mode: Model.from_dict(d) for mode, d in raw.get("models", {}).items()}
+
+
+def models(embedding_model: str | None = None) -> dict[str, Model]:
+    """mode → the shipped model (``data/relevance.json``; empty if the file is missing).
+
+    The hybrid and semantic models were fitted on one embedding model's cosines; with another one
+    (``embedding_model`` given and different) only the keyword model applies: the others' hits are
+    "related" until ``python -m bench.calibrate --write`` is run for that model."""
+    fitted_for, shipped = _shipped()
+    if embedding_model is None or not fitted_for or embedding_model == fitted_for:
+        return shipped
+    return {mode: m for mode, m in shipped.items() if mode == "keyword"}
 
 
 def latin_share(text: str) -> float:
@@ -126,9 +137,11 @@ def signals(q: Query, ranked: Sequence[Scored], texts: Sequence[str]) -> list[di
             for i, (s, c, cov) in enumerate(zip(ranked, cosines, coverage))]
 
 
-def grade(sigs: Sequence[dict[str, float]], mode: str, model: Model | None = None) -> list[tuple[str, float | None]]:
-    """(grade, probability) for each hit's signals; ("related", None) when there is no model for ``mode``."""
-    model = model or models().get(mode)
+def grade(sigs: Sequence[dict[str, float]], mode: str, model: Model | None = None,
+          embedding_model: str | None = None) -> list[tuple[str, float | None]]:
+    """(grade, probability) for each hit's signals; ("related", None) when there is no model for ``mode``
+    (and this ``embedding_model``: see :func:`models`)."""
+    model = model or models(embedding_model).get(mode)
     if model is None:
         return [(_FALLBACK, None)] * len(sigs)
     out = []
