@@ -1,9 +1,9 @@
 """Keyword, semantic and hybrid search, and their fusion: every ranking knob lives here.
 
 **Query understanding** (:func:`parse_query`). The query is normalized (NFKC, traditional-only
-characters to simplified, control characters out), cut into content words (jieba with the domain dictionary) and character bigrams, matched
-against the glossary (each evoked group is a :class:`~reformkb.search.glossary.Concept`), and scanned for
-place names (长沙, 湖南省 …).
+characters to simplified, control characters out), cut into content words (jieba with the domain
+dictionary) and character bigrams, matched against the glossary (each evoked group is a
+:class:`~reformkb.search.glossary.Concept`), and scanned for place names (长沙, 湖南省 …).
 
 **Keyword search** runs SQLite FTS5 over two views of each record (jieba words and character bigrams,
 see :mod:`reformkb.search.segment`), ranked by BM25 with column weights :data:`WORDS_WEIGHT` and
@@ -39,6 +39,10 @@ colloquial paraphrase) drag good dense results down. Instead:
 5. *Place names.* A query that names a region (长沙, 湖南省) lifts records of that region (or of a
    city or county in that province) by :data:`REGION_BOOST`; the region's records are also searched
    densely so that they are candidates even in a large knowledge base.
+
+**Relevance grades.** The first ``k`` hits also carry the cosine with the query as typed
+(:class:`Scored` ``cosine``), from which :mod:`reformkb.search.relevance` grades each hit "strong",
+"related" or "weak" (:attr:`Hit.relevance`); :func:`answers` keeps the strong and related ones.
 
 Knob values and how they were chosen (including a check that they hold on held-out queries) are in
 ``docs/search-quality.md``; ``python -m bench.quality`` reproduces the figures.
