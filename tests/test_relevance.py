@@ -173,7 +173,7 @@ def test_cli_export_query_leaves_the_weak_tail_out(capsys, own_copy, tmp_path):
     assert code == 0 and 0 < len(exported) < 10 and "相关度较低，未导出" in out
     assert all("C009" <= r["ref"] <= "C016" for r in exported[:1])
     code, out, _ = run(capsys, "--home", own_copy, "export", str(out_file), "--query", "企业注销提速", "-k", "10",
-                       "--include-weak")
+                       "--include-weak", "--force")  # the file exists now: replacing it needs --force
     assert code == 0 and len(out_file.read_text(encoding="utf-8").splitlines()) == 10
 
 
