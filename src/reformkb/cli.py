@@ -71,7 +71,7 @@ def _print_json(data) -> None:
 
 
 def _print_record(rec, score: str = "") -> None:
-    badges = "；".join(m.get("badge", "") for m in rec.metrics if m.get("badge"))
+    badges = "；".join(m.get("summary") or m.get("badge", "") for m in rec.metrics if m.get("badge"))
     print(f"[{rec.id}] {rec.region}{'·' + rec.agency if rec.agency else ''}  {rec.title}{score}")
     print(f"    {rec.text}")
     meta = [f"主题：{'、'.join(rec.topics)}" if rec.topics else "", f"成效：{badges}" if badges else "",

@@ -66,9 +66,15 @@ def source_line(rec: Record) -> str:
     return " · ".join(x for x in (title, src.date) if x)
 
 
+def labelled_badge(metric: dict) -> str:
+    """A stored metric's badge with what it measures: “企业注销：20→0.5 个工作日，压缩 97.5%”, “证明：26 类”."""
+    badge, label = metric.get("badge", ""), metric.get("label", "")
+    return f"{label}：{badge}" if label and badge else badge
+
+
 def metric_badges(rec: Record) -> list[tuple[str, bool]]:
-    """(badge text, is a reduction) for each extracted metric, reductions first."""
-    badges = [(m.get("badge", ""), m.get("kind") == "reduction") for m in rec.metrics if m.get("badge")]
+    """(labelled badge, is a reduction) for each extracted metric, reductions first."""
+    badges = [(labelled_badge(m), m.get("kind") == "reduction") for m in rec.metrics if m.get("badge")]
     return sorted(badges, key=lambda b: not b[1])
 
 

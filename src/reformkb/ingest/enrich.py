@@ -49,7 +49,7 @@ def complete(rec: Record, settings: Settings) -> Record:
     rec.agency = (rec.agency or "").strip() or find_agency(rec.text) or ""
     rec.topics = [normalize_topic(str(t)) for t in rec.topics if str(t).strip()] or assign_topics(rec.text)
     rec.topics = list(dict.fromkeys(rec.topics))
-    rec.metrics = [{**m.to_dict(), "badge": m.badge()} for m in extract_metrics(rec.text)]
+    rec.metrics = [{**m.to_dict(), "badge": m.badge(), "summary": m.summary()} for m in extract_metrics(rec.text)]
     rec.source.date = parse_date(rec.source.date)
     rec.ref = (rec.ref or "").strip()
     rec.content_hash = content_hash(rec.text)
