@@ -243,7 +243,7 @@ def cmd_export(args) -> int:
             records = [h.record for h in kb.search(args.query, k=args.k, mode=args.mode, filters=_filters(args))]
         else:
             records = kb.records(_filters(args))
-        path = kb.export(records, args.output, args.format)
+        path = kb.export(records, args.output, args.format, group_by="" if args.group_by == "none" else args.group_by)
     print(f"已导出 {len(records)} 条到 {path}")
     return 0
 
@@ -426,9 +426,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_topics)
 
-    p = sub.add_parser("export", help="导出为 CSV/JSONL/XLSX / export records")
-    p.add_argument("output", type=Path, help="输出文件（扩展名决定格式） / output file")
-    p.add_argument("--format", choices=["csv", "jsonl", "xlsx"])
+    p = sub.add_parser("export", help="导出为 Excel、CSV、报告文字（docx）或 JSONL（保留全部字段，可再导入）")
+    p.add_argument("output", type=Path, help="输出文件（扩展名决定格式：.xlsx .csv .docx .jsonl）")
+    p.add_argument("--format", choices=["xlsx", "csv", "docx", "jsonl"], help="格式（默认按扩展名）")
+    p.add_argument("--group-by", choices=["region", "topic", "none"], default="region",
+                   help="docx 报告文字的分组：region 按地区（默认）、topic 按主题、none 不分组")
     p.add_argument("--query", help="只导出该检索的结果 / export the hits of this query")
     p.add_argument("-k", type=int, default=50)
     p.add_argument("--mode", choices=["hybrid", "keyword", "semantic"], default="hybrid")

@@ -324,11 +324,12 @@ class KnowledgeBase:
         return self.store.changes(record_id, limit)
 
     # -- export and backup ------------------------------------------------------------------------
-    def export(self, records: list[Record], path: Path | str, fmt: str | None = None) -> Path:
-        """Write records to CSV, JSONL or XLSX (by ``fmt`` or the file's suffix)."""
+    def export(self, records: list[Record], path: Path | str, fmt: str | None = None, group_by: str = "region") -> Path:
+        """Write records as xlsx, csv, docx (report text, grouped by ``group_by``) or jsonl (every field),
+        by ``fmt`` or the file's suffix."""
         from reformkb.export import write_records
 
-        return write_records(records, Path(path), fmt)
+        return write_records(records, Path(path), fmt, group_by)
 
     def backup(self, dest: Path | str) -> Path:
         """A consistent copy of the database (the index is derived and rebuilt on open).

@@ -114,7 +114,7 @@ def export_bar(records: list[Record], stem: str) -> None:
     row.download_button("导出 Excel", data=lambda: to_xlsx(records), file_name=f"{stem}.xlsx", on_click="ignore",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        icon=":material/table_view:")
-    row.download_button("导出 CSV", data=lambda: to_csv(records).encode("utf-8-sig"), file_name=f"{stem}.csv",
+    row.download_button("导出 CSV", data=lambda: to_csv(records), file_name=f"{stem}.csv",
                        mime="text/csv", on_click="ignore", icon=":material/csv:")
     row.download_button("导出报告文字", data=lambda: to_report_text(records).encode("utf-8"),
                        file_name=f"{stem}.txt", mime="text/plain", on_click="ignore", icon=":material/description:")
