@@ -45,7 +45,10 @@ def complete(rec: Record, settings: Settings) -> Record:
             raise InputError("没有填写地区，正文开头也没有写明地区：请填写案例所在的省、市或县，例如“长沙市”。")
         rec.region_raw = leading[1]
         set_region(rec, leading[0].name)
-    rec.title = (rec.title or "").strip()[:40] or make_title(rec.text, rec.region_raw)
+    # The title leaves out the place the text starts with, as the text writes it (not as the user typed
+    # the region: “--region 苏州” with “苏州市推行…” must not give the title “市推行…”).
+    leading = gazetteer().find_leading(rec.text)
+    rec.title = (rec.title or "").strip()[:40] or make_title(rec.text, leading[1] if leading else "")
     rec.agency = (rec.agency or "").strip() or find_agency(rec.text) or ""
     rec.topics = [normalize_topic(str(t)) for t in rec.topics if str(t).strip()] or assign_topics(rec.text)
     rec.topics = list(dict.fromkeys(rec.topics))
