@@ -61,6 +61,7 @@ from reformkb.search.glossary import Concept, Glossary
 from reformkb.search.segment import bigrams, words
 
 MODES = ("hybrid", "keyword", "semantic")
+RELEVANCE_GRADES = ("strong", "related", "weak")  # Hit.relevance, best first
 
 # -- the knobs (see the module docstring and docs/search-quality.md) ---------------------------------
 CANDIDATES = 100  # hits each side contributes before fusion (at least 3 × k)
@@ -126,6 +127,8 @@ class Hit:
     ``score`` is the fused score the results are ordered by. In hybrid mode it is
     ``semantic part + lexical part + boost`` (see the module docstring); ``lexical`` and ``semantic``
     are the two sides' own measures, ``None`` where that side did not find the record.
+    ``relevance`` is the hit's grade, one of :data:`RELEVANCE_GRADES`: "strong" (answers the query),
+    "related" (near it) or "weak" (only the closest there is: not shown or exported as an answer).
     """
 
     record: Record
@@ -134,9 +137,10 @@ class Hit:
     semantic: float | None = None  # cosine similarity of the (final) query vector and the record's
     matched: list[str] = field(default_factory=list)
     boost: float = 0.0  # region boost included in ``score``
+    relevance: str = "related"  # "strong" | "related" | "weak": the calibrated grade (see relevance.py)
 
     def to_dict(self) -> dict:
-        return {"score": round(self.score, 4),
+        return {"score": round(self.score, 4), "relevance": self.relevance,
                 "lexical": None if self.lexical is None else round(self.lexical, 4),
                 "semantic": None if self.semantic is None else round(self.semantic, 4),
                 "boost": round(self.boost, 4),
