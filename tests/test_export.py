@@ -78,6 +78,7 @@ def test_local_time():
     stamp = "2026-12-02T05:14:42+00:00"
     assert local_time(stamp) == datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
     assert local_time("") == ""
+    assert local_time(stamp, "Asia/Shanghai") == "2026-12-02 13:14"  # the browser's zone, where known
 
 
 def test_report_paragraph_reads_like_the_bulletin(seeded_kb):

@@ -23,6 +23,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from reformkb.errors import InputError
 from reformkb.records import KIND_ACTION, KIND_PRACTICE, Record
@@ -33,8 +34,9 @@ KIND_NAMES = {KIND_PRACTICE: "标杆经验", KIND_ACTION: "本地工作动态"}
 GROUPINGS = {"region": "按地区", "topic": "按主题", "": "不分组"}
 
 
-def local_time(iso: str) -> str:
-    """A stored UTC time (“2026-12-02T05:14:42+00:00”) as local time “2026-12-02 13:14”."""
+def local_time(iso: str, zone: str | None = None) -> str:
+    """A stored UTC time (“2026-12-02T05:14:42+00:00”) as local time “2026-12-02 13:14”: in the time zone
+    named ``zone`` (a browser's, e.g. “Asia/Shanghai”), else in this machine's."""
     if not iso:
         return ""
     try:
@@ -42,7 +44,10 @@ def local_time(iso: str) -> str:
     except ValueError:
         return iso
     if moment.tzinfo is not None:
-        moment = moment.astimezone()
+        try:
+            moment = moment.astimezone(ZoneInfo(zone)) if zone else moment.astimezone()
+        except (ZoneInfoNotFoundError, ValueError):
+            moment = moment.astimezone()
     return moment.strftime("%Y-%m-%d %H:%M")
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from reformkb import backup as backups
 from reformkb.auth import Editor, Editors
-from reformkb.errors import InputError, ModelError
+from reformkb.errors import InputError, ModelError, ReformKBError
 from reformkb.ingest import pipeline
 from reformkb.ingest.documents import BULLETIN_SUFFIXES
 from reformkb.ingest.pipeline import ImportReport
@@ -91,6 +91,14 @@ class KnowledgeBase:
         """Check the shared editor key; ``name`` is the person, recorded in the audit log."""
         return self.editors.sign_in_key(key, name)
 
+    def session_token(self, editor: Editor) -> str:
+        """A signed token for a browser to keep ``editor`` signed in for a working day (see auth.py)."""
+        return self.editors.issue_token(editor)
+
+    def resume_session(self, token: str) -> Editor | None:
+        """The editor of a token from :meth:`session_token`; None when it is forged, expired or revoked."""
+        return self.editors.resume(token)
+
     def authorize(self, editor: Editor | None = None) -> str:
         """The actor the audit log records for a write by ``editor`` (or the default editor).
 
@@ -116,6 +124,15 @@ class KnowledgeBase:
     def embedder(self):
         """The embedding model, loaded on first use (raises ModelError with advice if it cannot be)."""
         return self.keeper.embedder
+
+    def warm_up(self) -> None:
+        """Load the model and bring the vector index up to date by running one search, so that the first
+        search a user makes is fast. For a background thread at start-up: problems are logged, not raised
+        (the user's own search reports them)."""
+        try:
+            self.search("优化营商环境", k=1)
+        except ReformKBError as exc:
+            log.warning("warm-up failed: %s", exc)
 
     @property
     def db_id(self) -> str:
@@ -313,7 +330,7 @@ class KnowledgeBase:
             actions=self.store.count("kind != ?", [KIND_PRACTICE]),
             regions=len(regions),
             provinces=len({r.province for r in regions}),
-            sources=len(self.sources()),
+            sources=len([s for s in self.sources() if s[0]]),  # cases without a source are not a bulletin
             database=str(self.settings.db_path),
             index_dir=str(self.settings.index_dir),
         )

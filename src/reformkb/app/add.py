@@ -58,7 +58,7 @@ def region_label(name: str) -> str:
 def page() -> None:
     actor = require_editor()
     kb = knowledge_base()
-    st.caption(ui.plain(f"操作人：{actor}（记入修改记录）。带 * 的为必填项。"))
+    st.caption(ui.plain(f"操作人：{ui.actor_name(actor)}（记入修改记录）。带 * 的为必填项。"))
     flash("add_flash")
     saved = st.session_state.pop("add_saved", None)
     if saved is not None:
@@ -79,6 +79,7 @@ def page() -> None:
                         placeholder="写清楚做了什么、效果如何，例如：某市推行企业注销“一网通办”，"
                                     "办理时间由20个工作日压缩至3个工作日。")
     st.multiselect("主题（根据正文自动建议，可修改）", topic_names(), key="add_topics", persist_state="session",
+                   placeholder="选择主题",
                    on_change=lambda: st.session_state.update(add_topics_touched=True))
     c3, c4, c5 = st.columns([3, 1, 1])
     c3.selectbox("来源专报", [t for t, _, _ in kb.sources()], index=None, key="add_source", accept_new_options=True,

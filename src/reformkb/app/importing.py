@@ -27,16 +27,28 @@ def _parse_pasted() -> None:
 
 
 def _parse_upload() -> None:
-    upload = st.session_state.get("imp_file")
-    if upload is None:
-        st.session_state.imp_flash = ("warning", "请先选择一个 .txt、.docx 或 .pdf 文件。")
+    """Parse every chosen file into one review table; a file that cannot be read is listed with the
+    reason and the others are still parsed."""
+    uploads = st.session_state.get("imp_file") or []
+    if not uploads:
+        st.session_state.imp_flash = ("warning", "请先选择 .txt、.docx 或 .pdf 文件（可一次选多个）。")
         return
-    try:
-        drafts, report = knowledge_base().parse_file(upload.getvalue(), upload.name,
-                                                     include_actions=st.session_state.imp_actions)
-        _parsed(drafts, report, upload.name)
-    except ReformKBError as exc:
-        st.session_state.imp_flash = ("error", str(exc))
+    drafts: list[Record] = []
+    merged = ImportReport()
+    for upload in uploads:
+        try:
+            found, report = knowledge_base().parse_file(upload.getvalue(), upload.name,
+                                                        include_actions=st.session_state.imp_actions)
+        except ReformKBError as exc:
+            merged.refused.append((upload.name, ui.web_message(exc)))
+            continue
+        drafts += found
+        merged.warnings += [w if len(uploads) == 1 else f"{upload.name}：{w}" for w in report.warnings]
+        merged.refused += [(f"{upload.name}：{what}" if len(uploads) > 1 else what, why) for what, why in report.refused]
+    if not drafts and len(uploads) == 1 and merged.refused:
+        st.session_state.imp_flash = ("error", merged.refused[0][1])
+        return
+    _parsed(drafts, merged, "、".join(u.name for u in uploads))
 
 
 def show_import_summary(report: ImportReport) -> None:
@@ -65,7 +77,8 @@ def page() -> None:
                      placeholder="把专报全文粘贴到这里：【战术借鉴】等栏目下的每一段会成为一条待核对的案例。")
         st.button("解析粘贴的文字", on_click=_parse_pasted, icon=":material/article:")
     with upload:
-        st.file_uploader("专报文件（.txt、.docx、.pdf）", type=["txt", "docx", "pdf"], key="imp_file")
+        # No type= filter: Streamlit's own refusal is in English; read_document refuses other files in Chinese.
+        st.file_uploader("专报文件（.txt、.docx、.pdf，可一次选多个）", key="imp_file", accept_multiple_files=True)
         st.button("解析文件", on_click=_parse_upload, icon=":material/upload_file:")
 
     drafts = st.session_state.get("imp_drafts")
@@ -74,7 +87,10 @@ def page() -> None:
     notes = st.session_state.imp_notes
     review = st.empty()
     with review.container():
-        st.subheader(f"核对解析结果：{len(drafts)} 条")
+        heading = st.empty()  # filled in below the table, once the reviewer's edits are known
+        heading.subheader(f"核对解析结果：{len(drafts)} 条")
+        if len(notes["name"].split("、")) > 1:
+            st.caption(ui.plain(f"来自 {notes['name']}"))
         for warning in notes["warnings"]:
             st.warning(ui.plain(warning))
         if notes["refused"]:
@@ -93,9 +109,14 @@ def page() -> None:
                 "序号": st.column_config.NumberColumn(width="small"),
                 "保留": st.column_config.CheckboxColumn(width="small", default=True),
                 "并入上一条": st.column_config.CheckboxColumn(default=False),
-                "正文": st.column_config.TextColumn(width="large"),
+                "地区": st.column_config.TextColumn(default=""),
+                "单位": st.column_config.TextColumn(default=""),
+                "标题": st.column_config.TextColumn(default=""),
+                "正文": st.column_config.TextColumn(width="large", default=""),
+                "主题": st.column_config.TextColumn(default=""),
             })
         kept = ui.reviewed_drafts(drafts, edited.to_dict("records"))
+        heading.subheader(f"核对解析结果：{len(kept)} 条" + (f"（表格共 {len(edited)} 行）" if len(edited) != len(kept) else ""))
         go = st.button(f"确认导入 {len(kept)} 条", type="primary", disabled=not kept, icon=":material/done_all:")
     if not go:
         return
