@@ -145,8 +145,11 @@ def test_reviewed_drafts_applies_edits_merges_and_drops():
     rows[0]["地区"] = "丙市"
     rows.append({"序号": float("nan"), "保留": True, "并入上一条": None, "地区": "丁市", "单位": None,
                  "标题": None, "正文": "丁市补录的做法。", "主题": float("nan")})  # a row the reviewer added
+    rows.append({"序号": None, "保留": True, "并入上一条": False, "地区": "", "单位": "", "标题": "", "正文": "",
+                 "主题": ""})  # a row added and left empty is not a case
     out = ui.reviewed_drafts(drafts, rows)
     assert [d["text"] for d in out] == ["甲市做法一。续写。", "丁市补录的做法。"]
+    assert all(isinstance(r["序号"], str) and r["单位"] is not None for r in ui.review_table(drafts))  # no “None” cells
     # the region is read afresh; title and topics follow the merged text again
     assert out[0]["region"] == "丙市" and out[0]["region_raw"] == "" and out[0]["title"] == ""
     assert out[0]["topics"] == []

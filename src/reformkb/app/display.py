@@ -50,8 +50,10 @@ def streamlit_texts_css(max_file_bytes: int) -> str:
   display:block}}
 [data-testid="stFileUploaderDropzoneInstructions"] > div::after {{content:"每个文件不超过 {limit} MB";
   display:block;font-size:0.8rem;color:#6b6f7b}}
-[data-testid="stFileUploaderDropzone"] button {{font-size:0}}
-[data-testid="stFileUploaderDropzone"] button::after {{content:"选择文件";font-size:0.875rem}}
+[data-testid="stFileUploaderDropzone"] button:not([data-testid="stBaseButton-minimal"]):not([aria-label="Add files"])
+  {{font-size:0}}
+[data-testid="stFileUploaderDropzone"] button:not([data-testid="stBaseButton-minimal"]):not([aria-label="Add files"])::after
+  {{content:"选择文件";font-size:0.875rem}}
 [data-testid="InputInstructions"] {{display:none}}
 </style>
 """
@@ -189,9 +191,10 @@ SOURCE_FIELDS = ("source_title", "source_issue", "source_date", "source_file")
 def review_table(drafts: list[dict]) -> list[dict]:
     """Rows of the review table for draft records (dicts from :meth:`Record.to_dict`).
 
-    ``序号`` ties a row to its draft (1-based); a row the reviewer adds has none.
+    ``序号`` ties a row to its draft (1-based, as text so that a row the reviewer adds shows an empty cell,
+    not “None”); a row the reviewer adds has none.
     """
-    return [{"序号": n, "保留": True, "并入上一条": False, "地区": d["region"] or "", "单位": d["agency"] or "",
+    return [{"序号": str(n), "保留": True, "并入上一条": False, "地区": d["region"] or "", "单位": d["agency"] or "",
              "标题": d["title"] or "", "正文": d["text"], "主题": TOPIC_SEPARATOR.join(d["topics"])}
             for n, d in enumerate(drafts, 1)]
 
@@ -231,6 +234,8 @@ def reviewed_drafts(drafts: list[dict], rows: list[dict]) -> list[dict]:
         if not _checked(row.get("保留")):
             continue
         number = _cell(row.get("序号"))
+        if not number and not text:
+            continue  # a row added to the table and left empty
         original = drafts[int(float(number)) - 1] if number else {
             "region": "", "agency": "", "title": "", "text": "", "topics": [], **template}
         edited = dict(original)

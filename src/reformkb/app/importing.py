@@ -106,7 +106,7 @@ def page() -> None:
             pd.DataFrame(ui.review_table(drafts)).astype({"保留": object, "并入上一条": object}), key=f"imp_editor_{st.session_state.imp_round}",
             num_rows="dynamic", hide_index=True, disabled=["序号"],
             column_config={
-                "序号": st.column_config.NumberColumn(width="small"),
+                "序号": st.column_config.TextColumn(width="small", default=""),
                 "保留": st.column_config.CheckboxColumn(width="small", default=True),
                 "并入上一条": st.column_config.CheckboxColumn(default=False),
                 "地区": st.column_config.TextColumn(default=""),
