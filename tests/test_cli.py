@@ -84,7 +84,8 @@ def test_fts_syntax_is_searched_as_text(capsys, home):
 
 def test_export_and_import_record_files(capsys, home, tmp_path):
     out_file = tmp_path / "hits.xlsx"
-    code, out, _ = run(capsys, "--home", home, "export", str(out_file), "--query", "企业注销提速", "-k", "3")
+    code, out, _ = run(capsys, "--home", home, "export", str(out_file), "--query", "企业注销提速", "-k", "3",
+                       "--include-weak")  # without it, the weak hits are left out (tests/test_relevance.py)
     assert code == 0 and out_file.stat().st_size > 3000 and "已导出 3 条" in out
     csv_file = tmp_path / "cases.csv"
     csv_file.write_text("text,region,extra\n温州市推行“企业码”服务。,温州,x\n,长沙,\n", encoding="utf-8")

@@ -143,23 +143,42 @@ def _print_json(data) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=1))
 
 
-def _print_record(rec, score: str = "") -> None:
+def _print_record(rec, score: str = "", suggested_topic: str = "") -> None:
     badges = "；".join(m.get("summary") or m.get("badge", "") for m in rec.metrics if m.get("badge"))
     print(f"[{rec.id}] {rec.region}{'·' + rec.agency if rec.agency else ''}  {rec.title}{score}")
     print(f"    {rec.text}")
-    meta = [f"主题：{'、'.join(rec.topics)}" if rec.topics else "", f"成效：{badges}" if badges else "",
+    topics = f"主题：{'、'.join(rec.topics)}" if rec.topics else (
+        f"推荐主题：{suggested_topic}（模型推荐，未确认）" if suggested_topic else "")
+    meta = [topics, f"成效：{badges}" if badges else "",
             f"来源：{rec.source.title} 第{rec.source.issue}期 {rec.source.date}" if rec.source.title else "",
             f"ref：{rec.ref}" if rec.ref else ""]
     print("    " + "  ".join(m for m in meta if m))
 
 
-def _print_hits(hits, as_json: bool, score_label: str) -> int:
+def _print_hits(hits, as_json: bool, score_label: str, graded: bool = True) -> int:
+    """Hits with their relevance grade: strong and related ones first (in rank order), then the weak
+    ones under a line of their own; when no hit is better than weak, a plain sentence says so first.
+    ``graded=False`` (similar practices, which have no calibrated grade) prints them in rank order."""
+    from reformkb.search.fusion import NOTHING_CLOSE, RELEVANCE_LABELS, answers
+
     if as_json:
         _print_json([h.to_dict() for h in hits])
         return 0
-    for n, hit in enumerate(hits, 1):
+    if not graded:
+        for n, hit in enumerate(hits, 1):
+            print(f"{n}.", end=" ")
+            _print_record(hit.record, f"  （{score_label} {hit.score:.3f}）", hit.suggested_topic)
+        return 0
+    good = answers(hits)
+    weak = [h for h in hits if h.relevance == "weak"]
+    if hits and not good:
+        print(NOTHING_CLOSE)
+    for n, hit in enumerate(good + weak, 1):
+        if good and n == len(good) + 1:
+            print("—— 其他可能相关（相关度较低）——")
         print(f"{n}.", end=" ")
-        _print_record(hit.record, f"  （{score_label} {hit.score:.3f}）")
+        label = RELEVANCE_LABELS.get(hit.relevance, hit.relevance)
+        _print_record(hit.record, f"  〔{label}〕（{score_label} {hit.score:.3f}）", hit.suggested_topic)
     return 0
 
 
@@ -283,7 +302,7 @@ def cmd_search(args) -> int:
 def cmd_similar(args) -> int:
     with _kb(args) as kb:
         hits = kb.similar(args.id, k=args.k, other_regions=not args.same_region)
-    return _print_hits(hits, args.json, "相似度")
+    return _print_hits(hits, args.json, "相似度", graded=False)
 
 
 def cmd_regions(args) -> int:
@@ -313,11 +332,19 @@ def cmd_topics(args) -> int:
 def cmd_export(args) -> int:
     with _kb(args) as kb:
         if args.query:
-            records = [h.record for h in kb.search(args.query, k=args.k, mode=args.mode, filters=_filters(args))]
+            from reformkb.search.fusion import answers
+
+            hits = kb.search(args.query, k=args.k, mode=args.mode, filters=_filters(args))
+            records = [h.record for h in answers(hits, include_weak=args.include_weak)]
+            if hits and not records:
+                print("没有找到高度相关的做法，未导出：可以换个更宽泛的说法，"
+                      "或加 --include-weak 导出意思最接近的结果。", file=sys.stderr)
+                return 1
+            left_out = len(hits) - len(records)
         else:
-            records = kb.records(_filters(args))
+            records, left_out = kb.records(_filters(args)), 0
         path = kb.export(records, args.output, args.format, group_by="" if args.group_by == "none" else args.group_by)
-    print(f"已导出 {len(records)} 条到 {path}")
+    print(f"已导出 {len(records)} 条到 {path}" + (f"（另有 {left_out} 条相关度较低，未导出）" if left_out else ""))
     return 0
 
 
@@ -504,7 +531,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["xlsx", "csv", "docx", "jsonl"], help="格式（默认按扩展名）")
     p.add_argument("--group-by", choices=["region", "topic", "none"], default="region",
                    help="docx 报告文字的分组：region 按地区（默认）、topic 按主题、none 不分组")
-    p.add_argument("--query", help="只导出该检索的结果 / export the hits of this query")
+    p.add_argument("--query", help="只导出该检索的结果（高度相关和相关的） / export the strong and related hits of this query")
+    p.add_argument("--include-weak", action="store_true",
+                   help="--query 时也导出相关度较低的结果 / with --query, also export weak hits")
     p.add_argument("-k", type=int, default=50)
     p.add_argument("--mode", choices=["hybrid", "keyword", "semantic"], default="hybrid")
     _add_filters(p)

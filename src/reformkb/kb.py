@@ -302,6 +302,11 @@ class KnowledgeBase:
             filters.topic = normalize_topic(filters.topic)
         return filters
 
+    def suggest_topics(self, records: list[Record]) -> list[str]:
+        """For each record without topics, the topic the embedding model finds nearest, to show as a
+        suggestion ("推荐主题"); "" for records that have topics. Nothing is stored."""
+        return self.searcher.suggest_topics(records)
+
     def similar(self, record_id: int, k: int = 5, other_regions: bool = True) -> list[Hit]:
         """The practices most like record ``record_id`` (by default from other regions)."""
         return self.searcher.similar(record_id, k, other_regions)

@@ -39,6 +39,7 @@ class IndexKeeper:
         self._loading = threading.Lock()
         self._index: VectorIndex | None = None
         self._expressions: dict[str, np.ndarray] = {}  # glossary expression → query vector
+        self._topics: np.ndarray | None = None  # topic texts' query vectors (suggested topics)
 
     @property
     def embedder(self):
@@ -195,6 +196,15 @@ class IndexKeeper:
         if missing:
             self._expressions.update(zip(missing, self.embedder.embed_queries(missing)))
         return np.vstack([self._expressions[t] for t in texts])
+
+    def topic_vectors(self) -> np.ndarray:
+        """Query vectors of the topic texts (:func:`reformkb.ingest.topics.topic_texts`), embedded once
+        per keeper and kept."""
+        if self._topics is None:
+            from reformkb.ingest.topics import topic_texts
+
+            self._topics = self.embedder.embed_queries([text for _, text in topic_texts()])
+        return self._topics
 
     def close(self) -> None:
         """Persist the vector index if it changed."""
