@@ -180,8 +180,9 @@ def test_search_shows_latest_then_results_with_filters_and_export(home):
     assert card_regions(at) == ["深圳市"]
 
     at.sidebar.selectbox(key="topic").select("").run()
-    at.text_input(key="q").input("量子计算").run()  # no such words: the nearest in meaning, and a note
-    assert cards(at) and "下面是意思最接近的做法" in texts(at.info)
+    at.text_input(key="q").input("量子计算").run()  # nothing answers it: the closest few, below a note
+    # issue 14/15: every hit is weak, so the page says so (was: “下面是意思最接近的做法” over all hits)
+    assert 0 < len(cards(at)) <= 3 and "没有找到高度相关的做法" in texts(at.info)
     at.sidebar.radio(key="mode").set_value("keyword").run()
     assert cards(at) == [] and "没有找到符合条件的案例" in texts(at.info)
     button(at, "清除筛选条件").click().run()  # the one under the message
@@ -195,23 +196,32 @@ def test_search_shows_latest_then_results_with_filters_and_export(home):
 
 def test_results_sorted_paged_and_ticked_for_the_report(home):
     at = open_app()
-    at.text_input(key="q").input("营商环境").run()
-    first_page = card_regions(at)
-    assert len(first_page) == 10 and "第 1 / 2 页" in texts(at.caption)
+    at.sidebar.toggle(key="with_actions").set_value(True).run()  # the 30 newest cases, 10 a page
+    first_page = cards(at)
+    assert len(first_page) == 10 and "第 1 / 3 页（第 1–10 条，共 30 条）" in texts(at.caption)
     button(at, "下一页").click().run()
-    second_page = card_regions(at)
-    assert 0 < len(second_page) <= 10 and "第 2 / 2 页" in texts(at.caption)
+    button(at, "下一页").click().run()
+    assert len(cards(at)) == 10 and "第 3 / 3 页" in texts(at.caption) and not set(cards(at)) & set(first_page)
     button(at, "上一页").click().run()
-    assert card_regions(at) == first_page
+    button(at, "上一页").click().run()
+    assert cards(at) == first_page
+
+    def shown() -> list[Record]:
+        with KnowledgeBase(home=home) as kb:
+            return [kb.get(int(re.search(r"编号 (\d+)", c).group(1))) for c in cards(at)]
 
     at.sidebar.selectbox(key="sort").select("improvement").run()
-    with KnowledgeBase(home=home) as kb:
-        shown = [kb.get(int(re.search(r"编号 (\d+)", c).group(1))) for c in cards(at)]
-    cuts = [ui.best_improvement(r) for r in shown]
+    assert "第 1 / 3 页" in texts(at.caption)  # a new order starts again at the first page
+    cuts = [ui.best_improvement(r) for r in shown()]
     known = [c for c in cuts if c is not None]
     assert known and known == sorted(known, reverse=True) and cuts[:len(known)] == known
+    assert card_regions(at)[0] == "长沙市"  # 97.5 %, the largest in the seed; not on the first page by date
     at.sidebar.selectbox(key="sort").select("date").run()
+    dates = [r.source.date for r in shown()]
+    assert dates == sorted(dates, reverse=True)
     at.sidebar.selectbox(key="sort").select("relevance").run()
+    at.sidebar.toggle(key="with_actions").set_value(False)
+    at.text_input(key="q").input("营商环境").run()
 
     ids = [int(re.search(r"编号 (\d+)", c).group(1)) for c in cards(at)]
     at.checkbox(key=f"tick_{ids[3]}").check().run()
