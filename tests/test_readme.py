@@ -82,3 +82,16 @@ def test_every_readme_example_works_on_the_default_kb(seeded_home, tmp_path, mon
             assert (work / argv[1]).stat().st_size > 10_000
         if command == "--help":
             assert "用法：" in out and "show this help message" not in out
+
+
+def test_the_readme_python_example_works_on_the_default_kb(seeded_home, tmp_path, monkeypatch, capsys):
+    home = tmp_path / "kb"
+    home.mkdir()
+    shutil.copy(seeded_home / "reformkb.db", home / "reformkb.db")
+    monkeypatch.setenv("REFORMKB_HOME", str(home))  # KnowledgeBase() opens the default knowledge base
+    code = re.search(r"Python 接口：\s*```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 (the README's own example)
+    namespace["kb"].close()
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) >= 3 and lines[0].startswith("长沙市 ")

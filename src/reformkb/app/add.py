@@ -41,7 +41,7 @@ def _save_case() -> None:
             return
         rec, _ = kb.add(data, check_duplicates=False, editor=current_editor())
     except ReformKBError as exc:
-        st.session_state.add_flash = ("error", str(exc))
+        st.session_state.add_flash = ("error", ui.web_message(exc))
         return
     st.session_state.add_saved = rec.id
     st.session_state.update(ADD_FIELDS)

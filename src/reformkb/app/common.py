@@ -119,7 +119,7 @@ def _sign_in(attempt) -> None:
         editor = attempt()
         token = knowledge_base().session_token(editor)
     except ReformKBError as exc:
-        st.error(ui.plain(str(exc)), icon=":material/error:")
+        st.error(ui.plain(ui.web_message(exc)), icon=":material/error:")
         return
     st.session_state.editor = editor
     st.session_state.signed_out = False

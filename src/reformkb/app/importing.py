@@ -23,7 +23,7 @@ def _parse_pasted() -> None:
     try:
         _parsed(*knowledge_base().parse_text(text, include_actions=st.session_state.imp_actions), "粘贴的专报")
     except ReformKBError as exc:
-        st.session_state.imp_flash = ("error", str(exc))
+        st.session_state.imp_flash = ("error", ui.web_message(exc))
 
 
 def _parse_upload() -> None:
@@ -127,7 +127,7 @@ def page() -> None:
         try:
             ready.append(kb.prepare(d))
         except ReformKBError as exc:
-            report.refused.append((f"第 {n} 条：{d['text'][:20]}…", str(exc)))
+            report.refused.append((f"第 {n} 条：{d['text'][:20]}…", ui.web_message(exc)))
     bar = st.progress(0.0, text="正在保存……")
     with reported(), st.spinner("正在保存并更新检索索引……"):
         kb.store_records(ready, report, editor=current_editor(), progress=lambda done, total: bar.progress(done / total,

@@ -35,7 +35,7 @@ def _restore(record_id: int) -> None:
         rec = knowledge_base().restore(record_id, editor=current_editor())
         st.session_state.m_flash = ("success", f"已恢复第 {rec.id} 条：{rec.region} {rec.title}")
     except ReformKBError as exc:
-        st.session_state.m_flash = ("error", str(exc))
+        st.session_state.m_flash = ("error", ui.web_message(exc))
     st.session_state.pop("m_deleted", None)
 
 
