@@ -35,6 +35,7 @@ class IndexKeeper:
         self.store, self.settings, self.db_id = store, settings, db_id
         self.lock = threading.RLock()
         self._embedder = None
+        self._loading = threading.Lock()
         self._index: VectorIndex | None = None
         self._expressions: dict[str, np.ndarray] = {}  # glossary expression → query vector
         self.notice = ""  # why the index could not be saved (it is then used from memory)
@@ -44,9 +45,11 @@ class IndexKeeper:
     def embedder(self):
         """The embedding model, loaded on first use (raises ModelError with advice if it cannot be)."""
         if self._embedder is None:
-            from reformkb.search.embedding import Embedder
+            with self._loading:  # the app's warm-up thread and a first search may ask at the same moment
+                if self._embedder is None:
+                    from reformkb.search.embedding import Embedder
 
-            self._embedder = Embedder(self.settings)
+                    self._embedder = Embedder(self.settings)
         return self._embedder
 
     def _new_index(self) -> VectorIndex:
