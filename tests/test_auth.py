@@ -197,3 +197,32 @@ def test_cli_editor_sign_in(tmp_path, model, monkeypatch, capsys):
     assert "张三" in out and "已设置" in out
     with KnowledgeBase(home, empty=True) as kb:
         assert [c.actor for c in kb.changes()][:2] == ["王五（编辑密钥）", "张三"]
+
+
+# -- sign-in that survives a page refresh (issue 15) ------------------------------------------------
+def test_a_token_keeps_the_editor_signed_in_until_it_expires(tmp_path):
+    editors = Editors.for_home(tmp_path)
+    editors.add_account("王科长", "correct horse 9", iterations=1000)
+    editor = editors.sign_in("王科长", "correct horse 9")
+    token = editors.issue_token(editor, seconds=3600, now=1_000_000)
+    again = Editors.for_home(tmp_path).resume(token, now=1_000_000 + 3000)  # another process, same home
+    assert again is not None and again.name == "王科长"
+    assert Editors.for_home(tmp_path).authorize(again, "") == "王科长"
+    assert editors.resume(token, now=1_000_000 + 3601) is None  # expired
+    payload, signature = token.split(".")
+    forged = payload[:-2] + ("AA" if payload[-2:] != "AA" else "BB")
+    assert editors.resume(f"{forged}.{signature}", now=1_000_000) is None
+    assert editors.resume("not a token", now=1_000_000) is None
+    assert (tmp_path / ".editor-sessions.key").stat().st_mode & 0o077 == 0  # owner only
+
+
+def test_a_password_change_or_a_new_secret_ends_the_token(tmp_path):
+    editors = Editors.for_home(tmp_path)
+    editors.add_account("王科长", "correct horse 9", iterations=1000)
+    token = editors.issue_token(editors.sign_in("王科长", "correct horse 9"))
+    assert editors.resume(token) is not None
+    editors.add_account("王科长", "another horse 10", iterations=1000)
+    assert editors.resume(token) is None
+    token = editors.issue_token(editors.sign_in("王科长", "another horse 10"))
+    (tmp_path / ".editor-sessions.key").unlink()  # the administrator ends every session
+    assert editors.resume(token) is None

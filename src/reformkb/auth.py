@@ -65,6 +65,8 @@ LOCKOUT_S = 15 * 60  # … for this long
 THROTTLE_MAX_ENTRIES = 10_000  # names and clients remembered (bounded memory under a flood of made-up names)
 MAX_NAME_CHARS = 40
 KEY_SUFFIX = "（编辑密钥）"
+SESSION_SECRET_FILE = ".editor-sessions.key"  # signs the tokens that keep an editor signed in across page loads
+SESSION_SECONDS = 10 * 3600  # a working day
 
 _SECRET = secrets.token_bytes(32)  # signs the Editors of this process; never leaves it
 _NAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff\"\\]")
@@ -392,3 +394,64 @@ class Editors:
         config = self.config()
         config.editor_key_hash = ""
         self._write(config)
+
+    # -- sign-in that outlives a page refresh ------------------------------------------------------------
+    # A browser keeps a token: “<payload>.<signature>”, the payload the editor's name, sign-in method and
+    # expiry (base64 of JSON), the signature an HMAC-SHA256 with a secret kept in the knowledge base's home
+    # (``SESSION_SECRET_FILE``, readable by its owner only) over the payload and the account's current
+    # password hash. So a token cannot be made without the secret, ends at its expiry, and stops working
+    # when the password (or the shared key) is changed or the account removed; deleting the secret file
+    # ends every session at once.
+    def _session_secret(self) -> bytes:
+        path = self.path.parent / SESSION_SECRET_FILE
+        try:
+            return bytes.fromhex(path.read_text(encoding="ascii").strip())
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError) as exc:
+            raise AuthError(f"无法读取登录密钥文件 {path}（{exc}）：请删除该文件，所有人重新登录即可。") from exc
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(32))
+        os.chmod(tmp, 0o600)
+        try:
+            os.link(tmp, path)  # never replaces a secret another process wrote meanwhile
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+
+    def _stored_for(self, method: str, name: str) -> str:
+        config = self.config()
+        return (config.accounts.get(name) if method == "account" else config.editor_key_hash) or ""
+
+    def _token_signature(self, payload: str, stored: str) -> str:
+        return hmac.new(self._session_secret(), f"{payload}\0{stored}".encode("utf-8"), "sha256").hexdigest()
+
+    def issue_token(self, editor: Editor, seconds: int = SESSION_SECONDS, now: float | None = None) -> str:
+        """A token for the browser of a signed-in ``editor``, valid for ``seconds`` (a working day)."""
+        self.authorize(editor, "")
+        expires = int((time.time() if now is None else now) + seconds)
+        data = json.dumps({"n": editor.name, "m": editor.method, "e": expires}, ensure_ascii=False)
+        payload = base64.urlsafe_b64encode(data.encode("utf-8")).decode("ascii").rstrip("=")
+        return f"{payload}.{self._token_signature(payload, self._stored_for(editor.method, editor.name))}"
+
+    def resume(self, token: str, now: float | None = None) -> Editor | None:
+        """The Editor a token from :meth:`issue_token` stands for, or None when it is malformed, forged,
+        expired, or its account's password (or the key) has changed since."""
+        if not self.enabled or not isinstance(token, str) or token.count(".") != 1:
+            return None
+        payload, signature = token.split(".")
+        try:
+            data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8"))
+            name, method, expires = data["n"], data["m"], int(data["e"])
+            stored = self._stored_for(method, name) if method in ("account", "key") else ""
+        except (ValueError, KeyError, TypeError, AuthError):
+            return None
+        if not stored or not hmac.compare_digest(signature, self._token_signature(payload, stored)):
+            return None
+        if expires < (time.time() if now is None else now):
+            return None
+        return Editor(name, method, _proof(method, name, stored))

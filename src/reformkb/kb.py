@@ -23,7 +23,7 @@ import numpy as np
 
 from reformkb import backup as backups
 from reformkb.auth import Editor, Editors
-from reformkb.errors import InputError, ModelError
+from reformkb.errors import InputError, ModelError, ReformKBError
 from reformkb.ingest import pipeline, places
 from reformkb.ingest.documents import BULLETIN_SUFFIXES
 from reformkb.ingest.enrich import PlaceReview, place_review
@@ -127,6 +127,14 @@ class KnowledgeBase:
         """Check the shared editor key; ``name`` is the person, recorded in the audit log."""
         return self.editors.sign_in_key(key, name, client)
 
+    def session_token(self, editor: Editor) -> str:
+        """A signed token for a browser to keep ``editor`` signed in for a working day (see auth.py)."""
+        return self.editors.issue_token(editor)
+
+    def resume_session(self, token: str) -> Editor | None:
+        """The editor of a token from :meth:`session_token`; None when it is forged, expired or revoked."""
+        return self.editors.resume(token)
+
     def authorize(self, editor: Editor | None = None) -> str:
         """The actor the audit log records for a write by ``editor`` (or the default editor).
 
@@ -152,6 +160,15 @@ class KnowledgeBase:
     def embedder(self):
         """The embedding model, loaded on first use (raises ModelError with advice if it cannot be)."""
         return self.keeper.embedder
+
+    def warm_up(self) -> None:
+        """Load the model and bring the vector index up to date by running one search, so that the first
+        search a user makes is fast. For a background thread at start-up: problems are logged, not raised
+        (the user's own search reports them)."""
+        try:
+            self.search("优化营商环境", k=1)
+        except ReformKBError as exc:
+            log.warning("warm-up failed: %s", exc)
 
     @property
     def db_id(self) -> str:
@@ -351,6 +368,11 @@ class KnowledgeBase:
             filters.topic = normalize_topic(filters.topic)
         return filters
 
+    def suggest_topics(self, records: list[Record]) -> list[str]:
+        """For each record without topics, the topic the embedding model finds nearest, to show as a
+        suggestion ("推荐主题"); "" for records that have topics. Nothing is stored."""
+        return self.searcher.suggest_topics(records)
+
     def similar(self, record_id: int, k: int = 5, other_regions: bool = True) -> list[Hit]:
         """The practices most like record ``record_id`` (by default from other regions)."""
         return self.searcher.similar(record_number(record_id), hit_count(k), other_regions)
@@ -417,7 +439,7 @@ class KnowledgeBase:
             actions=self.store.count("kind != ?", [KIND_PRACTICE]),
             regions=len(regions),
             provinces=len({r.province for r in regions}),
-            sources=len(self.sources()),
+            sources=len([s for s in self.sources() if s[0]]),  # cases without a source are not a bulletin
             database=str(self.settings.db_path),
             index_dir=str(self.settings.index_dir),
             restore_copies=backups.kept_list(self.settings.db_path),
@@ -440,14 +462,14 @@ class KnowledgeBase:
         return (db, *(Path(f"{db}{s}") for s in ("-wal", "-shm", "-journal")), self.settings.index_dir,
                 self.editors.path)
 
-    def export(self, records: list[Record], path: Path | str, fmt: str | None = None, *, force: bool = False) -> Path:
-        """Write records to CSV, JSONL or XLSX (by ``fmt`` or the file's suffix); returns the path written.
-
-        An existing file is refused unless ``force``; a knowledge-base file always (see :mod:`reformkb.outputs`).
-        """
+    def export(self, records: list[Record], path: Path | str, fmt: str | None = None, group_by: str = "region", *,
+               force: bool = False) -> Path:
+        """Write records as xlsx, csv, docx (report text, grouped by ``group_by``) or jsonl (every field), by
+        ``fmt`` or the file's suffix; returns the path written. An existing file is refused unless ``force``;
+        a knowledge-base file always (see :mod:`reformkb.outputs`)."""
         from reformkb.export import write_records
 
-        return write_records(records, Path(path), fmt, force=force, protected=self.files)
+        return write_records(records, Path(path), fmt, group_by, force=force, protected=self.files)
 
     def backup(self, dest: Path | str, *, force: bool = False) -> Path:
         """A consistent copy of the database (the index is derived and rebuilt on open).

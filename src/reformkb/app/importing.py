@@ -1,6 +1,8 @@
 """导入专报: paste or upload a bulletin, review the drafts in a table, then store them."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
@@ -11,10 +13,12 @@ from reformkb.ingest.pipeline import ImportReport
 from reformkb.records import Record
 
 
-def _parsed(drafts: list[Record], report: ImportReport, name: str) -> None:
+def _parsed(drafts: list[Record], report: ImportReport, name: str, unreadable: list[tuple[str, str]] = ()) -> None:
+    """Keep the drafts for review, with the paragraphs left out (table rows a tick takes back) and the
+    files that could not be read at all."""
     s = st.session_state
     s.imp_drafts = [d.to_dict() for d in drafts]
-    s.imp_notes = {"name": name, "warnings": report.warnings,
+    s.imp_notes = {"name": name, "warnings": report.warnings, "unreadable": list(unreadable),
                    "left_out": [{"text": o.text, "reason": o.reason} for o in report.left_out]}
     s.imp_round = s.get("imp_round", 0) + 1  # a fresh review table for every parse
 
@@ -24,20 +28,34 @@ def _parse_pasted() -> None:
     try:
         _parsed(*knowledge_base().parse_text(text, include_actions=st.session_state.imp_actions), "粘贴的专报")
     except ReformKBError as exc:
-        st.session_state.imp_flash = ("error", str(exc))
+        st.session_state.imp_flash = ("error", ui.web_message(exc))
 
 
 def _parse_upload() -> None:
-    upload = st.session_state.get("imp_file")
-    if upload is None:
-        st.session_state.imp_flash = ("warning", "请先选择一个 .txt、.docx 或 .pdf 文件。")
+    """Parse every chosen file into one review table; a file that cannot be read is listed with the
+    reason and the others are still parsed."""
+    uploads = st.session_state.get("imp_file") or []
+    if not uploads:
+        st.session_state.imp_flash = ("warning", "请先选择 .txt、.docx 或 .pdf 文件（可一次选多个）。")
         return
-    try:
-        drafts, report = knowledge_base().parse_file(upload.getvalue(), upload.name,
-                                                     include_actions=st.session_state.imp_actions)
-        _parsed(drafts, report, upload.name)
-    except ReformKBError as exc:
-        st.session_state.imp_flash = ("error", str(exc))
+    drafts: list[Record] = []
+    merged = ImportReport()
+    unreadable: list[tuple[str, str]] = []
+    for upload in uploads:
+        try:
+            found, report = knowledge_base().parse_file(upload.getvalue(), upload.name,
+                                                        include_actions=st.session_state.imp_actions)
+        except ReformKBError as exc:
+            unreadable.append((upload.name, ui.web_message(exc)))
+            continue
+        drafts += found
+        many = len(uploads) > 1
+        merged.warnings += [f"{upload.name}：{w}" if many else w for w in report.warnings]
+        merged.left_out += [replace(o, reason=f"{upload.name}：{o.reason}") if many else o for o in report.left_out]
+    if not drafts and len(uploads) == 1 and unreadable:
+        st.session_state.imp_flash = ("error", unreadable[0][1])
+        return
+    _parsed(drafts, merged, "、".join(u.name for u in uploads), unreadable)
 
 
 def show_import_summary(report: ImportReport) -> None:
@@ -72,7 +90,8 @@ def page() -> None:
                      placeholder="把专报全文粘贴到这里：【战术借鉴】等栏目下的每一段会成为一条待核对的案例。")
         st.button("解析粘贴的文字", on_click=_parse_pasted, icon=":material/article:")
     with upload:
-        st.file_uploader("专报文件（.txt、.docx、.pdf）", type=["txt", "docx", "pdf"], key="imp_file")
+        # No type= filter: Streamlit's own refusal is in English; read_document refuses other files in Chinese.
+        st.file_uploader("专报文件（.txt、.docx、.pdf，可一次选多个）", key="imp_file", accept_multiple_files=True)
         st.button("解析文件", on_click=_parse_upload, icon=":material/upload_file:")
 
     drafts = st.session_state.get("imp_drafts")
@@ -82,9 +101,15 @@ def page() -> None:
     review = st.empty()
     with review.container():
         left_out = notes["left_out"]
-        st.subheader(f"核对解析结果：{len(drafts)} 条")
+        heading = st.empty()  # filled in below the table, once the reviewer's edits are known
+        heading.subheader(f"核对解析结果：{len(drafts)} 条")
+        if len(notes["name"].split("、")) > 1:
+            st.caption(ui.plain(f"来自 {notes['name']}"))
         for warning in notes["warnings"]:
             st.warning(ui.plain(warning))
+        if notes["unreadable"]:
+            with st.expander(f"未能读取的文件 {len(notes['unreadable'])} 个（不会导入）", expanded=True):
+                st.dataframe(pd.DataFrame(notes["unreadable"], columns=["文件", "原因"]), hide_index=True)
         if not drafts and not left_out:
             st.info("没有解析出案例：请确认专报中有【战术借鉴】或【战斗动态】等栏目。")
             return
@@ -98,12 +123,17 @@ def page() -> None:
             key=f"imp_editor_{st.session_state.imp_round}", num_rows="dynamic", hide_index=True,
             disabled=["序号", "地区待确认", "未导入原因"],
             column_config={
-                "序号": st.column_config.NumberColumn(width="small"),
+                "序号": st.column_config.TextColumn(width="small", default=""),
                 "保留": st.column_config.CheckboxColumn(width="small", default=True),
                 "并入上一条": st.column_config.CheckboxColumn(default=False),
-                "正文": st.column_config.TextColumn(width="large"),
+                "地区": st.column_config.TextColumn(default=""),
+                "单位": st.column_config.TextColumn(default=""),
+                "标题": st.column_config.TextColumn(default=""),
+                "正文": st.column_config.TextColumn(width="large", default=""),
+                "主题": st.column_config.TextColumn(default=""),
             })
         kept = ui.reviewed_drafts(drafts, edited.to_dict("records"))
+        heading.subheader(f"核对解析结果：{len(kept)} 条" + (f"（表格共 {len(edited)} 行）" if len(edited) != len(kept) else ""))
         go = st.button(f"确认导入 {len(kept)} 条", type="primary", disabled=not kept, icon=":material/done_all:")
     if not go:
         return
@@ -114,7 +144,7 @@ def page() -> None:
         try:
             ready.append(kb.prepare(d))
         except ReformKBError as exc:
-            report.refused.append((f"第 {n} 条：{d['text'][:20]}…", str(exc)))
+            report.refused.append((f"第 {n} 条：{d['text'][:20]}…", ui.web_message(exc)))
     bar = st.progress(0.0, text="正在保存……")
     with reported(), st.spinner("正在保存并更新检索索引……"):
         kb.store_records(ready, report, editor=current_editor(), progress=lambda done, total: bar.progress(done / total,

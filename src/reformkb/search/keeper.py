@@ -35,17 +35,21 @@ class IndexKeeper:
         self.store, self.settings, self.db_id = store, settings, db_id
         self.lock = threading.RLock()
         self._embedder = None
+        self._loading = threading.Lock()
         self._index: VectorIndex | None = None
         self._expressions: dict[str, np.ndarray] = {}  # glossary expression → query vector
         self.notice = ""  # why the index could not be saved (it is then used from memory)
+        self._topics: np.ndarray | None = None  # topic texts' query vectors (suggested topics)
 
     @property
     def embedder(self):
         """The embedding model, loaded on first use (raises ModelError with advice if it cannot be)."""
         if self._embedder is None:
-            from reformkb.search.embedding import Embedder
+            with self._loading:  # the app's warm-up thread and a first search may ask at the same moment
+                if self._embedder is None:
+                    from reformkb.search.embedding import Embedder
 
-            self._embedder = Embedder(self.settings)
+                    self._embedder = Embedder(self.settings)
         return self._embedder
 
     def _new_index(self) -> VectorIndex:
@@ -229,6 +233,15 @@ class IndexKeeper:
         if missing:
             self._expressions.update(zip(missing, self.embedder.embed_queries(missing)))
         return np.vstack([self._expressions[t] for t in texts])
+
+    def topic_vectors(self) -> np.ndarray:
+        """Query vectors of the topic texts (:func:`reformkb.ingest.topics.topic_texts`), embedded once
+        per keeper and kept."""
+        if self._topics is None:
+            from reformkb.ingest.topics import topic_texts
+
+            self._topics = self.embedder.embed_queries([text for _, text in topic_texts()])
+        return self._topics
 
     def close(self) -> None:
         """Persist the vector index if it changed."""
