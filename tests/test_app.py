@@ -356,7 +356,7 @@ def test_import_pasted_bulletin_with_review(home):
         "added_rows": [{"保留": True, "地区": "绍兴市", "正文": "绍兴市推行“企业注销一件事”，注销办理压缩至3个工作日。"}],
         "deleted_rows": []}
     at.run()
-    assert "核对解析结果：3 条（表格共 5 行）" in texts(at.subheader)  # the heading follows the edits (issue 15)
+    assert "核对解析结果：3 条（表格共 6 行）" in texts(at.subheader)  # the heading follows the edits (issue 15)
     button(at, "确认导入 3 条").click().run()
     assert not at.exception
     assert at.get("progress") and "新增 3 条，重复跳过 0 条，拒绝 0 条。" in texts(at.success)
