@@ -622,7 +622,6 @@ APP_CASES = {
     "edit empty text": ("manage", lambda at: _edit(at, text="")),
     "edit over-long title": ("manage", lambda at: _edit(at, title="标" * 300)),
     "edit text of another record": ("manage", lambda at: _edit(at, text=practice_text(0))),
-    "find a missing record": ("manage", lambda at: at.text_input(key="m_find").input("99999").run()),
     "paste without sections": ("import", lambda at: _paste(at, "没有任何栏目的一段话。")),
     "upload broken docx": ("import", lambda at: _upload(at, "专报.docx", b"PK\x03\x04" + os.urandom(500))),
     "upload Big5 text": ("import", lambda at: _upload(at, "专报.txt", BIG5)),
