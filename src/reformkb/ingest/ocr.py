@@ -1,0 +1,232 @@
+"""Offline OCR of scanned pages and photos: images (.png/.jpg/.tif/.bmp, multi-page TIFF) and PDF pages.
+
+The engine is RapidOCR (``rapidocr-onnxruntime``): the PP-OCRv4 Chinese detection and recognition
+models ship inside its wheel and run on onnxruntime, so nothing is downloaded, ever. PDF pages are
+rendered with PDFium (``pypdfium2``, self-contained wheel). A PDF whose pages mix a text layer and
+scanned images keeps the text layer where it has one and recognises the others.
+
+Bounds (:class:`ReadLimits`): pages needing OCR per file (counted before any work), OCR seconds per
+file (checked after each page), pixels per image (checked from the image header, before decoding).
+"""
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import time
+from typing import Callable, Iterator
+
+from reformkb.errors import InputError
+from reformkb.ingest.layout import boxes_from_quads, paragraphs
+from reformkb.ingest.limits import Progress, ReadLimits
+from reformkb.ingest.pages import OCR, TEXT, Page, PagedText
+
+log = logging.getLogger(__name__)
+
+#: Pages and photos are scaled so that their longer side is at most this many pixels before OCR
+#: (about 170 dpi for A4): the text of a bulletin stays legible and a page takes seconds, not minutes.
+OCR_LONG_SIDE = 2000
+#: A PDF page whose text layer has fewer visible characters than this is treated as a scan.
+MIN_TEXT_LAYER_CHARS = 10
+
+_engine = None
+_engine_lock = threading.Lock()  # one recognition at a time per process (bounded memory, and ORT sessions are shared)
+_pdfium_lock = threading.Lock()  # PDFium is not thread-safe
+
+
+def _ocr_engine():
+    global _engine
+    if _engine is None:
+        try:
+            from rapidocr_onnxruntime import RapidOCR
+        except ImportError as exc:
+            raise InputError(
+                "本机未安装文字识别组件（rapidocr-onnxruntime），无法读取扫描件和图片：请管理员在项目目录运行 make"
+                "（或 pip install -e .）后再导入，或改用 Word / 文字版 PDF。"
+            ) from exc
+        _engine = RapidOCR()
+    return _engine
+
+
+def recognise(image) -> str:
+    """The text of one page image (PIL), as paragraphs one per line, in reading order."""
+    import numpy as np
+
+    image = _scaled(image.convert("RGB"))
+    with _engine_lock:
+        result, _ = _ocr_engine()(np.asarray(image))
+    if not result:
+        return ""
+    quads = [[(float(x), float(y)) for x, y in item[0]] for item in result]
+    return "\n".join(paragraphs(boxes_from_quads(quads, [item[1] for item in result])))
+
+
+def _scaled(image):
+    long_side = max(image.size)
+    if long_side <= OCR_LONG_SIDE:
+        return image
+    factor = OCR_LONG_SIDE / long_side
+    return image.resize((max(1, round(image.width * factor)), max(1, round(image.height * factor))))
+
+
+class OcrClock:
+    """Counts OCR pages against the file's time limit and reports progress."""
+
+    def __init__(self, name: str, total: int, limits: ReadLimits, progress: Progress | None):
+        self.name, self.total, self.limits, self.progress = name, total, limits, progress
+        self.start, self.done = time.monotonic(), 0
+
+    def tick(self) -> None:
+        self.done += 1
+        if self.progress:
+            self.progress(self.done, self.total)
+        elapsed = time.monotonic() - self.start
+        if elapsed > self.limits.max_ocr_seconds and self.done < self.total:
+            raise InputError(
+                f"{self.name} 的文字识别已用 {elapsed:.0f} 秒（识别了 {self.done}/{self.total} 页），超过每个文件 "
+                f"{self.limits.max_ocr_seconds:.0f} 秒的上限，已停止：请把文件拆成几份再导入，或由管理员调高 REFORMKB_MAX_OCR_SECONDS。"
+            )
+
+
+def check_ocr_pages(name: str, count: int, limits: ReadLimits) -> None:
+    if count > limits.max_ocr_pages:
+        raise InputError(
+            f"{name} 有 {count} 页需要文字识别，超过每个文件 {limits.max_ocr_pages} 页的上限（约需 {count * 5 // 60 + 1} 分钟）："
+            "请只导入含【战术借鉴】的几页，或把文件拆开，或由管理员调高 REFORMKB_MAX_OCR_PAGES。"
+        )
+
+
+# -- images --------------------------------------------------------------------------------------
+def open_image(data: bytes, name: str, limits: ReadLimits):
+    """The opened image and its frame count; refuses what is not an image or is too large to decode."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(io.BytesIO(data))
+        count = getattr(image, "n_frames", 1)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise InputError(f"{name} 不是可以读取的图片（文件已损坏或格式不受支持）：请重新拍照或扫描，另存为 JPG/PNG 后再导入。") from exc
+    return image, count
+
+
+def load_frame(image, name: str, index: int, limits: ReadLimits):
+    from PIL import Image, ImageOps
+
+    width, height = image.size
+    if width * height > limits.max_image_pixels:
+        raise InputError(
+            f"{name}{f' 第 {index + 1} 页' if index else ''} 的图片有 {width}×{height} 像素，超过上限 "
+            f"{limits.max_image_pixels // 1_000_000} 百万像素，已拒绝：请缩小图片（或扫描分辨率设为 200～300 dpi）后再导入。"
+        )
+    if image.format == "JPEG":
+        image.draft("RGB", (OCR_LONG_SIDE, OCR_LONG_SIDE))  # decode at a reduced scale: less memory and time
+    try:
+        image.load()
+        frame = ImageOps.exif_transpose(image) if image.format == "JPEG" else image.copy()
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise InputError(f"{name} 的图片数据已损坏或不完整（{exc}）：请重新拍照或扫描后再导入。") from exc
+    return _scaled(frame.convert("RGB"))
+
+
+def read_image(data: bytes, name: str, limits: ReadLimits = ReadLimits(), progress: Progress | None = None) -> PagedText:
+    """OCR of an image file: one page per frame (a multi-page TIFF is a scan of several pages)."""
+    from PIL import ImageSequence
+
+    image, count = open_image(data, name, limits)
+    check_ocr_pages(name, count, limits)
+    clock = OcrClock(name, count, limits, progress)
+    pages = []
+    for index, frame in enumerate(ImageSequence.Iterator(image)):
+        if index >= count:
+            break
+        pages.append(Page(index + 1, recognise(load_frame(frame, name, index, limits)), OCR))
+        clock.tick()
+    return _checked(PagedText(pages, "图片" if count == 1 else f"{count} 页的图片"), name)
+
+
+# -- PDF -----------------------------------------------------------------------------------------
+def _open_pdf(data: bytes, name: str):
+    import pypdfium2 as pdfium
+
+    try:
+        return pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise InputError(f"{name} 已加密：请先解除密码保护（或另存为未加密的 PDF）再导入。") from exc
+        raise InputError(f"{name} 不是有效的 PDF 文件（{exc}）：请确认文件完整后再导入。") from exc
+
+
+def pdf_layers(data: bytes, name: str) -> list[str]:
+    """The text layer of each page as PDFium sees it ("" for a scanned page)."""
+    with _pdfium_lock:
+        pdf = _open_pdf(data, name)
+        try:
+            texts = []
+            for index in range(len(pdf)):
+                page = pdf[index]
+                textpage = page.get_textpage()
+                texts.append(textpage.get_text_range())
+                textpage.close()
+                page.close()
+            return texts
+        finally:
+            pdf.close()
+
+
+def _rendered_pages(data: bytes, name: str, numbers: list[int]) -> Iterator:
+    """PIL images of the 0-based pages ``numbers``, each rendered so its longer side is OCR_LONG_SIDE."""
+    for index in numbers:
+        with _pdfium_lock:
+            pdf = _open_pdf(data, name)
+            try:
+                page = pdf[index]
+                width, height = page.get_size()
+                scale = OCR_LONG_SIDE / max(width, height, 1)
+                image = page.render(scale=scale, grayscale=True).to_pil()
+                page.close()
+            finally:
+                pdf.close()
+        yield image
+
+
+def needs_ocr(layer: str) -> bool:
+    return sum(1 for ch in layer if not ch.isspace()) < MIN_TEXT_LAYER_CHARS
+
+
+def read_pdf_pages(data: bytes, name: str, read_text_layer: Callable[[bytes, str], str],
+                   limits: ReadLimits = ReadLimits(), progress: Progress | None = None) -> PagedText:
+    """Every page of a PDF: its text layer where it has one, OCR where it is a scanned image.
+
+    ``read_text_layer`` is the PDF text extraction (pages separated by form feeds); it is used only when
+    at least one page has a text layer, and PDFium's text stands in if its page count disagrees.
+    """
+    layers = pdf_layers(data, name)
+    scanned = [i for i, layer in enumerate(layers) if needs_ocr(layer)]
+    if not scanned:
+        return PagedText([Page(i + 1, t, TEXT) for i, t in enumerate(read_text_layer(data, name).split("\f"))], "PDF")
+    check_ocr_pages(name, len(scanned), limits)
+    texts = list(layers)
+    if len(scanned) < len(layers):
+        extracted = read_text_layer(data, name).split("\f")
+        if len(extracted) == len(layers):
+            texts = extracted
+        else:
+            log.warning("%s: text extraction gave %d pages for %d; PDFium's text used", name, len(extracted), len(layers))
+    pages = [Page(i + 1, texts[i], TEXT) for i in range(len(layers))]
+    clock = OcrClock(name, len(scanned), limits, progress)
+    for index, image in zip(scanned, _rendered_pages(data, name, scanned)):
+        pages[index] = Page(index + 1, recognise(image), OCR)
+        clock.tick()
+    form = "扫描件 PDF" if len(scanned) == len(layers) else f"PDF（其中 {len(scanned)} 页为扫描图片）"
+    result = PagedText(pages, form)
+    if len(scanned) < len(layers):
+        result.warnings.append(f"{name} 的第 {'、'.join(str(i + 1) for i in scanned)} 页是扫描图片，已做文字识别，请核对识别出的文字。")
+    return _checked(result, name)
+
+
+def _checked(result: PagedText, name: str) -> PagedText:
+    if not result.text.strip():
+        raise InputError(
+            f"{name} 中没有可提取的文字（文字识别也没有识别出文字）：请确认图片清晰、方向正确，或改用 Word / 文字版 PDF 导入。"
+        )
+    return result
