@@ -89,7 +89,8 @@ class Line:
         prev: Box | None = None
         for box in sorted(self.boxes, key=lambda b: b.x0):
             gap = box.x0 - prev.x1 if prev else 0.0
-            if prev and (gap > 0.8 * box.height or (_WORD_END.search(out) and _WORD_START.match(box.text))):
+            words = _WORD_END.search(out) and _WORD_START.match(box.text)
+            if prev and (gap > 1.5 * box.height or (words and gap > 0.3 * box.height)):
                 out += " "
             out += box.text
             prev = box

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 OCR_LONG_SIDE = 2000
 #: A PDF page whose text layer has fewer visible characters than this is treated as a scan.
 MIN_TEXT_LAYER_CHARS = 10
+#: Scanned PDF pages are never rendered coarser than this for OCR, even when their image is.
+MIN_RENDER_DPI = 100
 
 _engine = None
 _engine_lock = threading.Lock()  # one recognition at a time per process (bounded memory, and ORT sessions are shared)
@@ -54,11 +56,30 @@ def recognise(image) -> str:
 
     image = _scaled(image.convert("RGB"))
     with _engine_lock:
-        result, _ = _ocr_engine()(np.asarray(image))
+        # No per-line orientation classifier: pages are upright, and on crisp (bilevel) scans it takes
+        # whole lines for upside down and turns them into garbage.
+        result, _ = _ocr_engine()(np.asarray(image), use_cls=False)
     if not result:
         return ""
     quads = [[(float(x), float(y)) for x, y in item[0]] for item in result]
-    return "\n".join(paragraphs(boxes_from_quads(quads, [item[1] for item in result])))
+    return "\n".join(fix_quotes(p) for p in paragraphs(boxes_from_quads(quads, [item[1] for item in result])))
+
+
+def fix_quotes(text: str) -> str:
+    """Straight double quotes, which OCR reads for many curly ones, made curly again by alternation.
+
+    The bulletin parser needs balanced “…” to know where a quoted name ends.
+    """
+    out, open_ = [], False
+    for ch in text:
+        if ch == '"':
+            ch = "”" if open_ else "“"
+        if ch == "“":
+            open_ = True
+        elif ch == "”":
+            open_ = False
+        out.append(ch)
+    return "".join(out)
 
 
 def _scaled(image):
@@ -173,16 +194,30 @@ def pdf_layers(data: bytes, name: str) -> list[str]:
             pdf.close()
 
 
+def _render_scale(page, width: float, height: float) -> float:
+    """Pixels per point to render a scanned page at: its images' own resolution (no gain in going finer),
+    at least MIN_RENDER_DPI, and at most what fits OCR_LONG_SIDE."""
+    import pypdfium2.raw as pdfium_c
+
+    native = 0.0
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
+        left, _, right, _ = obj.get_bounds()
+        pixels, _ = obj.get_px_size()
+        if right - left > 0.2 * width:
+            native = max(native, pixels / (right - left))
+    cap = OCR_LONG_SIDE / max(width, height, 1)
+    return min(cap, max(native or cap, MIN_RENDER_DPI / 72))
+
+
 def _rendered_pages(data: bytes, name: str, numbers: list[int]) -> Iterator:
-    """PIL images of the 0-based pages ``numbers``, each rendered so its longer side is OCR_LONG_SIDE."""
+    """PIL images of the 0-based pages ``numbers``, rendered for OCR (see :func:`_render_scale`)."""
     for index in numbers:
         with _pdfium_lock:
             pdf = _open_pdf(data, name)
             try:
                 page = pdf[index]
                 width, height = page.get_size()
-                scale = OCR_LONG_SIDE / max(width, height, 1)
-                image = page.render(scale=scale, grayscale=True).to_pil()
+                image = page.render(scale=_render_scale(page, width, height), grayscale=True).to_pil()
                 page.close()
             finally:
                 pdf.close()

@@ -109,7 +109,9 @@ def _article(body):
 
 
 def _paragraphs(element) -> list[str]:
-    """The element's text as paragraphs: a new one at every block element and <br>."""
+    """The element's text as paragraphs: a new one at every block element and <br> (no recursion, any depth)."""
+    from lxml import etree
+
     out, current = [], []
 
     def flush():
@@ -118,22 +120,20 @@ def _paragraphs(element) -> list[str]:
             out.append(text)
         current.clear()
 
-    def walk(node):
+    for event, node in etree.iterwalk(element, events=("start", "end")):
         if not isinstance(node.tag, str):
-            return
-        block = node.tag in _BLOCKS
-        if block or node.tag == "br":
-            flush()
-        if node.text and node.tag != "br":
-            current.append(node.text)
-        for child in node:
-            walk(child)
-            if child.tail:
-                current.append(child.tail)
-        if block:
-            flush()
-
-    walk(element)
+            continue
+        block = node.tag in _BLOCKS or node.tag == "br"
+        if event == "start":
+            if block:
+                flush()
+            if node.text and node.tag != "br":
+                current.append(node.text)
+        else:
+            if block:
+                flush()
+            if node.tail and node is not element:
+                current.append(node.tail)
     flush()
     return out
 

@@ -1,0 +1,180 @@
+"""Every form a bulletin arrives in yields the practices of its text version (issue 13).
+
+Each form is built here from the seed bulletin (tests/forms_support.py): scans and photos are pages
+rendered with a CJK font; .doc and .wps are a .docx converted by LibreOffice; OFD is written part by
+part in the GB/T 33190 structure; web pages carry navigation, scripts and "扫一扫关注" boilerplate.
+Import goes through the facade (``KnowledgeBase.parse_file``), as the CLI and the app do. Promise:
+the other forms give all the practices of the text, OCR at least 90 % of them with the region right.
+OCR runs on a few downscaled pages only (about 3 s a page on this machine).
+"""
+from __future__ import annotations
+
+import random
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+import forms_support as fs
+from conftest import SEED
+from reformkb.ingest.documents import read_pages
+from reformkb.ingest.limits import ReadLimits
+
+needs_font = pytest.mark.skipif(fs.cjk_font() is None, reason="no CJK font (make installs fonts-wqy-zenhei)")
+needs_soffice = pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed (make installs it)")
+
+SMALL = dict(width=930, height=1316, size=22, margin=80)  # A4 at ~110 dpi: legible, and quick to recognise
+
+
+@pytest.fixture(scope="module")
+def bulletin() -> str:
+    """The masthead and 【战术借鉴】 of the seed bulletin: 18 practices on two small pages."""
+    return fs.excerpt(SEED.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def pages(bulletin):
+    return fs.render_pages(bulletin, **SMALL)
+
+
+@pytest.fixture
+def expected(kb, bulletin):
+    drafts, report = kb.parse_file(bulletin.encode("utf-8"), "专报.txt")
+    assert not report.refused
+    return fs.practices(drafts)
+
+
+def ocr_recall(kb, data: bytes, name: str, expected) -> float:
+    drafts, _ = kb.parse_file(data, name)
+    return len(fs.matched(expected, fs.practices(drafts))) / len(expected)
+
+
+# -- OCR -----------------------------------------------------------------------------------------
+@needs_font
+def test_an_image_only_pdf_is_recognised(kb, pages, expected):
+    assert len(pages) == 2 and len(expected) == 18
+    assert ocr_recall(kb, fs.image_pdf(pages), "扫描件.pdf", expected) >= 0.9
+
+
+@needs_font
+def test_a_multi_page_tiff_is_one_page_per_frame_with_progress(kb, pages, expected):
+    data = fs.tiff(pages)  # bilevel, CCITT group 4: what office scanners send
+    seen = []
+    result = read_pages(data, "扫描件.tif", progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 2), (2, 2)]
+    assert result.form == "2 页的图片" and result.ocr_pages == 2
+    drafts, _ = kb.parse_text(result.text, "扫描件.tif")
+    assert len(fs.matched(expected, fs.practices(drafts))) / len(expected) >= 0.9
+
+
+@needs_font
+def test_a_phone_photo_rotated_and_blurred_is_read(kb):
+    text = fs.excerpt(SEED.read_text(encoding="utf-8"), max_paragraphs=6)
+    (page,) = fs.render_pages(text, **SMALL)
+    drafts, _ = kb.parse_file(text.encode("utf-8"), "专报.txt")
+    expected = fs.practices(drafts)
+    assert len(expected) >= 6
+    data = fs.photo(page, angle=1.5)
+    assert data[:3] == b"\xff\xd8\xff"
+    assert ocr_recall(kb, data, "IMG_20230318_1012.jpg", expected) >= 0.9
+
+
+@needs_font
+def test_a_pdf_mixing_text_and_scanned_pages_uses_each_where_it_is(kb, bulletin):
+    text_part = fs.excerpt(SEED.read_text(encoding="utf-8"), max_paragraphs=2)
+    scanned_text = "\n\n".join(fs.paragraphs(bulletin)[-6:-4])  # two practices near the end
+    (scan,) = fs.render_pages(scanned_text, **SMALL)
+    data = fs.mixed_pdf(fs.text_pdf_page(text_part), fs.image_pdf([scan]))
+    result = read_pages(data, "混合.pdf")
+    assert [p.method for p in result.pages] == ["text", "ocr"]
+    assert "长沙市加快建设" in result.pages[0].text  # the text layer, not recognised
+    assert result.form == "PDF（其中 1 页为扫描图片）" and "第 2 页是扫描图片" in result.warnings[0]
+    assert fs.cer(scanned_text, result.pages[1].text) < 0.05
+
+
+# -- forms with a text of their own: all practices -----------------------------------------------
+@pytest.mark.parametrize("run_length", [0, 1, 5])
+def test_ofd_yields_every_practice_in_reading_order(kb, bulletin, expected, run_length):
+    # run_length 0: one text object per printed line; 1: per character (as many converters write it)
+    data = fs.ofd_bytes(bulletin, title="永州市工作专报", run_length=run_length)
+    result = read_pages(data, "专报.ofd")
+    assert result.form == "OFD" and result.title == "永州市工作专报" and len(result.pages) == 2
+    drafts, report = kb.parse_file(data, "专报.ofd")
+    assert fs.practices(drafts) == expected, report
+
+
+def test_ofd_objects_out_of_order_are_put_in_reading_order(kb, bulletin, expected):
+    data = fs.ofd_bytes(bulletin, run_length=3)
+    import io
+    import zipfile
+
+    parts = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for name in zf.namelist():
+            content = zf.read(name).decode("utf-8")
+            if name.endswith("Content.xml"):
+                objects = re.findall(r"<ofd:TextObject.*?</ofd:TextObject>", content)
+                shuffled = objects[:]
+                random.Random(7).shuffle(shuffled)
+                content = content.replace("".join(objects), "".join(shuffled))
+            parts[name] = content
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, content in parts.items():
+            zf.writestr(name, content)
+    drafts, _ = kb.parse_file(buf.getvalue(), "乱序.ofd")
+    assert fs.practices(drafts) == expected
+
+
+@pytest.fixture(scope="module")
+def doc_bytes(bulletin):
+    if shutil.which("soffice") is None:
+        pytest.skip("LibreOffice not installed (make installs it)")
+    return fs.soffice_convert(fs.docx_bytes(bulletin), ".docx", "doc")
+
+
+@needs_soffice
+@pytest.mark.parametrize("name", ["专报.doc", "专报.wps"])
+def test_word_97_and_wps_files_are_read_through_libreoffice(kb, doc_bytes, expected, name):
+    assert doc_bytes[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE2 compound file, as Word 97 writes
+    result = read_pages(doc_bytes, name)
+    assert result.form == "Word 97 / WPS 文档"
+    drafts, report = kb.parse_file(doc_bytes, name)
+    assert fs.practices(drafts) == expected, report
+
+
+def test_a_docx_named_doc_is_read_as_docx_without_libreoffice(kb, bulletin, expected, monkeypatch):
+    monkeypatch.setenv("REFORMKB_SOFFICE", "/nonexistent/soffice")  # WPS often saves .docx content as .doc
+    result = read_pages(fs.docx_bytes(bulletin), "专报.doc")
+    assert "内容却是Word 文档（.docx）" in result.warnings[0]
+    drafts, _ = kb.parse_file(fs.docx_bytes(bulletin), "专报.doc")
+    assert fs.practices(drafts) == expected
+
+
+def test_without_libreoffice_the_message_says_how_to_convert_by_hand(kb, monkeypatch):
+    monkeypatch.setenv("REFORMKB_SOFFICE", "/nonexistent/soffice")
+    ole = bytearray(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + b"x" * 1024)
+    ole[26:32] = b"\x03\x00\xfe\xff\x09\x00"  # a well-formed compound file header
+    with pytest.raises(Exception) as err:
+        kb.parse_file(bytes(ole), "旧专报.doc")
+    assert "没有安装 LibreOffice" in str(err.value) and "另存为" in str(err.value) and ".docx" in str(err.value)
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "gbk"])
+def test_a_saved_web_article_yields_its_own_text_only(kb, bulletin, expected, charset):
+    data = fs.html_article(bulletin, title="永州市优化发展环境工作专报（第2期）", charset=charset)
+    result = read_pages(data, "文章.html")
+    text = result.text
+    assert result.title == "永州市优化发展环境工作专报（第2期）"
+    for boilerplate in ("扫一扫", "分享到", "首页", "上一篇", "版权所有", "trackers", "隐藏的统计代码", "相关阅读", "字号"):
+        assert boilerplate not in text
+    assert text.splitlines()[0] == result.title and "2023年3月18日" in text
+    drafts, report = kb.parse_file(data, "文章.htm")
+    assert fs.practices(drafts) == expected, report
+
+
+def test_an_mhtml_save_is_read_like_the_page(kb, bulletin, expected):
+    data = fs.mhtml(fs.html_article(bulletin, title="专报"))
+    drafts, report = kb.parse_file(data, "文章.mhtml")
+    assert fs.practices(drafts) == expected, report
