@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import threading
 import time
+import warnings
 from typing import Callable, Iterator
 
 from reformkb.errors import InputError
@@ -123,11 +125,22 @@ def open_image(data: bytes, name: str, limits: ReadLimits):
     from PIL import Image, UnidentifiedImageError
 
     try:
-        image = Image.open(io.BytesIO(data))
-        count = getattr(image, "n_frames", 1)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        with warnings.catch_warnings():  # Pillow warns about damaged metadata; the message below says enough
+            warnings.simplefilter("ignore")
+            image = Image.open(io.BytesIO(data))
+            count = getattr(image, "n_frames", 1)
+    except Image.DecompressionBombError as exc:  # Pillow's own guard, far above ours: the same answer
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        pixels = f"{int(found.group(1)) // 1_000_000} 百万像素" if found else "像素过多"
+        raise InputError(_too_many_pixels(name, pixels, limits)) from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise InputError(f"{name} 不是可以读取的图片（文件已损坏或格式不受支持）：请重新拍照或扫描，另存为 JPG/PNG 后再导入。") from exc
     return image, count
+
+
+def _too_many_pixels(name: str, size: str, limits: ReadLimits) -> str:
+    return (f"{name} 的图片有 {size}，超过上限 {limits.max_image_pixels // 1_000_000} 百万像素，已拒绝：请缩小图片"
+            "（或把扫描分辨率设为 200～300 dpi）后再导入。")
 
 
 def load_frame(image, name: str, index: int, limits: ReadLimits):
@@ -135,10 +148,8 @@ def load_frame(image, name: str, index: int, limits: ReadLimits):
 
     width, height = image.size
     if width * height > limits.max_image_pixels:
-        raise InputError(
-            f"{name}{f' 第 {index + 1} 页' if index else ''} 的图片有 {width}×{height} 像素，超过上限 "
-            f"{limits.max_image_pixels // 1_000_000} 百万像素，已拒绝：请缩小图片（或扫描分辨率设为 200～300 dpi）后再导入。"
-        )
+        where = f"{name} 第 {index + 1} 页" if index else name
+        raise InputError(_too_many_pixels(where, f"{width}×{height} 像素", limits))
     if image.format == "JPEG":
         image.draft("RGB", (OCR_LONG_SIDE, OCR_LONG_SIDE))  # decode at a reduced scale: less memory and time
     try:

@@ -84,5 +84,5 @@ def convert_to_docx(data: bytes, name: str, suffix: str, label: str, limits: Rea
         if proc.returncode != 0 or not result.is_file() or result.stat().st_size == 0:
             detail = (stderr or stdout or b"").decode("utf-8", "replace").strip().splitlines()
             log.warning("LibreOffice could not convert %s: %s", name, detail[-1] if detail else proc.returncode)
-            raise InputError(f"{name} 无法作为 {label} 打开（文件可能已损坏、加密，或不是 {label}）：" + _manual(name, label))
+            raise InputError(f"{name} 无法作为 {label}打开（文件可能已损坏、加密，或不是 {label}）：" + _manual(name, label))
         return result.read_bytes()

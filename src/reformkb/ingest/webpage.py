@@ -164,6 +164,8 @@ def read_html(data: bytes, name: str, limits: ReadLimits = ReadLimits(), mhtml: 
 
     if len(data) > limits.max_html_bytes:
         raise InputError(f"{name} 有 {len(data) / MIB:.1f} MB，超过网页上限 {limits.max_html_bytes // MIB} MB：请只保存文章正文后再导入。")
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"{name} 不是网页文件（含有二进制内容）：请在浏览器中打开文章，“另存为网页”后再导入。")
     markup = _mhtml_html(data, name) if mhtml else _decode(data)
     try:
         root = html.document_fromstring(markup, parser=html.HTMLParser(remove_comments=True, no_network=True))
