@@ -1,6 +1,7 @@
 # reformkb: two commands do all the set-up on a fresh machine.
 #   make run    create .venv, install, build the default knowledge base, start the app
-#   make test   create .venv, install (with test tools, a headless browser, LibreOffice and a CJK font), run the tests
+#   make test   create .venv, install (with test tools, a headless browser, LibreOffice and a CJK font), lint (ruff),
+#               run the tests
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -43,6 +44,7 @@ browser:
 	  echo "chromium could not be installed: the browser test will be skipped"
 
 test: $(STAMP) browser office fonts
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 bench-smoke: $(STAMP)

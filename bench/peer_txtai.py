@@ -33,8 +33,9 @@ INSTRUCTIONS = {"query": "query: ", "data": "passage: "}
 def available() -> str | None:
     """txtai's version, or None when it is not installed."""
     try:
-        import txtai  # noqa: F401
         from importlib.metadata import version
+
+        import txtai  # noqa: F401
 
         return version("txtai")
     except ImportError:

@@ -29,11 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from reformkb.search import fusion as search_module
 from reformkb.errors import InputError
-from reformkb.kb import KnowledgeBase
 from reformkb.ingest.regions import gazetteer, normalize
 from reformkb.ingest.topics import normalize_topic
+from reformkb.kb import KnowledgeBase
+from reformkb.search import fusion as search_module
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_EVAL = ROOT.parent / "shared" / "eval"
@@ -230,7 +230,7 @@ def _patched(obj, **values):
 
 
 def _ablations(kb: KnowledgeBase) -> dict:
-    """name → a context manager that takes one mechanism of :func:`reformkb.search.rank` out."""
+    """name → a context manager that takes one mechanism of :func:`reformkb.search.fusion.rank` out."""
     from reformkb.search.glossary import Glossary
 
     return {

@@ -227,7 +227,10 @@ def plots(speed: dict | None, index: dict | None, quality: dict | None, out_dir:
 
 def write_docs(results: Path, docs: Path) -> Path:
     """Replace the generated part of docs/benchmarks.md with tables from the results; redraw the plots."""
-    load = lambda name: json.loads((results / f"{name}.json").read_text(encoding="utf-8")) if (results / f"{name}.json").exists() else None
+    def load(name: str):
+        path = results / f"{name}.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
     speed, index, quality = load("speed"), load("index"), load("quality")
     plots(speed, index, quality, docs / "bench")
     parts = []

@@ -103,7 +103,7 @@ def machine() -> dict:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-        mem = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+        mem = next(int(row.split()[1]) for row in open("/proc/meminfo") if row.startswith("MemTotal"))
     except OSError:
         mem = 0
     versions = {}
@@ -131,7 +131,7 @@ def worker(task: str, **kw) -> dict:
     kw["t_spawn"] = time.time()
     cmd = [sys.executable, "-m", "bench.run", "--worker", json.dumps({"task": task, **kw}, ensure_ascii=False)]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"worker {task} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     return json.loads(lines[-1][len("RESULT "):])
@@ -265,9 +265,10 @@ def w_rk_serve(home: str, t_spawn: float, passes: int, n_queries: int, mode: str
         queries = QUERIES[:n_queries]
         out["latency"] = {}
         for m in MODES:
-            out["latency"][m] = latency_summary(_latencies(lambda q: kb.search(q, k=10, mode=m), queries, passes))
+            out["latency"][m] = latency_summary(_latencies(lambda q, m=m: kb.search(q, k=10, mode=m), queries, passes))
             counts = []
-            ms = _latencies(lambda q: counts.append(len(kb.search(q, k=10, mode=m, region=FILTER_REGION))), queries, passes)
+            ms = _latencies(lambda q, m=m, counts=counts: counts.append(len(kb.search(q, k=10, mode=m, region=FILTER_REGION))),
+                            queries, passes)
             out["latency"][m + "+filter"] = {**latency_summary(ms), "mean_hits": round(statistics.mean(counts), 1)}
         out["filter_share"] = round(kb.count(__import__("reformkb.search.fusion", fromlist=["Filters"]).Filters(region=FILTER_REGION)) / kb.count(), 5)
     out.update(proc_status())
@@ -324,7 +325,7 @@ def w_index(n: int, passes: int, **_) -> dict:
 
     from bench import synth
     from reformkb import KnowledgeBase
-    from reformkb.search.vectors import (HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, IVF_NPROBE, VectorIndex)
+    from reformkb.search.vectors import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, IVF_NPROBE, VectorIndex
 
     texts = [r["text"] for r in synth.records(n)]
     vectors, real_n = synth.vectors_for(texts)

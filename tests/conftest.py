@@ -9,10 +9,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from reliability_support import practice_text, tiny_model, write_jsonl
 
 from reformkb.kb import KnowledgeBase
 from reformkb.settings import Settings, project_root
-from reliability_support import practice_text, tiny_model, write_jsonl
 
 ROOT = project_root()
 SEED = next((ROOT / "kb" / "sources").glob("*.txt"))

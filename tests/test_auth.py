@@ -19,12 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from reliability_support import fingerprint, practice_text, write_jsonl
 
 from reformkb.auth import EDITORS_FILE, Editor, Editors
 from reformkb.cli import main
 from reformkb.errors import AuthError
 from reformkb.kb import KnowledgeBase
-from reliability_support import fingerprint, practice_text, write_jsonl
 
 FAST = 1_000  # PBKDF2 iterations for accounts made in tests (the default is deliberately slow)
 
@@ -60,7 +60,7 @@ def writes(kb: KnowledgeBase, tmp_path: Path, editor=None):
 def test_single_user_mode_needs_no_sign_in(kb, tmp_path):
     assert not kb.requires_sign_in
     kb.delete(1)  # so that restore has something to bring back
-    for name, write in writes(kb, tmp_path).items():
+    for _name, write in writes(kb, tmp_path).items():
         write()
     assert {c.actor for c in kb.changes() if c.op != "import" or c.record_id > 10} <= {"local"}
 
@@ -84,7 +84,7 @@ def test_every_write_refuses_without_a_valid_sign_in(kb, editors, tmp_path, meth
 def test_signed_in_editors_write_and_are_named_in_the_log(kb, editors, tmp_path):
     zhang = kb.sign_in("张三", "zhangsan-pw")
     kb.delete(1, editor=zhang)
-    for name, write in writes(kb, tmp_path, zhang).items():
+    for _name, write in writes(kb, tmp_path, zhang).items():
         write()
     assert kb.changes(limit=1)[0].actor == "张三"
     assert {c.actor for c in kb.changes() if c.op != "import" or c.record_id > 10} == {"张三"}

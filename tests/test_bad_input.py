@@ -14,12 +14,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from reliability_support import fingerprint, practice_text, write_jsonl
 
 from reformkb.cli import main
 from reformkb.errors import InputError, NotFoundError, ReformKBError
 from reformkb.kb import KnowledgeBase
 from reformkb.settings import Settings
-from reliability_support import fingerprint, practice_text, write_jsonl
 
 GOOD = "长沙市推行企业开办“一网通办”，开办时间由3个工作日压缩至0.5个工作日。"
 

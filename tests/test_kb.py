@@ -5,8 +5,8 @@ import json
 import shutil
 
 import pytest
-
 from conftest import SEED, make_kb
+
 from reformkb.errors import InputError
 from reformkb.records import KIND_PRACTICE
 from reformkb.settings import Settings
@@ -83,7 +83,7 @@ def test_actions_are_searched_only_when_asked(seeded_kb):
 def test_dropping_a_few_actions_ranks_like_restricting_to_practices(seeded_kb, monkeypatch, mode):
     """Practices-only search drops the 12 action records from over-fetched lists; with the threshold
     at 0 it restricts both sides to the practices' ids instead. Both must give the same ranking."""
-    import reformkb.kb as kb_module
+    import reformkb.search.backend as kb_module
 
     for query in ("冷水滩区 企业", "企业注销提速", "老百姓办事不用再开证明"):
         dropped = [(h.record.id, round(h.score, 6)) for h in seeded_kb.search(query, k=20, mode=mode)]

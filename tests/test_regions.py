@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from reformkb.ingest import regions
 from reformkb.errors import InputError
+from reformkb.ingest import regions
 from reformkb.ingest.regions import Gazetteer, Region, gazetteer, normalize
 
 

@@ -27,16 +27,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from reliability_support import HERE, db_state, fingerprint, index_agrees, practice_text, tiny_model, worker_env, write_jsonl
 
 from reformkb.cli import main
 from reformkb.errors import InputError, StoreError
 from reformkb.kb import KnowledgeBase
 from reformkb.records import KIND_ACTION
+from reformkb.search.vectors import _safe_key
 from reformkb.settings import Settings
 from reformkb.store import verify_backup
-from reformkb.search.vectors import _safe_key
-from reliability_support import (HERE, db_state, fingerprint, index_agrees, practice_text, tiny_model, worker_env,
-                                 write_jsonl)
 
 N = 40
 
@@ -264,7 +263,7 @@ def test_restore_replaces_the_data_for_every_open_instance(home, model, tmp_path
         admin.delete(1)
         result = admin.restore_database(backup)
         assert admin.count() == N and admin.get(1).id == 1
-        with pytest.raises(Exception):
+        with pytest.raises(Exception):  # noqa: B017
             admin.get(lost.id)
     # The app sees the restored data at once, and its vector index follows it.
     assert app.count() == N

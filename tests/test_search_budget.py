@@ -51,10 +51,10 @@ def test_a_tiny_budget_still_finds_the_practice(seeded_kb, monkeypatch):
     q = parse_query("企业注销提速", 500, seeded_kb.glossary)
     hits = seeded_kb.search("企业注销提速", k=5, mode="keyword")
     assert hits and hits[0].record.region == "长沙市"
-    from reformkb.kb import _SearchBackend
+    from reformkb.search.backend import SearchBackend as _SearchBackend
     from reformkb.search.fusion import Filters
 
-    kept = affordable_terms(q.fts_terms(), _SearchBackend(seeded_kb, Filters(), dense=False))
+    kept = affordable_terms(q.fts_terms(), _SearchBackend(seeded_kb.searcher, Filters(), dense=False))
     assert 0 < len(kept) < len(q.fts_terms())
     assert ("words", "企业") not in kept  # in most of the seed's records
 

@@ -182,3 +182,26 @@ def validate_text(text: str, max_chars: int) -> str:
             "或由管理员调高 REFORMKB_MAX_TEXT_CHARS。"
         )
     return cleaned
+
+
+def edited(current: Record, changes: dict) -> Record:
+    """``current`` with ``changes`` applied, not yet completed: a new text re-derives the title and
+    topics unless they are given too, and a new region replaces what was written. Raises InputError
+    for an unknown field."""
+    data = current.to_dict()
+    if "source" in changes:
+        src = changes.pop("source")
+        data.update({f"source_{k}": v for k, v in (src if isinstance(src, dict) else src.__dict__).items()})
+    unknown = set(changes) - set(data)
+    if unknown:
+        raise InputError(f"无法修改未知字段：{', '.join(sorted(unknown))}。")
+    if "text" in changes and "topics" not in changes and changes["text"] != current.text:
+        data["topics"] = []  # re-derive topics for a new text unless the user set them
+    if "text" in changes and "title" not in changes and changes["text"] != current.text:
+        data["title"] = ""
+    if "region" in changes:
+        data["region_raw"] = ""
+    data.update(changes)
+    rec = Record.from_dict(data)
+    rec.id = current.id
+    return rec

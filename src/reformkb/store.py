@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
-from reformkb.errors import NotFoundError, StoreError
+from reformkb.errors import InputError, NotFoundError, StoreError
 from reformkb.records import Record
 from reformkb.search.segment import index_views
 
@@ -515,6 +515,23 @@ class Store:
         return [Change(r["seq"], r["record_id"], r["op"], r["actor"], r["at"],
                        json.loads(r["before"]) if r["before"] else None,
                        json.loads(r["after"]) if r["after"] else None) for r in rows]
+
+    def undelete(self, record_id: int, actor: str) -> Record:
+        """Bring back a deleted record from the audit log, under its old id."""
+        for change in self.changes(record_id=record_id, limit=50):
+            if change.op == "delete" and change.before:
+                rec = Record.from_dict(change.before)
+                if self.has_hash(rec.content_hash):
+                    raise InputError(f"第 {record_id} 条的正文已经在知识库中，无需恢复。")
+                try:
+                    self.get(rec.id)
+                    raise InputError(f"第 {record_id} 条已存在，无需恢复。")
+                except NotFoundError:
+                    pass
+                if self.insert_many([rec], actor=actor, op="restore")[0] is None:
+                    raise InputError(f"第 {record_id} 条刚刚已被恢复或其正文已被重新录入，无需恢复。")
+                return rec
+        raise NotFoundError(f"审计日志中没有第 {record_id} 条的删除记录，无法恢复。")
 
     # -- vectors ----------------------------------------------------------------------------------
     def get_vectors(self, model: str, hashes: list[str]) -> dict[str, np.ndarray]:

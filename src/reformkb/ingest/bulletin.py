@@ -19,9 +19,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from reformkb.errors import InputError
-from reformkb.records import KIND_ACTION, KIND_PRACTICE, Source
 from reformkb.ingest.regions import gazetteer
 from reformkb.ingest.titles import find_agency
+from reformkb.records import KIND_ACTION, KIND_PRACTICE, Source
 
 _CJK = r"\u3400-\u9fff\uf900-\ufaff"
 _CJK_PUNCT = r"，。、；：？！“”‘’（）《》【】—…·「」『』"

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from reformkb.errors import InputError
 from reformkb.ingest.metrics import extract_metrics
-from reformkb.records import KINDS, Record, clean_field, content_hash, parse_date, validate_text
 from reformkb.ingest.regions import gazetteer, normalize
-from reformkb.settings import Settings
 from reformkb.ingest.titles import find_agency, make_title
 from reformkb.ingest.topics import assign_topics, normalize_topic
+from reformkb.records import KINDS, Record, clean_field, content_hash, parse_date, validate_text
+from reformkb.settings import Settings
 
 
 def set_region(rec: Record, name: str) -> None:

