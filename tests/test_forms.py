@@ -12,14 +12,12 @@ from __future__ import annotations
 import random
 import re
 import shutil
-from pathlib import Path
-
-import pytest
 
 import forms_support as fs
+import pytest
 from conftest import SEED
+
 from reformkb.ingest.documents import read_pages
-from reformkb.ingest.limits import ReadLimits
 
 needs_font = pytest.mark.skipif(fs.cjk_font() is None, reason="no CJK font (make installs fonts-wqy-zenhei)")
 needs_soffice = pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed (make installs it)")

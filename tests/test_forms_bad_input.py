@@ -18,14 +18,14 @@ import zipfile
 import zlib
 from pathlib import Path
 
-import pytest
-
 import forms_support as fs
+import pytest
 from conftest import SEED
+from reliability_support import fingerprint
+
 from reformkb.errors import InputError
 from reformkb.ingest.documents import read_pages
 from reformkb.ingest.limits import MIB, ReadLimits
-from reliability_support import fingerprint
 
 needs_font = pytest.mark.skipif(fs.cjk_font() is None, reason="no CJK font (make installs fonts-wqy-zenhei)")
 

@@ -206,10 +206,13 @@ class KnowledgeBase:
         return self.store.deletions(limit)
 
     # -- importing --------------------------------------------------------------------------------
-    def parse_file(self, source: Path | bytes, name: str | None = None,
-                   include_actions: bool = True) -> tuple[list[Record], ImportReport]:
-        """Draft records from a bulletin or record file, validated but not stored (for review)."""
-        return pipeline.parse_file(source, self.settings, name, include_actions)
+    def parse_file(self, source: Path | bytes, name: str | None = None, include_actions: bool = True, *,
+                   page_progress: Callable[[int, int], None] | None = None) -> tuple[list[Record], ImportReport]:
+        """Draft records from a bulletin or record file, validated but not stored (for review).
+
+        Bulletins in every form of docs/usage.md; ``page_progress(done, total)`` follows OCR page by page.
+        """
+        return pipeline.parse_file(source, self.settings, name, include_actions, page_progress)
 
     def parse_text(self, text: str, name: str = "粘贴的专报",
                    include_actions: bool = True) -> tuple[list[Record], ImportReport]:
@@ -231,16 +234,20 @@ class KnowledgeBase:
         return report
 
     def import_files(self, paths: Iterable[Path | str], progress: Callable[[int, int], None] | None = None,
-                     include_actions: bool = True, *, editor: Editor | None = None) -> ImportReport:
+                     include_actions: bool = True, *, editor: Editor | None = None,
+                     page_progress: Callable[[str, int, int], None] | None = None) -> ImportReport:
         """Parse and store each file; a file that cannot be read is refused whole, with the reason.
 
-        AuthError (nothing read or stored) when editors are configured and ``editor`` is not a
-        signed-in editor.
+        ``page_progress(file name, done, total)`` follows the pages that need OCR. AuthError (nothing
+        read or stored) when editors are configured and ``editor`` is not a signed-in editor.
         """
-        return self._import_files(paths, progress, include_actions, actor=self.authorize(editor))
+        return self._import_files(paths, progress, include_actions, actor=self.authorize(editor),
+                                  page_progress=page_progress)
 
-    def _import_files(self, paths, progress, include_actions: bool, *, actor: str) -> ImportReport:
-        report = pipeline.import_files(self.store, self.settings, paths, progress, include_actions, actor=actor)
+    def _import_files(self, paths, progress, include_actions: bool, *, actor: str,
+                      page_progress: Callable[[str, int, int], None] | None = None) -> ImportReport:
+        report = pipeline.import_files(self.store, self.settings, paths, progress, include_actions, actor=actor,
+                                       page_progress=page_progress)
         if report.added:
             self.keeper.try_sync()
         return report

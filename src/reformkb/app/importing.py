@@ -7,6 +7,7 @@ import streamlit as st
 from reformkb.app import display as ui
 from reformkb.app.common import current_editor, flash, knowledge_base, reported, require_editor
 from reformkb.errors import ReformKBError
+from reformkb.ingest.documents import BULLETIN_SUFFIXES
 from reformkb.ingest.pipeline import ImportReport
 from reformkb.records import Record
 
@@ -26,17 +27,29 @@ def _parse_pasted() -> None:
         st.session_state.imp_flash = ("error", str(exc))
 
 
+UPLOAD_TYPES = [suffix.lstrip(".") for suffix in BULLETIN_SUFFIXES]
+
+
 def _parse_upload() -> None:
+    """Parse the uploaded file; scans and photos show a bar that advances page by page."""
     upload = st.session_state.get("imp_file")
     if upload is None:
-        st.session_state.imp_flash = ("warning", "请先选择一个 .txt、.docx 或 .pdf 文件。")
+        st.session_state.imp_flash = ("warning", "请先选择一个专报文件。")
         return
+    bar = st.empty()
+
+    def pages(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"正在识别扫描件/图片中的文字：第 {done}/{total} 页")
+
     try:
-        drafts, report = knowledge_base().parse_file(upload.getvalue(), upload.name,
-                                                     include_actions=st.session_state.imp_actions)
+        with st.spinner(f"正在读取 {upload.name}……"):
+            drafts, report = knowledge_base().parse_file(upload.getvalue(), upload.name,
+                                                         include_actions=st.session_state.imp_actions,
+                                                         page_progress=pages)
         _parsed(drafts, report, upload.name)
     except ReformKBError as exc:
         st.session_state.imp_flash = ("error", str(exc))
+    bar.empty()
 
 
 def show_import_summary(report: ImportReport) -> None:
@@ -65,8 +78,12 @@ def page() -> None:
                      placeholder="把专报全文粘贴到这里：【战术借鉴】等栏目下的每一段会成为一条待核对的案例。")
         st.button("解析粘贴的文字", on_click=_parse_pasted, icon=":material/article:")
     with upload:
-        st.file_uploader("专报文件（.txt、.docx、.pdf）", type=["txt", "docx", "pdf"], key="imp_file")
-        st.button("解析文件", on_click=_parse_upload, icon=":material/upload_file:")
+        st.file_uploader("专报文件", type=UPLOAD_TYPES, key="imp_file",
+                         help="Word（.docx/.doc/.wps）、PDF（含扫描件）、OFD、图片（扫描件、手机拍照）、网页（.html/.mhtml）或 .txt；"
+                              "扫描件和图片会逐页做文字识别，请核对识别结果。")
+        if st.button("解析文件", icon=":material/upload_file:"):
+            _parse_upload()
+            flash("imp_flash")
 
     drafts = st.session_state.get("imp_drafts")
     if drafts is None:

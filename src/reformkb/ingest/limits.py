@@ -47,3 +47,6 @@ class ReadLimits:
 
 #: Members smaller than this may have any compression ratio (tiny XML parts compress very well).
 RATIO_GRACE = 1 * MIB
+
+#: The limits a reader uses when it is given none.
+DEFAULT_LIMITS = ReadLimits()

@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 
 from reformkb.errors import InputError
 from reformkb.ingest.layout import boxes_from_quads, paragraphs
-from reformkb.ingest.limits import Progress, ReadLimits
+from reformkb.ingest.limits import DEFAULT_LIMITS, Progress, ReadLimits
 from reformkb.ingest.pages import OCR, TEXT, Page, PagedText
 
 log = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ def load_frame(image, name: str, index: int, limits: ReadLimits):
     return _scaled(frame.convert("RGB"))
 
 
-def read_image(data: bytes, name: str, limits: ReadLimits = ReadLimits(), progress: Progress | None = None) -> PagedText:
+def read_image(data: bytes, name: str, limits: ReadLimits = DEFAULT_LIMITS, progress: Progress | None = None) -> PagedText:
     """OCR of an image file: one page per frame (a multi-page TIFF is a scan of several pages)."""
     from PIL import ImageSequence
 
@@ -240,7 +240,7 @@ def needs_ocr(layer: str) -> bool:
 
 
 def read_pdf_pages(data: bytes, name: str, read_text_layer: Callable[[bytes, str], str],
-                   limits: ReadLimits = ReadLimits(), progress: Progress | None = None) -> PagedText:
+                   limits: ReadLimits = DEFAULT_LIMITS, progress: Progress | None = None) -> PagedText:
     """Every page of a PDF: its text layer where it has one, OCR where it is a scanned image.
 
     ``read_text_layer`` is the PDF text extraction (pages separated by form feeds); it is used only when

@@ -16,7 +16,7 @@ import re
 
 from reformkb.errors import InputError
 from reformkb.ingest.layout import Box, paragraphs
-from reformkb.ingest.limits import Progress, ReadLimits
+from reformkb.ingest.limits import DEFAULT_LIMITS, Progress, ReadLimits
 from reformkb.ingest.pages import OCR, TEXT, Page, PagedText
 from reformkb.ingest.safezip import SafeZip, open_zip
 
@@ -134,7 +134,7 @@ def _media(z: SafeZip, document, doc_loc: str) -> dict[str, str]:
     return media
 
 
-def read_ofd(data: bytes, name: str, limits: ReadLimits = ReadLimits(), progress: Progress | None = None) -> PagedText:
+def read_ofd(data: bytes, name: str, limits: ReadLimits = DEFAULT_LIMITS, progress: Progress | None = None) -> PagedText:
     """The text of every page of an OFD document, in page and reading order."""
     z = open_zip(data, name, LABEL, "OFD", limits)
     root_loc = z.find("OFD.xml")

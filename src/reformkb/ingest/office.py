@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from reformkb.errors import InputError
-from reformkb.ingest.limits import ReadLimits
+from reformkb.ingest.limits import DEFAULT_LIMITS, ReadLimits
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def _manual(name: str, label: str) -> str:
             f"或请管理员在本机安装 LibreOffice（在项目目录运行 make），之后 {label} 可直接导入。")
 
 
-def convert_to_docx(data: bytes, name: str, suffix: str, label: str, limits: ReadLimits = ReadLimits()) -> bytes:
+def convert_to_docx(data: bytes, name: str, suffix: str, label: str, limits: ReadLimits = DEFAULT_LIMITS) -> bytes:
     """The .docx bytes of an office document (``suffix`` ".doc", ".wps" or ".rtf" tells LibreOffice its type)."""
     program = soffice()
     if not program:

@@ -12,7 +12,7 @@ import io
 import zipfile
 
 from reformkb.errors import InputError
-from reformkb.ingest.limits import MIB, RATIO_GRACE, ReadLimits
+from reformkb.ingest.limits import DEFAULT_LIMITS, MIB, RATIO_GRACE, ReadLimits
 
 CHUNK = 1 * MIB
 
@@ -81,7 +81,7 @@ def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, label: str, l
         ) from exc
 
 
-def open_zip(data: bytes, name: str, label: str, kind: str, limits: ReadLimits = ReadLimits()) -> SafeZip:
+def open_zip(data: bytes, name: str, label: str, kind: str, limits: ReadLimits = DEFAULT_LIMITS) -> SafeZip:
     """Open ``data`` as a zip and read every member once within ``limits`` (nothing is kept).
 
     ``label`` and ``kind`` name the form in messages ("Word 文档", ".docx"; "OFD 文件", "OFD"). Raises InputError when the data is

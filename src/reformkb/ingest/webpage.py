@@ -14,7 +14,7 @@ import logging
 import re
 
 from reformkb.errors import InputError
-from reformkb.ingest.limits import MIB, ReadLimits
+from reformkb.ingest.limits import DEFAULT_LIMITS, MIB, ReadLimits
 from reformkb.ingest.pages import TEXT, Page, PagedText
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ def _date(root) -> str:
     return ""
 
 
-def read_html(data: bytes, name: str, limits: ReadLimits = ReadLimits(), mhtml: bool = False) -> PagedText:
+def read_html(data: bytes, name: str, limits: ReadLimits = DEFAULT_LIMITS, mhtml: bool = False) -> PagedText:
     """The article of a saved web page: title line, date line (when stated), then its paragraphs."""
     from lxml import etree, html
 
