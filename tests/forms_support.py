@@ -54,7 +54,8 @@ NO_LINE_START = "，。、；：？！”’）》】」』…"
 
 
 def render_pages(text: str, width: int = 1240, height: int = 1754, size: int = 30, margin: int = 110):
-    """Grayscale page images (PIL) of ``text`` laid out like a printed bulletin."""
+    """Grayscale page images (PIL) of ``text`` laid out like a printed bulletin; ``page.info["text"]``
+    holds the lines drawn on it (the reference for the character error rate)."""
     from PIL import Image, ImageDraw, ImageFont
 
     font = ImageFont.truetype(cjk_font(), size)
@@ -80,6 +81,7 @@ def render_pages(text: str, width: int = 1240, height: int = 1754, size: int = 3
                 y = margin
             x = (width - font.getlength(line)) / 2 if centred else margin
             draw.text((x, y), line, font=font, fill=0)
+            page.info["text"] = page.info.get("text", "") + line.strip("\u3000") + "\n"
             y += step
         y += size // 3
     pages.append(page)

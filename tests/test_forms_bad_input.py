@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import re
 import stat
 import struct
 import sys
@@ -350,3 +351,40 @@ def test_a_name_that_lies_about_a_broken_file_gets_a_message(kb, tmp_path, name,
     path = tmp_path / name
     path.write_bytes(data)
     refused_import(kb, path, message, seconds=10)
+
+
+# -- no document macro ever runs ----------------------------------------------------------------------
+def test_each_conversion_gets_a_fresh_profile_that_disables_macros(tmp_path, monkeypatch):
+    log = tmp_path / "calls"
+    script = _fake_soffice(tmp_path, f'for a in "$@"; do case "$a" in -env:UserInstallation=file://*) '
+                                     f'p="${{a#-env:UserInstallation=file://}}"; echo "$p" >> {log}; '
+                                     f'cat "$p/user/registrymodifications.xcu" >> {log}.xcu;; esac; done; exit 1')
+    monkeypatch.setenv("REFORMKB_SOFFICE", str(script))
+    for _ in range(2):
+        with pytest.raises(InputError, match="无法作为"):
+            read_pages(_ole_doc(), "旧.doc")
+    first, second = log.read_text().split()
+    assert first != second and not Path(first).exists()  # a new profile each time, removed afterwards
+    settings = Path(f"{log}.xcu").read_text()
+    assert settings.count('oor:name="DisableMacrosExecution" oor:op="fuse"><value>true</value>') == 2
+    assert settings.count('oor:name="MacroSecurityLevel" oor:op="fuse"><value>3</value>') == 2
+
+
+@pytest.mark.skipif(__import__("shutil").which("soffice") is None, reason="LibreOffice not installed")
+def test_the_macro_settings_are_ones_this_libreoffice_knows():
+    """The profile's settings name real properties of LibreOffice's configuration schema (a typo would
+    be silently ignored by LibreOffice, and macros would run at its default level)."""
+    from lxml import etree
+
+    program = Path(__import__("shutil").which("soffice")).resolve().parent
+    schema = etree.parse(str(program.parent / "share" / "registry" / "main.xcd"))
+    oor = "http://openoffice.org/2001/registry"
+    scripting = schema.xpath('//oor:component-schema[@oor:name="Common"]/component/group[@oor:name="Security"]'
+                             '/group[@oor:name="Scripting"]', namespaces={"oor": oor})
+    assert scripting
+    names = {p.get(f"{{{oor}}}name") for p in scripting[0].findall("prop")}
+    from reformkb.ingest.office import _NO_MACROS
+
+    for item in re.findall(r'oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="(\w+)"', _NO_MACROS):
+        assert item in names, item
+    assert {"DisableMacrosExecution", "MacroSecurityLevel"} <= names

@@ -52,3 +52,10 @@ def test_the_app_upload_reads_an_ofd(seeded_home, tmp_path, monkeypatch):
     next(b for b in at.button if b.label == "解析文件").click().run()
     assert not at.exception, at.exception
     assert "核对解析结果：18 条" in [s.value for s in at.subheader]
+
+
+def test_usage_doc_lists_every_form():
+    text = (project_root() / "docs" / "usage.md").read_text(encoding="utf-8")
+    section = text[text.index("## 专报的各种格式"):]
+    missing = [suffix for suffix in BULLETIN_SUFFIXES if suffix not in section]
+    assert missing == []
