@@ -9,9 +9,12 @@ OCR runs on a few downscaled pages only (about 3 s a page on this machine).
 """
 from __future__ import annotations
 
+import os
 import random
 import re
 import shutil
+import subprocess
+import sys
 
 import forms_support as fs
 import pytest
@@ -89,6 +92,36 @@ def test_a_pdf_mixing_text_and_scanned_pages_uses_each_where_it_is(kb, bulletin)
     assert "长沙市加快建设" in result.pages[0].text  # the text layer, not recognised
     assert result.form == "PDF（其中 1 页为扫描图片）" and "第 2 页是扫描图片" in result.warnings[0]
     assert fs.cer(scanned_text, result.pages[1].text) < 0.05
+
+
+OFFLINE_OCR = """
+import socket
+try:
+    socket.create_connection(("pypi.org", 443), timeout=3)
+    raise SystemExit("the network is reachable: this check proves nothing here")
+except OSError:
+    pass
+from PIL import Image, ImageDraw, ImageFont
+image = Image.new("L", (640, 90), 255)
+ImageDraw.Draw(image).text((20, 25), "企业注销由20个工作日压缩至0.5个工作日", font=ImageFont.truetype(sys.argv[1], 28), fill=0)
+from reformkb.ingest.ocr import recognise
+print(recognise(image))
+"""
+
+
+@needs_font
+@pytest.mark.skipif(shutil.which("unshare") is None or os.geteuid() != 0, reason="needs unshare -n (root)")
+def test_ocr_needs_no_network_not_even_the_first_time(tmp_path):
+    # A fresh process in a network namespace of its own, with an empty home and cache: the models come
+    # from inside the installed wheel, nothing is fetched.
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+           "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run(["unshare", "-n", sys.executable, "-c", "import sys\n" + OFFLINE_OCR, fs.cjk_font()],
+                          env=env, capture_output=True, text=True, timeout=180)
+    if proc.returncode != 0 and "unshare" in proc.stderr and "Operation not permitted" in proc.stderr:
+        pytest.skip("network namespaces are not permitted here")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "企业注销由20个工作日压缩至0.5个工作日" in proc.stdout
 
 
 # -- forms with a text of their own: all practices -----------------------------------------------

@@ -185,7 +185,11 @@ def _open_pdf(data: bytes, name: str):
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
             raise InputError(f"{name} 已加密：请先解除密码保护（或另存为未加密的 PDF）再导入。") from exc
-        raise InputError(f"{name} 不是有效的 PDF 文件（{exc}）：请确认文件完整后再导入。") from exc
+        raise _Unrenderable(str(exc)) from exc
+
+
+class _Unrenderable(Exception):
+    """PDFium cannot open the file: the text extraction alone decides (and says what is wrong)."""
 
 
 def pdf_layers(data: bytes, name: str) -> list[str]:
@@ -246,7 +250,11 @@ def read_pdf_pages(data: bytes, name: str, read_text_layer: Callable[[bytes, str
     ``read_text_layer`` is the PDF text extraction (pages separated by form feeds); it is used only when
     at least one page has a text layer, and PDFium's text stands in if its page count disagrees.
     """
-    layers = pdf_layers(data, name)
+    try:
+        layers = pdf_layers(data, name)
+    except _Unrenderable as exc:
+        log.info("%s: PDFium cannot open it (%s); text layer only", name, exc)
+        return PagedText([Page(i + 1, t, TEXT) for i, t in enumerate(read_text_layer(data, name).split("\f"))], "PDF")
     scanned = [i for i, layer in enumerate(layers) if needs_ocr(layer)]
     if not scanned:
         return PagedText([Page(i + 1, t, TEXT) for i, t in enumerate(read_text_layer(data, name).split("\f"))], "PDF")
