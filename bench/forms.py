@@ -73,6 +73,7 @@ def build(form: str, text: str, pages) -> tuple[bytes, str]:
 
 
 def run(forms: list[str], limit: int | None) -> dict:
+    load_before = os.getloadavg()[0]
     home = Path(tempfile.mkdtemp(prefix="reformkb-forms-"))
     kb = KnowledgeBase(settings=Settings.default(home), empty=True)
     rows = []
@@ -121,7 +122,10 @@ def run(forms: list[str], limit: int | None) -> dict:
             logging.info("%s %s: %s/%s in %.1f s", path.name, form, len(found), len(expected), seconds)
     kb.close()
     shutil.rmtree(home, ignore_errors=True)
-    return {"machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+    # OCR time depends on what else runs: the 1-minute load average before and after is kept with it.
+    load = {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)}
+    return {"machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                        "load_average": load},
             "command": " ".join(sys.argv), "rows": rows, "summary": summary(rows, forms)}
 
 
@@ -171,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     print(table(result["summary"]))
+    load = result["machine"]["load_average"]
+    print(f"\n{result['machine']['cores']} cores; 1-minute load average {load['before']} before, {load['after']} after.")
     return 0
 
 

@@ -209,3 +209,39 @@ def test_an_mhtml_save_is_read_like_the_page(kb, bulletin, expected):
     data = fs.mhtml(fs.html_article(bulletin, title="专报"))
     drafts, report = kb.parse_file(data, "文章.mhtml")
     assert fs.practices(drafts) == expected, report
+
+
+@needs_font
+def test_a_scanned_ofd_is_recognised(kb):
+    """An OFD whose page is only an image (what a scanner's OFD export writes) is read by OCR."""
+    import io
+    import zipfile
+
+    text = fs.excerpt(SEED.read_text(encoding="utf-8"), max_paragraphs=4)
+    (page,) = fs.render_pages(text, **SMALL)
+    png = io.BytesIO()
+    page.save(png, "PNG")
+    ns = 'xmlns:ofd="http://www.ofdspec.org/2016"'
+    parts = {
+        "OFD.xml": f'<ofd:OFD {ns} Version="1.0" DocType="OFD"><ofd:DocBody><ofd:DocInfo><ofd:DocID>1</ofd:DocID>'
+                   "</ofd:DocInfo><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>",
+        "Doc_0/Document.xml": f"<ofd:Document {ns}><ofd:CommonData><ofd:DocumentRes>DocumentRes.xml</ofd:DocumentRes>"
+                              '</ofd:CommonData><ofd:Pages><ofd:Page ID="1" BaseLoc="Pages/Page_0/Content.xml"/></ofd:Pages>'
+                              "</ofd:Document>",
+        "Doc_0/DocumentRes.xml": f'<ofd:Res {ns} BaseLoc="Res"><ofd:MultiMedias><ofd:MultiMedia ID="5" Type="Image">'
+                                 "<ofd:MediaFile>image_0.png</ofd:MediaFile></ofd:MultiMedia></ofd:MultiMedias></ofd:Res>",
+        "Doc_0/Pages/Page_0/Content.xml": f'<ofd:Page {ns}><ofd:Content><ofd:Layer ID="2"><ofd:ImageObject ID="6" '
+                                          'ResourceID="5" Boundary="0 0 210 297" CTM="210 0 0 297 0 0"/>'
+                                          "</ofd:Layer></ofd:Content></ofd:Page>",
+    }
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, content in parts.items():
+            zf.writestr(name, content)
+        zf.writestr("Doc_0/Res/image_0.png", png.getvalue())
+    result = read_pages(buf.getvalue(), "扫描.ofd")
+    assert result.form == "OFD（扫描件）" and result.ocr_pages == 1 and "文字识别" in result.warnings[0]
+    expected = fs.practices(kb.parse_file(text.encode("utf-8"), "专报.txt")[0])
+    assert len(expected) >= 4
+    drafts, _ = kb.parse_text(result.text, "扫描.ofd")
+    assert len(fs.matched(expected, fs.practices(drafts))) / len(expected) >= 0.9
