@@ -65,10 +65,11 @@ def build(form: str, text: str, pages) -> tuple[bytes, str]:
         return fs.docx_bytes(text), "bulletin.docx"
     if form == "doc":
         return fs.soffice_convert(fs.docx_bytes(text), ".docx", "doc"), "bulletin.doc"
+    title = fs.paragraphs(text)[0] + " - 某市人民政府门户网站"  # as a government site titles its pages
     if form == "html":
-        return fs.html_article(text, "专报"), "bulletin.html"
+        return fs.html_article(text, title), "bulletin.html"
     if form == "mhtml":
-        return fs.mhtml(fs.html_article(text, "专报")), "bulletin.mhtml"
+        return fs.mhtml(fs.html_article(text, title)), "bulletin.mhtml"
     raise ValueError(form)
 
 

@@ -245,3 +245,18 @@ def test_a_scanned_ofd_is_recognised(kb):
     assert len(expected) >= 4
     drafts, _ = kb.parse_text(result.text, "扫描.ofd")
     assert len(fs.matched(expected, fs.practices(drafts))) / len(expected) >= 0.9
+
+
+def test_web_boilerplate_goes_but_a_practice_that_mentions_scanning_stays():
+    page = """<html><head><title>南山区优化营商环境典型做法 - 深圳市南山区人民政府门户网站</title></head><body>
+    <div id="zoom"><p>深圳市南山区推出“南山企业服务码”，企业扫码即可查询政策、反映诉求、预约服务。</p>
+    <p>南山区推行二维码“一码通办”，群众扫二维码即可预约办事。</p>
+    <p>扫码关注我们</p><p>来源：南山区政务服务数据管理局</p><p>责任编辑：张三</p><p>【打印本页】【关闭窗口】</p></div>
+    </body></html>""".encode()
+    result = read_pages(page, "南山.html")
+    assert result.title == "南山区优化营商环境典型做法"  # the site's name is cut off
+    assert result.text.splitlines() == [
+        "南山区优化营商环境典型做法",
+        "深圳市南山区推出“南山企业服务码”，企业扫码即可查询政策、反映诉求、预约服务。",
+        "南山区推行二维码“一码通办”，群众扫二维码即可预约办事。",
+    ]

@@ -32,11 +32,24 @@ _ARTICLE_CLASSES = ("rich_media_content", "TRS_Editor", "article-content", "arti
                     "pages_content", "news_content", "detail")
 _BLOCKS = {"p", "div", "section", "article", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "td",
            "th", "tr", "table", "ul", "ol", "dd", "dt", "center"}
-_BOILERPLATE = re.compile(
-    r"扫一扫|扫码|二维码|长按(识别|关注)|关注(我们|公众号|微信)|点击(上方|蓝字|关注)|分享到|分享至|上一篇|下一篇|"
-    r"责任编辑|编辑[：:]|来源[：:]|打印本页|关闭窗口|【?字号|字体[：:]|阅读原文|在看|点赞|浏览次数|阅读量|"
+# Lines that are the page's furniture, not the article: cues that start a line, and cues that only
+# furniture contains (a practice may well say "扫码即可查询", so bare 扫码/二维码 are not cues).
+_BOILERPLATE_START = re.compile(
+    r"^(来源|编辑|责任编辑|作者|审核|校对|发布时间|发布日期|浏览次数|阅读量|分享到|分享至|上一篇|下一篇|相关阅读|"
+    r"相关链接|打印本页|关闭窗口|【?字号|字体|点击上方|点击蓝字|长按|扫一扫|扫码关注|阅读原文|返回顶部)"
+)
+_BOILERPLATE_ANYWHERE = re.compile(
+    r"扫一扫|扫码关注|长按(识别|二维码|关注)|关注(我们|公众号|微信公众号)|分享到|上一篇|下一篇|打印本页|关闭窗口|"
     r"版权所有|主办单位|承办单位|ICP备|网站标识码|公网安备|返回顶部|收藏本站|设为首页"
 )
+_SITE_SUFFIX = re.compile(r"\s*[-_|－—｜]+\s*[^-_|－—｜]{2,30}(网|网站|门户|政府|人民政府|公众号|平台|中心|客户端)\s*$")
+
+
+def _boilerplate(line: str) -> bool:
+    return (len(line) <= 80 and bool(_BOILERPLATE_START.match(line))) or \
+        (len(line) <= 40 and bool(_BOILERPLATE_ANYWHERE.search(line)))
+
+
 _DATE = re.compile(r"(20\d{2}|19\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})\s*日?")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_-]+)""", re.I)
 _META_DATE_NAMES = ("publishdate", "pubdate", "publish_date", "article:published_time", "firstpublishtime", "dc.date")
@@ -141,7 +154,7 @@ def _paragraphs(element) -> list[str]:
 def _title(root) -> str:
     for xpath in ('//meta[@property="og:title"]/@content', '//meta[@name="ArticleTitle"]/@content',
                   '//*[@id="activity-name"]//text()', "//title//text()", "//h1//text()"):
-        text = re.sub(r"\s+", " ", "".join(root.xpath(xpath))).strip()
+        text = _SITE_SUFFIX.sub("", re.sub(r"\s+", " ", "".join(root.xpath(xpath))).strip())
         if text:
             return text[:200]
     return ""
@@ -175,9 +188,10 @@ def read_html(data: bytes, name: str, limits: ReadLimits = DEFAULT_LIMITS, mhtml
     _clean(root)
     body = root.find("body") if root.find("body") is not None else root
     article = _article(body)
-    paragraphs = [p for p in _paragraphs(article) if not (_BOILERPLATE.search(p) and len(p) <= 60)]
+    paragraphs = [p for p in _paragraphs(article) if not _boilerplate(p)]
     date = _date(root)
-    head = [title] if title and (not paragraphs or paragraphs[0] != title) else []
+    # The page title leads, unless the article's own first lines already give it (a bulletin's masthead).
+    head = [title] if title and not any(title in p or (len(p) >= 8 and p in title) for p in paragraphs[:3]) else []
     if date and not any(_DATE.search(p) for p in paragraphs[:5]):
         head.append(date)
     text = "\n".join(head + paragraphs)
