@@ -388,3 +388,11 @@ def test_the_macro_settings_are_ones_this_libreoffice_knows():
     for item in re.findall(r'oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="(\w+)"', _NO_MACROS):
         assert item in names, item
     assert {"DisableMacrosExecution", "MacroSecurityLevel"} <= names
+
+
+def test_an_unknown_suffix_with_a_known_content_is_read_with_a_warning(kb):
+    text = fs.excerpt(SEED.read_text(encoding="utf-8"), max_paragraphs=2)
+    result = read_pages(fs.ofd_bytes(text), "专报.download")
+    assert "扩展名是 .download，内容却是OFD 文件" in result.warnings[0]
+    drafts, report = kb.parse_file(fs.ofd_bytes(text), "专报.download")
+    assert len(drafts) >= 2 and report.warnings[0] == result.warnings[0]

@@ -195,8 +195,8 @@ def _read_as(form: str, data: bytes, name: str, suffix: str, limits: ReadLimits,
         from reformkb.ingest.office import convert_to_docx
 
         label = forms.LABELS[form]
-        converted = convert_to_docx(data, name, suffix if form == forms.DOC and suffix in (".doc", ".wps") else
-                                    {forms.DOC: ".doc", forms.RTF: ".rtf"}[form], label, limits)
+        kind = suffix if SUFFIX_FORMS.get(suffix) == form else {forms.DOC: ".doc", forms.RTF: ".rtf"}[form]
+        converted = convert_to_docx(data, name, kind, label, limits)
         result = _read_docx_checked(converted, name, limits)
         result.form = label
         return result
@@ -226,16 +226,18 @@ def read_pages(source: Path | bytes, name: str | None = None, max_bytes: int = 2
         if expected is None:
             raise InputError(f"不支持的文件类型 {suffix or '（无扩展名）'}：{ACCEPTED}，案例表请用 .jsonl 或 .csv。")
         form = expected
-    if expected is not None and form != expected and not (expected == forms.DOC and form == forms.RTF):
-        shown = "PDF 文件" if suffix == ".pdf" else f"{suffix or '无扩展名'} 文件"
+    if form != expected and not (expected == forms.DOC and form == forms.RTF):  # RTF saved as .doc is common
+        label = forms.LABELS[form]
         try:
             result = _read_as(form, data, name, suffix, limits, progress)
         except InputError as exc:
+            if expected is None:
+                raise
+            shown = "PDF 文件" if suffix == ".pdf" else f"{suffix or '无扩展名'} 文件"
             raise InputError(
-                f"{name} 不是有效的 {shown}：内容看起来是{forms.LABELS[form]}，但也无法按{forms.LABELS[form]}读取"
-                f"（{str(exc).removeprefix(name).strip()}）"
+                f"{name} 不是有效的 {shown}：内容看起来是{label}，但也无法按{label}读取（{str(exc).removeprefix(name).strip()}）"
             ) from exc
-        result.warnings.insert(0, f"{name} 的扩展名是 {suffix or '（无）'}，内容却是{forms.LABELS[form]}：已按{forms.LABELS[form]}读取。")
+        result.warnings.insert(0, f"{name} 的扩展名是 {suffix or '（无）'}，内容却是{label}：已按{label}读取。")
     else:
         result = _read_as(form, data, name, suffix, limits, progress)
     if not result.text.strip():
