@@ -260,3 +260,16 @@ def test_web_boilerplate_goes_but_a_practice_that_mentions_scanning_stays():
         "深圳市南山区推出“南山企业服务码”，企业扫码即可查询政策、反映诉求、预约服务。",
         "南山区推行二维码“一码通办”，群众扫二维码即可预约办事。",
     ]
+
+
+@needs_font
+@pytest.mark.parametrize("angle", [180, 90])
+def test_a_page_scanned_upside_down_or_photographed_sideways_is_turned(angle):
+    import io
+
+    text = fs.excerpt(SEED.read_text(encoding="utf-8"), max_paragraphs=3)
+    (page,) = fs.render_pages(text, **{**SMALL, "height": 900})  # a short page: it is read up to four times
+    png = io.BytesIO()
+    page.rotate(angle, expand=True).save(png, "PNG")
+    result = read_pages(png.getvalue(), "转了方向.png")
+    assert fs.cer(page.info["text"], result.text) < 0.05  # read upright, lines in order

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 OCR_LONG_SIDE = 2000
 #: A PDF page whose text layer has fewer visible characters than this is treated as a scan.
 MIN_TEXT_LAYER_CHARS = 10
+#: Below this mean confidence a page is tried turned (upright pages read at 0.93-0.99, turned ones near 0.65).
+MIN_UPRIGHT_CONFIDENCE = 0.8
 #: Scanned PDF pages are never rendered coarser than this for OCR, even when their image is.
 MIN_RENDER_DPI = 100
 
@@ -52,15 +54,67 @@ def _ocr_engine():
     return _engine
 
 
-def recognise(image) -> str:
-    """The text of one page image (PIL), as paragraphs one per line, in reading order."""
+def _run(image) -> list:
+    """RapidOCR's [quad, text, score] items for one RGB image."""
     import numpy as np
 
-    image = _scaled(image.convert("RGB"))
     with _engine_lock:
-        # No per-line orientation classifier: pages are upright, and on crisp (bilevel) scans it takes
-        # whole lines for upside down and turns them into garbage.
+        # No per-line orientation classifier: on crisp (bilevel) scans it takes whole upright lines for
+        # upside down and turns them into garbage. Whole pages are turned instead (see recognise).
         result, _ = _ocr_engine()(np.asarray(image), use_cls=False)
+    return result or []
+
+
+def _confidence(result: list) -> float:
+    return sum(float(item[2]) for item in result) / len(result) if result else 0.0
+
+
+def _across(item) -> bool:
+    """Whether a box runs across the page (a line read left to right), not down it."""
+    (x0, y0), (x1, y1), (x2, y2) = item[0][0], item[0][1], item[0][2]
+    return ((x1 - x0) ** 2 + (y1 - y0) ** 2) >= ((x2 - x1) ** 2 + (y2 - y1) ** 2)
+
+
+def _weight(result: list) -> float:
+    """Characters recognised on lines that run across the page, each counted by its confidence.
+
+    (RapidOCR also reads a line that runs down the page, turning its crop: such a page is sideways.)"""
+    return sum(len(item[1]) * float(item[2]) for item in result if _across(item))
+
+
+def _upright(result: list) -> bool:
+    return _confidence(result) >= MIN_UPRIGHT_CONFIDENCE and 2 * _weight(result) > _weight_all(result)
+
+
+def _weight_all(result: list) -> float:
+    return sum(len(item[1]) * float(item[2]) for item in result)
+
+
+def _has_ink(image) -> bool:
+    """Whether a page shows anything at all (more than 0.5 % dark pixels on a small copy)."""
+    small = image.convert("L").resize((max(1, image.width // 8), max(1, image.height // 8)))
+    dark = sum(small.histogram()[:160])
+    return dark > 0.005 * small.width * small.height
+
+
+def recognise(image) -> str:
+    """The text of one page image (PIL), as paragraphs one per line, in reading order.
+
+    A page read with low confidence (a scan fed upside down, a photo taken sideways) is read again
+    turned by 180, 90 and 270 degrees, and the turn that reads most is kept.
+    """
+    image = _scaled(image.convert("RGB"))
+    result = _run(image)
+    if (result and not _upright(result)) or (not result and _has_ink(image)):
+        # Lines across the page but read badly: upside down, most likely. No lines across: sideways.
+        sideways = 2 * _weight(result) <= _weight_all(result)
+        for angle in ((270, 90, 180) if sideways else (180, 270, 90)):
+            turned = _run(image.rotate(angle, expand=True))
+            if _weight(turned) > _weight(result):
+                result = turned
+                log.info("page read turned by %d degrees", angle)
+            if _upright(result):
+                break
     if not result:
         return ""
     quads = [[(float(x), float(y)) for x, y in item[0]] for item in result]
