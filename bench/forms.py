@@ -47,10 +47,11 @@ OCR_FORMS = ("scan", "tiff", "photo")
 A4 = dict(width=1240, height=1754, size=30, margin=110)  # 150 dpi, 三号-like characters
 
 
-def bulletins(limit: int | None) -> list[Path]:
+def bulletins(limit: int | None, skip: int = 0) -> list[Path]:
     paths = sorted((ROOT / "kb" / "sources").glob("*.txt"))
     data = ROOT / "tests" / "data" / "bulletins"
     paths += sorted(data.glob("*.txt"))  # plain text and text as extracted from a PDF (*.pdf.txt)
+    paths = paths[skip:]
     return paths[:limit] if limit else paths
 
 
@@ -73,12 +74,13 @@ def build(form: str, text: str, pages) -> tuple[bytes, str]:
     raise ValueError(form)
 
 
-def run(forms: list[str], limit: int | None) -> dict:
+def run(forms: list[str], limit: int | None, out: Path | None = None, skip: int = 0) -> dict:
+    """Every bulletin in every form; with ``out``, the results so far are written after each bulletin."""
     load_before = os.getloadavg()[0]
     home = Path(tempfile.mkdtemp(prefix="reformkb-forms-"))
     kb = KnowledgeBase(settings=Settings.default(home), empty=True)
     rows = []
-    for path in bulletins(limit):
+    for path in bulletins(limit, skip):
         text = path.read_text(encoding="utf-8")
         try:
             drafts, _ = kb.parse_file(text.encode("utf-8"), "bulletin.txt")
@@ -121,13 +123,24 @@ def run(forms: list[str], limit: int | None) -> dict:
                 row["cer"] = [round(fs.cer(ref.info["text"], page.text), 4) for ref, page in zip(pages, ocr_pages)]
             rows.append(row)
             logging.info("%s %s: %s/%s in %.1f s", path.name, form, len(found), len(expected), seconds)
+        if out:
+            _write(out, _result(rows, forms, load_before))
     kb.close()
     shutil.rmtree(home, ignore_errors=True)
+    return _result(rows, forms, load_before)
+
+
+def _result(rows: list[dict], forms: list[str], load_before: float) -> dict:
     # OCR time depends on what else runs: the 1-minute load average before and after is kept with it.
     load = {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)}
     return {"machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                         "load_average": load},
             "command": " ".join(sys.argv), "rows": rows, "summary": summary(rows, forms)}
+
+
+def _write(out: Path, result: dict) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 def summary(rows: list[dict], forms: list[str]) -> dict:
@@ -163,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--forms", default=",".join(FORMS), help=f"comma-separated, of {','.join(FORMS)}")
     parser.add_argument("--limit", type=int, help="only the first N bulletins")
+    parser.add_argument("--skip", type=int, default=0, help="leave out the first N bulletins")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "results" / "forms.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -172,9 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown forms: {', '.join(sorted(unknown))}")
     if fs.cjk_font() is None:
         parser.error("no CJK font: install fonts-wqy-zenhei (make test does)")
-    result = run(forms, args.limit)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    result = run(forms, args.limit, args.out, args.skip)
+    _write(args.out, result)
     print(table(result["summary"]))
     load = result["machine"]["load_average"]
     print(f"\n{result['machine']['cores']} cores; 1-minute load average {load['before']} before, {load['after']} after.")
