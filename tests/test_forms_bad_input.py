@@ -396,3 +396,24 @@ def test_an_unknown_suffix_with_a_known_content_is_read_with_a_warning(kb):
     assert "扩展名是 .download，内容却是OFD 文件" in result.warnings[0]
     drafts, report = kb.parse_file(fs.ofd_bytes(text), "专报.download")
     assert len(drafts) >= 2 and report.warnings[0] == result.warnings[0]
+
+
+@pytest.mark.parametrize("suffix, head, member", [(".ofd", OFD_HEAD, "Doc_0/Document.xml"),
+                                                  (".docx", DOCX_HEAD, "word/document.xml")])
+def test_a_refused_zip_bomb_keeps_the_whole_process_small(tmp_path, suffix, head, member):
+    """Peak resident memory of a fresh process that imports a 2 GiB bomb with lying headers (issue 16: < 1 GiB)."""
+    import subprocess
+
+    path = tmp_path / f"bomb{suffix}"
+    path.write_bytes(_bomb(member, 2048 * MIB, 1000, head))
+    code = ("import resource, sys\n"
+            "from reformkb.errors import InputError\n"
+            "from reformkb.ingest.documents import read_pages\n"
+            "try:\n    read_pages(sys.argv[1])\nexcept InputError as exc:\n    print('refused', exc)\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    refused, peak_mib = proc.stdout.splitlines()
+    assert refused.startswith("refused")
+    assert int(peak_mib) < 300, peak_mib
