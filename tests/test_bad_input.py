@@ -43,14 +43,15 @@ def refused(kb: KnowledgeBase, action, message: str) -> str:
     ({"text": "长沙市推行\udcff\udcfe企业开办。"}, "编码错误"),
     ({"text": ["长沙市推行企业开办。"]}, "应为文字"),
     ({"region": "长沙市"}, "为空"),
-    ({"text": GOOD, "region": "火星市"}, "未知地区"),
+    ({"text": GOOD, "region": "Mars City"}, "不是中文地名"),  # an unknown Chinese place is kept (test_places)
+    ({"text": GOOD, "region": "长沙市" * 20}, "不像地名"),
     ({"text": "某地推行企业开办一网通办。"}, "没有填写地区"),
     ({"text": GOOD, "source_date": "2999-01-01"}, "在未来"),
     ({"text": GOOD, "source_date": "去年春天"}, "无法识别日期"),
     ({"text": GOOD, "source_date": "2023-02-30"}, "不存在"),
     ({"text": GOOD, "agency": "局" * 300}, "超过上限"),
     ({"text": GOOD, "ref": "\udcff"}, "编码错误"),
-    ({"text": GOOD, "topics": ["不存在的主题"]}, "未知的主题"),
+    ({"text": GOOD, "topics": [5]}, "主题应为文字"),  # a name outside the taxonomy is a user tag (test_places)
     ({"text": GOOD, "topics": 5}, "应为列表"),
     ({"text": GOOD, "kind": "rumour"}, "未知的案例类型"),
     ({"text": GOOD, "id": "abc"}, "不是数字"),
@@ -62,7 +63,7 @@ def test_add_refuses_bad_records_and_stores_nothing(kb, data, message):
 
 def test_edit_refuses_bad_changes_and_stores_nothing(kb):
     refused(kb, lambda: kb.edit(1, text="？？？"), "只有标点")
-    refused(kb, lambda: kb.edit(1, region="火星市"), "未知地区")
+    refused(kb, lambda: kb.edit(1, region="Mars"), "不是中文地名")
     refused(kb, lambda: kb.edit(1, text=kb.get(2).text), "完全相同")
     refused(kb, lambda: kb.edit(1, colour="red"), "未知字段")
     with pytest.raises(NotFoundError):
@@ -239,14 +240,14 @@ def test_record_files_with_bad_rows_store_the_good_ones(kb, tmp_path):
         '{"region": "长沙市"}',
         '{"text": ["a", "list"]}',
         '{"text": "' + practice_text(60, "行") + '", "topics": 5}',
-        '{"text": "' + practice_text(61, "行") + '", "region": "火星市"}',
+        '{"text": "' + practice_text(61, "行") + '", "region": "Mars"}',
         '{"text": "' + practice_text(62, "行") + '", "source_date": "2999-12-31"}',
         '{"text": "' + practice_text(63, "行") + '", "colour": "red", "id": 1, "metrics": "x"}',
     ]), encoding="utf-8")
     report = kb.import_files([jsonl])
     assert [r.text for r in report.added] == [GOOD, practice_text(63, "行")]
     reasons = [why for _, why in report.refused]
-    for expected in ("不是有效的 JSON", "JSON 对象", "为空", "应为文字", "应为列表", "未知地区", "在未来"):
+    for expected in ("不是有效的 JSON", "JSON 对象", "为空", "应为文字", "应为列表", "不是中文地名", "在未来"):
         assert any(expected in why for why in reasons), (expected, reasons)
     assert any("colour" in w for w in report.warnings)
 

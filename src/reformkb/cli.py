@@ -5,9 +5,11 @@ import argparse
 import json
 import logging
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from reformkb.errors import ReformKBError
+from reformkb.ingest.regions import PLACES_FILE
 
 DESCRIPTION = """reformkb：营商环境标杆经验知识库 / a knowledge base of benchmark reform practices.
 
@@ -16,6 +18,8 @@ DESCRIPTION = """reformkb：营商环境标杆经验知识库 / a knowledge base
   reformkb search 企业注销提速            智能检索 / hybrid search
   reformkb import 专报.docx              导入专报或案例表 / import bulletins or record files
   reformkb regions                      按地区统计 / practices per region
+  reformkb regions --province 广东       按省 → 市 → 县区、园区统计 / drill down a province
+  reformkb regions --unresolved         地区待确认的案例 / places to confirm
   reformkb backup 备份.db / restore 备份.db  备份与恢复 / back up and restore the database
   reformkb editors add 张三              设置编辑账号（此后修改需登录） / require editor sign-in
 
@@ -188,6 +192,9 @@ def cmd_add(args) -> int:
                  source=Source(title=args.source or "", date=args.date or ""))
     with _kb(args) as kb:
         rec, near = kb.add(rec)
+        review = kb.place_review(rec)
+    if review is not None:
+        print(f"提示：{review.message}")
     for other, sim in near:
         print(f"提示：与第 {other.id} 条（{other.region} {other.title}）相似度 {sim:.2f}，请确认不是重复案例。")
     print(f"已保存第 {rec.id} 条：{rec.region} {rec.title}")
@@ -246,13 +253,50 @@ def cmd_similar(args) -> int:
 
 
 def cmd_regions(args) -> int:
+    kind = "" if args.all_kinds else "practice"
     with _kb(args) as kb:
-        rows = kb.regions(kind="" if args.all_kinds else "practice")
+        if args.unresolved:
+            places = kb.unresolved_places(kind)
+            if args.json:
+                _print_json([{"region": p.region, "province": p.province, "city": p.city, "county": p.county,
+                              "count": p.count, "message": p.review.message, "ids": p.ids,
+                              "candidates": [c.label for c in p.review.candidates]} for p in places])
+                return 0
+            for p in places:
+                print(f"{p.region}\t{p.count}\t{p.review.message}\t编号 {'、'.join(map(str, p.ids))}")
+            print(f"地区待确认 {len(places)} 处。" if places else "没有地区待确认的案例。")
+            return 0
+        if args.province:
+            tree = kb.place_tree(args.province, kind)
+            if args.json:
+                _print_json([asdict(t) for t in tree])
+                return 0
+            for province in tree:
+                print(f"{province.name}\t{province.count}")
+                for city in province.children:
+                    print(f"  {city.name}\t{city.count}")
+                    for county in city.children:
+                        print(f"    {county.name}\t{county.count}")
+            return 0
+        rows = kb.regions(kind=kind)
     if args.json:
         _print_json([r.__dict__ for r in rows])
         return 0
     for r in rows:
         print(f"{r.region}\t{r.province}\t{r.count}")
+    return 0
+
+
+def cmd_places(args) -> int:
+    with _kb(args) as kb:
+        if args.action == "add":
+            place = kb.add_place(args.name, args.parent or "")
+            print(f"已新增地名“{place.name}”（属于{place.county or place.city or place.province}），"
+                  f"保存在 {kb.settings.home / PLACES_FILE}。")
+        else:
+            changed = kb.confirm_place(args.name, args.to or "")
+            print(f"已将 {len(changed)} 条案例的地区“{args.name}”确认为“{changed[0].region}”：编号 "
+                  + "、".join(str(r.id) for r in changed))
     return 0
 
 
@@ -454,9 +498,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_similar)
 
     p = sub.add_parser("regions", help="各地区案例数 / practices per region")
+    p.add_argument("--province", help="按省 → 市 → 县区、园区逐级统计，例如 广东 / drill down one province")
+    p.add_argument("--unresolved", action="store_true",
+                   help="列出地区待确认的案例（不在地区表中或有重名） / places to confirm")
     p.add_argument("--all-kinds", action="store_true", help="包括工作动态 / include local actions")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_regions)
+
+    p = sub.add_parser("places", help="确认地区待确认的案例、新增地名 / confirm places, add a place of your own")
+    p.add_argument("action", choices=["add", "confirm"],
+                   help="add：新增地名（存入知识库目录的 places.tsv）；confirm：把待确认的地区改为已知地区")
+    p.add_argument("name", help="地名，例如 大瑶镇；confirm 时为待确认的地区，例如 朝阳区 / the place")
+    p.add_argument("--parent", help="add：所属的县、市或省，例如 浏阳市 / where it lies")
+    p.add_argument("--to", help="confirm：确认为哪个地区，例如 长春市朝阳区 / the place it is")
+    p.set_defaults(func=cmd_places)
 
     p = sub.add_parser("topics", help="主题分类及案例数 / the topic taxonomy with counts")
     p.add_argument("--json", action="store_true")

@@ -24,9 +24,12 @@ import numpy as np
 from reformkb import backup as backups
 from reformkb.auth import Editor, Editors
 from reformkb.errors import InputError, ModelError
-from reformkb.ingest import pipeline
+from reformkb.ingest import pipeline, places
 from reformkb.ingest.documents import BULLETIN_SUFFIXES
+from reformkb.ingest.enrich import PlaceReview, place_review
 from reformkb.ingest.pipeline import ImportReport
+from reformkb.ingest.places import PlaceCount, UnresolvedPlace
+from reformkb.ingest.regions import Gazetteer, Region, add_place, gazetteer_for, normalize
 from reformkb.records import KIND_PRACTICE, Record, edited
 from reformkb.search.backend import Searcher
 from reformkb.search.fusion import Filters, Hit
@@ -280,14 +283,16 @@ class KnowledgeBase:
         return self.searcher.search(query, k, mode, self._filters(filters, filter_kwargs))
 
     def _filters(self, filters: Filters | None, kwargs: dict) -> Filters:
+        from reformkb.ingest.enrich import place_filter
         from reformkb.ingest.regions import normalize
         from reformkb.ingest.topics import normalize_topic
 
         filters = filters or Filters(**kwargs)
-        if filters.region:
-            filters.region = normalize(filters.region).name
         if filters.province:
-            filters.province = normalize(filters.province).province
+            filters.province = normalize(filters.province, self.gazetteer).province
+        if filters.region:
+            filters.region, province, city = place_filter(filters.region, self.gazetteer)
+            filters.province, filters.city = filters.province or province, filters.city or city
         if filters.topic:
             filters.topic = normalize_topic(filters.topic)
         return filters
@@ -301,6 +306,44 @@ class KnowledgeBase:
         where, params = ("kind = ?", [kind]) if kind else ("", [])
         return [RegionCount(r["province"], r["region"], r["n"])
                 for r in self.store.grouped_counts(["province", "region"], where, params)]
+
+    # -- places -----------------------------------------------------------------------------------
+    @property
+    def gazetteer(self) -> Gazetteer:
+        """The gazetteer with this knowledge base's own places (``places.tsv`` in its home)."""
+        return gazetteer_for(self.settings.home)
+
+    def place_tree(self, province: str = "", kind: str = KIND_PRACTICE) -> list[PlaceCount]:
+        """Record counts by province → city → county or zone (only the cities of ``province`` if given)."""
+        return places.place_tree(self.store, province and normalize(province, self.gazetteer).province, kind)
+
+    def unresolved_places(self, kind: str = "") -> list[UnresolvedPlace]:
+        """The stored places that are "地区待确认" (not a unit of the gazetteer), most records first."""
+        return places.unresolved(self.store, self.gazetteer, kind)
+
+    def place_review(self, rec: Record) -> PlaceReview | None:
+        """Why ``rec``'s place is "地区待确认" and what it may be; ``None`` when it is a known unit."""
+        return place_review(rec, self.gazetteer)
+
+    def add_place(self, name: str, parent: str, *, editor: Editor | None = None) -> Region:
+        """Add a place of this knowledge base's own (a town, a park) under ``parent``; records whose
+        stored place it is are no longer "地区待确认". InputError for a bad or known name."""
+        actor = self.authorize(editor)
+        region = add_place(self.settings.home, name, parent)
+        self.store.log_event("add-place", actor, {"name": region.name, "parent": parent})
+        for place in self.unresolved_places():  # records written as this place now resolve to it
+            if self.gazetteer.lookup(place.region) == region:
+                for rid in place.ids:
+                    self.edit(rid, region=place.region, editor=editor)
+        return region
+
+    def confirm_place(self, written: str, place: str, *, editor: Editor | None = None) -> list[Record]:
+        """Set the place of every record whose unresolved place is ``written`` to ``place`` (for example
+        朝阳区 → 长春市朝阳区); returns the records changed."""
+        found = [u for u in self.unresolved_places() if u.region == written]
+        if not found:
+            raise InputError(f"没有地区待确认为“{written}”的案例：请从待确认地区列表中选择。")
+        return [self.edit(rid, region=place, editor=editor) for u in found for rid in u.ids]
 
     def topic_counts(self, kind: str = KIND_PRACTICE) -> list[tuple[str, int]]:
         where, params = ("kind = ?", [kind]) if kind else ("", [])

@@ -8,7 +8,7 @@ import streamlit as st
 from reformkb.app import display as ui
 from reformkb.app.common import current_editor, flash, knowledge_base, reported, require_editor, show_card
 from reformkb.errors import ReformKBError
-from reformkb.ingest.regions import gazetteer
+from reformkb.ingest.regions import Gazetteer
 from reformkb.ingest.topics import assign_topics, topic_names
 
 ADD_FIELDS = {"add_region": None, "add_agency": "", "add_title": "", "add_text": "", "add_topics": [],
@@ -48,11 +48,20 @@ def _save_case() -> None:
 
 
 def region_label(name: str) -> str:
-    region = gazetteer().lookup(name)
+    region = knowledge_base().gazetteer.lookup(name)
     if region is None or region.level == "province":
         return name
-    parent = region.province if region.level == "city" or not region.city else f"{region.province}{region.city}"
-    return f"{name}（{parent}）"
+    parent = "".join(dict.fromkeys(x for x in (region.province, region.city) if x and x != region.name))
+    return f"{region.name}（{parent}）"
+
+
+def region_options(gaz: Gazetteer) -> list[str]:
+    """Every province, city, county and zone, as the form offers them: a county or zone by its label
+    (北京市朝阳区, 长春市朝阳区), so that names two units bear stay apart."""
+    provinces = gaz.provinces()
+    cities = [c for p in provinces for c in gaz.children(p) if c.name != p.name]
+    below = [x for c in cities for x in gaz.children(c)] + gaz.zones()
+    return [r.name for r in provinces + cities] + [r.label for r in below]
 
 
 def page() -> None:
@@ -67,12 +76,10 @@ def page() -> None:
             st.success(f"已保存第 {rec.id} 条，现在即可在“检索”中找到它：", icon=":material/check_circle:")
             show_card(rec, key="added", similar=False)
 
-    provinces = gazetteer().provinces()
-    cities = [c for p in provinces for c in gazetteer().children(p.name) if c.name != p.name]
-    names = [r.name for r in provinces + cities + [x for c in cities for x in gazetteer().children(c.name)]]
     c1, c2 = st.columns(2)
-    c1.selectbox("地区 *", names, index=None, key="add_region", format_func=region_label, accept_new_options=True,
-                 placeholder="选择或输入省、市、县，例如：长沙市", persist_state="session")
+    c1.selectbox("地区 *", region_options(kb.gazetteer), index=None, key="add_region", format_func=region_label,
+                 accept_new_options=True, persist_state="session",
+                 placeholder="选择或输入省、市、县、园区，例如：长沙市、苏州工业园区；不在列表中的地名也可直接输入")
     c2.text_input("单位", key="add_agency", placeholder="可不填，例如：市市场监管局", persist_state="session")
     st.text_input("标题", key="add_title", placeholder="可不填：不填则根据正文自动生成", persist_state="session")
     text = st.text_area("做法正文 *", key="add_text", height=150, on_change=_suggest_topics, persist_state="session",

@@ -95,7 +95,8 @@ def flash(key: str) -> None:
 def show_card(rec: Record, terms: list[str] | tuple = (), *, key: str, similar: bool = True) -> None:
     """A record as a card; practices get an expander with similar practices from other places."""
     with st.container(border=True):
-        st.html(ui.card_html(rec, terms))
+        review = knowledge_base().place_review(rec) if rec.region or rec.id is not None else None
+        st.html(ui.card_html(rec, terms, pending=review.message if review else ""))
         if similar and rec.kind == KIND_PRACTICE and rec.id is not None:
             box = st.expander("其他地方的相似做法", key=f"sim-{key}-{rec.id}", on_change="rerun",
                               icon=":material/travel_explore:")

@@ -23,6 +23,7 @@ CARD_CSS = """
 .rk-head{color:#31333f;font-weight:600;font-size:1.02rem}
 .rk-agency{color:#555;font-weight:400}
 .rk-title{font-weight:600;margin:0.1rem 0 0.3rem 0}
+.rk-pending{font-size:0.75rem;color:#9a2a1a;background:#fde4df;border-radius:0.6rem;padding:0.05rem 0.5rem;margin-left:0.4rem;font-weight:400}
 .rk-kind{font-size:0.75rem;color:#8a5a00;background:#fff3d6;border-radius:0.6rem;padding:0.05rem 0.5rem;margin-left:0.4rem;font-weight:400}
 .rk-text{white-space:pre-wrap;word-break:break-word}
 .rk-text mark{background:#ffe58a;padding:0 0.1rem;border-radius:0.2rem}
@@ -72,16 +73,18 @@ def metric_badges(rec: Record) -> list[tuple[str, bool]]:
     return sorted(badges, key=lambda b: not b[1])
 
 
-def card_html(rec: Record, terms: Iterable[str] = (), small: bool = False) -> str:
+def card_html(rec: Record, terms: Iterable[str] = (), small: bool = False, pending: str = "") -> str:
     """A record as an HTML card: region and agency, title, highlighted text, topics, metrics, source.
 
-    Every value that comes from the record is escaped (see the module docstring).
+    ``pending`` is why the record's place is "地区待确认" (shown as a mark beside the region, the reason
+    on hover). Every value that comes from the record is escaped (see the module docstring).
     """
     e = html.escape
     agency = f'<span class="rk-agency"> · {e(rec.agency)}</span>' if rec.agency else ""
     kind = '<span class="rk-kind">本地工作动态</span>' if rec.kind == KIND_ACTION else ""
+    mark = f'<span class="rk-pending" title="{e(pending)}">地区待确认</span>' if pending else ""
     parts = [f'<div class="rk-card{" rk-small" if small else ""}">',
-             f'<div class="rk-head">{e(rec.region)}{agency}{kind}</div>']
+             f'<div class="rk-head">{e(rec.region)}{agency}{mark}{kind}</div>']
     if rec.title:
         parts.append(f'<div class="rk-title">{e(rec.title)}</div>')
     parts.append(f'<div class="rk-text">{highlight(rec.text, terms)}</div>')
@@ -103,14 +106,16 @@ TOPIC_SEPARATOR = "；"
 SOURCE_FIELDS = ("source_title", "source_issue", "source_date", "source_file")
 
 
-def review_table(drafts: list[dict]) -> list[dict]:
+def review_table(drafts: list[dict], pending: list[str] | None = None) -> list[dict]:
     """Rows of the review table for draft records (dicts from :meth:`Record.to_dict`).
 
-    ``序号`` ties a row to its draft (1-based); a row the reviewer adds has none.
+    ``序号`` ties a row to its draft (1-based); a row the reviewer adds has none. ``pending`` gives, per
+    draft, why its place is "地区待确认" ("" when it is known): the 地区待确认 column.
     """
-    return [{"序号": n, "保留": True, "并入上一条": False, "地区": d["region"], "单位": d["agency"],
-             "标题": d["title"], "正文": d["text"], "主题": TOPIC_SEPARATOR.join(d["topics"])}
-            for n, d in enumerate(drafts, 1)]
+    pending = pending or [""] * len(drafts)
+    return [{"序号": n, "保留": True, "并入上一条": False, "地区": d["region"], "地区待确认": why,
+             "单位": d["agency"], "标题": d["title"], "正文": d["text"], "主题": TOPIC_SEPARATOR.join(d["topics"])}
+            for n, (d, why) in enumerate(zip(drafts, pending), 1)]
 
 
 def _cell(value) -> str:

@@ -66,6 +66,12 @@ def show_import_summary(report: ImportReport) -> None:
             st.dataframe(pd.DataFrame(report.refused, columns=["内容", "原因"]), hide_index=True)
 
 
+def _pending(kb, drafts: list[dict]) -> list[str]:
+    """Per draft, why its place is "地区待确认" ("" when known): ambiguous names list their candidates."""
+    reviews = [kb.place_review(Record.from_dict(d)) for d in drafts]
+    return [r.message if r else "" for r in reviews]
+
+
 def page() -> None:
     require_editor()
     kb = knowledge_base()
@@ -104,8 +110,9 @@ def page() -> None:
                    "勾选“并入上一条”把这一段接到上一条后面；在表格末尾可补录未能识别的段落。")
         edited = st.data_editor(
             # object columns, so that rows the reviewer adds may leave the checkboxes empty
-            pd.DataFrame(ui.review_table(drafts)).astype({"保留": object, "并入上一条": object}), key=f"imp_editor_{st.session_state.imp_round}",
-            num_rows="dynamic", hide_index=True, disabled=["序号"],
+            pd.DataFrame(ui.review_table(drafts, _pending(kb, drafts))).astype({"保留": object, "并入上一条": object}),
+            key=f"imp_editor_{st.session_state.imp_round}", num_rows="dynamic", hide_index=True,
+            disabled=["序号", "地区待确认"],
             column_config={
                 "序号": st.column_config.NumberColumn(width="small"),
                 "保留": st.column_config.CheckboxColumn(width="small", default=True),

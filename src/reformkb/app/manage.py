@@ -1,4 +1,5 @@
-"""管理: edit, delete and restore cases, the knowledge base's figures, backup, and the change log."""
+"""管理: edit, delete and restore cases, confirm places ("地区待确认") or add places of the knowledge base's
+own, the knowledge base's figures, backup, and the change log."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,6 +12,7 @@ import streamlit as st
 from reformkb.app import display as ui
 from reformkb.app.common import current_editor, flash, knowledge_base, reported, require_editor, show_card
 from reformkb.errors import ReformKBError
+from reformkb.ingest.regions import PLACES_FILE
 from reformkb.ingest.topics import topic_names
 from reformkb.kb import KnowledgeBase
 from reformkb.records import Record
@@ -78,6 +80,54 @@ def edit_record(kb: KnowledgeBase) -> None:
                 st.rerun()
 
 
+def _confirm(written: str, place: str) -> None:
+    try:
+        changed = knowledge_base().confirm_place(written, place, editor=current_editor())
+        st.session_state.m_flash = ("success", f"已将 {len(changed)} 条案例的地区“{written}”确认为“{changed[0].region}”。")
+    except ReformKBError as exc:
+        st.session_state.m_flash = ("error", str(exc))
+
+
+def _add_place(name: str, parent: str) -> None:
+    try:
+        place = knowledge_base().add_place(name, parent, editor=current_editor())
+        st.session_state.m_flash = ("success", f"已新增地名“{place.name}”（属于{place.label[:-len(place.name)] or place.province}）。")
+    except ReformKBError as exc:
+        st.session_state.m_flash = ("error", str(exc))
+
+
+def confirm_places(kb: KnowledgeBase) -> None:
+    """The places to confirm: choose one of an ambiguous name's units, correct it, or add it as a place."""
+    with reported():
+        pending = kb.unresolved_places()
+    if not pending:
+        st.success("没有地区待确认的案例。", icon=":material/check_circle:")
+    else:
+        st.dataframe(pd.DataFrame([{"地区": p.region, "暂归入": "".join(dict.fromkeys(x for x in (p.province, p.city, p.county) if x)),
+                                    "案例数": p.count, "说明": p.review.message} for p in pending]), hide_index=True)
+        chosen = st.selectbox("确认哪个地区", range(len(pending)), key="m_place",
+                              format_func=lambda i: f"{pending[i].region}（{pending[i].count} 条）")
+        place = pending[chosen]
+        labels = [c.label for c in place.review.candidates]
+        c1, c2 = st.columns(2)
+        with c1.form(key=f"m_confirm_{chosen}"):
+            if labels:
+                to = st.selectbox("确认为", labels, key="m_confirm_to")
+            else:
+                to = st.text_input("改为已知地区", key="m_confirm_to", placeholder="例如：长沙市浏阳市")
+            if st.form_submit_button("确认地区", icon=":material/done:"):
+                _confirm(place.region, to)
+                st.rerun()
+        with c2.form(key=f"m_newplace_{chosen}"):
+            name = st.text_input("新增为地名", place.region, key="m_new_name")
+            parent = st.text_input("所属的县、市或省", "".join(dict.fromkeys(x for x in (place.city, place.county) if x))
+                                   or place.province, key="m_new_parent", placeholder="例如：浏阳市")
+            if st.form_submit_button("新增地名", icon=":material/add_location:"):
+                _add_place(name, parent)
+                st.rerun()
+    st.caption(f"新增的地名保存在知识库目录的 {PLACES_FILE} 中（每行：地名、所属地区、别名），可随知识库一起备份和迁移。")
+
+
 def show_stats(kb: KnowledgeBase) -> None:
     s = kb.stats()
     for col, (label, value) in zip(st.columns(5), [("标杆经验", s["practices"]), ("本地工作动态", s["actions"]),
@@ -113,13 +163,15 @@ def page() -> None:
     deleted = st.session_state.get("m_deleted")
     if deleted is not None:
         st.button(f"撤销删除第 {deleted} 条", on_click=_restore, args=(deleted,), icon=":material/undo:")
-    edit, stats, log = st.tabs(["修改或删除案例", "知识库概况", "修改记录"])
+    edit, places, stats, log = st.tabs(["修改或删除案例", "地区待确认", "知识库概况", "修改记录"])
     with edit:
         edit_record(kb)
+    with places:
+        confirm_places(kb)
     with stats:
         show_stats(kb)
     with log:
-        ops = {"add": "新增", "import": "导入", "edit": "修改", "delete": "删除", "restore": "恢复"}
+        ops = {"add": "新增", "import": "导入", "edit": "修改", "delete": "删除", "restore": "恢复", "add-place": "新增地名"}
         st.dataframe(pd.DataFrame([{"时间": c.at, "操作": ops.get(c.op, c.op), "编号": c.record_id, "操作人": c.actor,
                                     "标题": (c.after or c.before or {}).get("title", "")} for c in kb.changes(limit=100)]),
                      hide_index=True)

@@ -15,9 +15,10 @@ from pathlib import Path
 from reformkb.errors import ReformKBError
 from reformkb.ingest.bulletin import parse_bulletin
 from reformkb.ingest.documents import read_pages
-from reformkb.ingest.enrich import complete
+from reformkb.ingest.enrich import complete, place_review, topic_warnings
 from reformkb.ingest.limits import Progress, ReadLimits
 from reformkb.ingest.recordfile import RECORD_FILE_SUFFIXES, read_record_file
+from reformkb.ingest.regions import gazetteer_for
 from reformkb.records import Record, Source
 from reformkb.settings import Settings
 from reformkb.store import Store
@@ -48,11 +49,18 @@ def prepare(data: Record | dict, settings: Settings) -> Record:
 
 def _drafted(rows: list[tuple[str, Record | dict]], settings: Settings, report: ImportReport) -> list[Record]:
     drafts = []
+    gaz = gazetteer_for(settings.home)
     for label, row in rows:
         try:
-            drafts.append(prepare(row, settings))
+            rec = prepare(row, settings)
         except ReformKBError as exc:
             report.refused.append((label, str(exc)))
+            continue
+        drafts.append(rec)
+        report.warnings += [f"{label}：{w}" for w in topic_warnings(rec)]
+        review = place_review(rec, gaz)
+        if review is not None:
+            report.warnings.append(f"{label}：{review.message}")
     return drafts
 
 

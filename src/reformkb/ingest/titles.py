@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import re
 
+from reformkb.ingest.regions import gazetteer
+
 # Verbs and prepositions that open a practice clause (stripped in front of a quoted name).
 _LEAD_VERBS = (
     "加快建设", "加快推进", "全国首创", "在全国", "在全省", "在全市", "进一步", "加快", "建设",
@@ -41,9 +43,10 @@ _ACTOR_FOLLOW = _LEAD_VERBS + (
 )
 # Endings of agency names, longest first.
 _AGENCY_SUFFIXES = (
-    "纪委监委", "人民检察院", "人民法院", "检察院", "法院", "委员会", "管委会", "办公室", "办公厅",
-    "部门", "中心", "总局", "分局", "公司", "集团", "银行", "分行", "支行", "专班", "协会", "商会",
-    "局", "委", "办", "院", "厅", "署", "部", "所", "站",
+    "纪委监委", "人民检察院", "人民法院", "人民政府", "检察院", "法院", "法庭", "仲裁院", "仲裁委",
+    "委员会", "管委会", "办公室", "办公厅", "部门", "中心", "总局", "分局", "公司", "集团", "银行",
+    "分行", "支行", "专班", "协会", "商会", "海关", "政府", "局", "委", "办", "院", "厅", "署", "部",
+    "所", "站",
 )
 _NOT_AGENCY_ENDINGS = ("常委", "书记", "主任")
 # Verbs that never occur inside an agency name: a candidate holding one is a clause, not a name
@@ -51,7 +54,11 @@ _NOT_AGENCY_ENDINGS = ("常委", "书记", "主任")
 _NOT_IN_AGENCY = (
     "推行", "推出", "推动", "推进", "出台", "印发", "开展", "首创", "率先", "上线", "启用", "开通",
     "发布", "制定", "实行", "实施", "举办", "召开", "打造", "加快", "探索", "深化", "落实", "建立",
+    "设立", "组建", "成立", "允许", "的",
 )
+# Words an agency name never starts with: a preposition or verb opening the rest of the sentence
+# (闵行区在区行政服务中心设立…: the actor is 闵行区, not "在区行政服务中心").
+_NOT_AGENCY_START = ("在", "对", "为", "将", "把", "与", "向", "从", "由", "于", "以", "级")
 _MAX_AGENCY_CHARS = 16
 
 # A proper place name: two to six characters and an administrative suffix (衡阳市, 金洞管理区).
@@ -110,7 +117,7 @@ def _agency_at(text: str) -> str | None:
     punctuation that ends the subject."""
     window = text[:_MAX_AGENCY_CHARS + 1]
     best = None
-    if window[:1] in _SUBJECT_ENDS:
+    if window[:1] in _SUBJECT_ENDS or window.startswith(_NOT_AGENCY_START) or _starts_with_any(window, _LEAD_VERBS):
         return None
     for end in range(2, min(len(window), _MAX_AGENCY_CHARS) + 1):
         candidate = window[:end]
@@ -137,13 +144,31 @@ def _strip_time(text: str) -> str:
     return text
 
 
+def is_agency_name(text: str) -> bool:
+    """Whether ``text`` (a place field without its place, such as ``税务局``, ``第一中级人民法院``,
+    ``国际仲裁院``) is the name of an agency: it ends in an agency word and holds no verb."""
+    text = _compact(text)
+    return (
+        2 <= len(text) <= _MAX_AGENCY_CHARS
+        and text.endswith(_AGENCY_SUFFIXES)
+        and not text.endswith(_NOT_AGENCY_ENDINGS)
+        and not any(verb in text for verb in _NOT_IN_AGENCY)
+        and not any(ch in _SUBJECT_ENDS for ch in text)
+    )
+
+
 def _strip_place(text: str) -> str:
     """``text`` without a proper place name at its start, when what follows reads as the rest of
-    a sentence (a verb, a date, an agency); 推动城市更新 keeps its 城市."""
+    a sentence (a verb, a date, an agency); 推动城市更新 keeps its 城市. The place is a name with an
+    administrative suffix (衡阳市, 金洞管理区) or a region of the gazetteer (厦门, 前海)."""
     match = _PLACE.match(text)
-    if not match:
+    if match and (_starts_with_any(text, _LEAD_VERBS) or text.startswith(_NOT_AGENCY_START)):
+        match = None  # 设立市级…, 在福州软件园…: a verb or preposition, not a place
+    leading = gazetteer().find_leading(text)
+    end = max(match.end() if match else 0, len(leading[1]) if leading and text.startswith(leading[1]) else 0)
+    if not end:
         return text
-    rest = text[match.end():]
+    rest = text[end:]
     if (
         _starts_with_any(rest, _ACTOR_FOLLOW)
         or rest[:1].isdigit()
@@ -183,7 +208,9 @@ def _region_forms(region_span: str) -> list[str]:
     if not region:
         return []
     stem = re.sub(r"(?:特别行政区|自治区|自治州|省|市|县|区|州)$", "", region)
-    return [region] + ([stem] if len(stem) >= 2 and stem != region else [])
+    # A short form in the place field (凭祥) may stand for the full name in the text (凭祥市设立…).
+    suffixed = [region + suffix for suffix in "市区县省"] if stem == region else []
+    return suffixed + [region] + ([stem] if len(stem) >= 2 and stem != region else [])
 
 
 def _strip_subject(text: str, region_span: str) -> str:

@@ -130,6 +130,30 @@ def normalize_topic(name: str) -> str:
     return canonical
 
 
+def topic_for(name: str) -> str | None:
+    """The topic a name written outside the taxonomy clearly means, or ``None`` (a user's own tag).
+
+    In order: a topic name or alias (``不动产登记`` → 登记财产); a name holding one topic's name or
+    alias, the longest such one (``获得信贷融资`` → 获得信贷, ``跨境贸易通关`` → 跨境贸易); a name whose
+    cue words (see :func:`topic_scores`) give one topic at least :data:`MIN_SCORE` and more than any
+    other (``双随机一公开监管`` → 市场监管). ``数字化转型`` or ``乡村振兴`` give ``None``.
+    """
+    folded = _fold(name or "")
+    if not folded:
+        return None
+    index = _name_index()
+    if folded in index:
+        return index[folded]
+    held = sorted(((len(word), topic) for word, topic in index.items() if len(word) >= 2 and word in folded),
+                  reverse=True)
+    if held and (len(held) == 1 or held[0][0] > held[1][0] or held[0][1] == held[1][1]):
+        return held[0][1]
+    scores = sorted(topic_scores(name).items(), key=lambda item: -item[1])
+    if scores and scores[0][1] >= MIN_SCORE and (len(scores) == 1 or scores[0][1] > scores[1][1]):
+        return scores[0][0]
+    return None
+
+
 @lru_cache(maxsize=1)
 def _cue_table() -> tuple[tuple[str, tuple[tuple[str, float], ...]], ...]:
     """Per topic, its cues longest first with their weights (built once: scoring runs per record)."""

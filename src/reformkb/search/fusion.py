@@ -81,6 +81,7 @@ class Filters:
 
     province: str = ""
     region: str = ""
+    city: str = ""  # with ``region``: the city of a county whose name another city's county bears too
     topic: str = ""
     source: str = ""
     date_from: str = ""
@@ -100,6 +101,9 @@ class Filters:
         if self.region:
             clauses.append(f"({p}region = ? OR {p}city = ? OR {p}county = ?)")
             params += [self.region] * 3
+        if self.city:
+            clauses.append(f"{p}city = ?")
+            params.append(self.city)
         if self.topic:
             clauses.append(f"EXISTS (SELECT 1 FROM json_each({p}topics) WHERE value = ?)")
             params.append(self.topic)
@@ -116,7 +120,7 @@ class Filters:
 
     @property
     def restricts(self) -> bool:
-        return any((self.province, self.region, self.topic, self.source, self.date_from, self.date_to))
+        return any((self.province, self.region, self.city, self.topic, self.source, self.date_from, self.date_to))
 
 
 @dataclass
