@@ -273,3 +273,12 @@ def test_a_page_scanned_upside_down_or_photographed_sideways_is_turned(angle):
     page.rotate(angle, expand=True).save(png, "PNG")
     result = read_pages(png.getvalue(), "转了方向.png")
     assert fs.cer(page.info["text"], result.text) < 0.05  # read upright, lines in order
+
+
+def test_a_county_misread_by_one_character_after_its_city_is_corrected():
+    from reformkb.ingest.ocr import correct_places
+
+    assert correct_places("宁波市勤州区设立“首贷服务中心”。") == "宁波市鄞州区设立“首贷服务中心”。"
+    for text in ("宁波市鄞州区设立“首贷服务中心”。", "长沙市开福区推行“一件事一次办”。",
+                 "宁波市本级推行“一件事一次办”。", "宁波市区推行“一件事一次办”。", "宁波市勤州路口设立服务站。"):
+        assert correct_places(text) == text

@@ -10,6 +10,7 @@ file (checked after each page), pixels per image (checked from the image header,
 """
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import re
@@ -118,7 +119,45 @@ def recognise(image) -> str:
     if not result:
         return ""
     quads = [[(float(x), float(y)) for x, y in item[0]] for item in result]
-    return "\n".join(fix_quotes(p) for p in paragraphs(boxes_from_quads(quads, [item[1] for item in result])))
+    text = "\n".join(fix_quotes(p) for p in paragraphs(boxes_from_quads(quads, [item[1] for item in result])))
+    return correct_places(text)
+
+
+@functools.lru_cache(maxsize=1)
+def _counties_by_city() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Every prefecture-level city (and municipality) with the full names of its counties."""
+    from reformkb.ingest.regions import gazetteer
+
+    gaz = gazetteer()
+    cities = [c for p in gaz.provinces() for c in gaz.children(p) if c.level == "city"]
+    cities += [p for p in gaz.provinces() if p.city == p.name]  # 北京市, 上海市 …
+    return tuple((c.name, tuple(r.name for r in gaz.children(c))) for c in cities)
+
+
+def _one_off(seen: str, name: str) -> bool:
+    """``seen`` is ``name`` with one character other than its last (区, 县, 市) misread."""
+    return (len(seen) == len(name) and seen[-1:] == name[-1:]
+            and sum(a != b for a, b in zip(seen[:-1], name[:-1])) == 1)
+
+
+def correct_places(text: str) -> str:
+    """A county misread by one character right after its city, corrected ("宁波市勤州区" → "宁波市鄞州区").
+
+    Only where exactly one county of that city is one character away and none is written exactly:
+    OCR confuses rare characters of place names (鄞/勤), and a wrong place puts a practice in the
+    wrong region.
+    """
+    for city, counties in _counties_by_city():
+        start = text.find(city)
+        while start >= 0:
+            at = start + len(city)
+            if not any(text.startswith(c, at) for c in counties):
+                near = [c for c in counties if _one_off(text[at:at + len(c)], c)]
+                if len(near) == 1:
+                    log.info("OCR place corrected: %s%s -> %s%s", city, text[at:at + len(near[0])], city, near[0])
+                    text = text[:at] + near[0] + text[at + len(near[0]):]
+            start = text.find(city, at)
+    return text
 
 
 def fix_quotes(text: str) -> str:
