@@ -14,8 +14,7 @@ code blocks show text as it is, and messages that quote user input go through ``
 import streamlit as st
 
 from reformkb.app import add, browse, importing, manage, search
-from reformkb.app import display as ui
-from reformkb.app.common import TITLE, current_editor
+from reformkb.app.common import TITLE, page_style, sign_in_status
 
 PAGES = {"search": "检索", "browse": "按地区浏览", "add": "新增案例", "import": "导入专报", "manage": "管理"}
 PAGE_ICONS = {"search": ":material/search:", "browse": ":material/map:", "add": ":material/add_circle:",
@@ -26,18 +25,13 @@ PAGE_FUNCTIONS = {"search": search.page, "browse": browse.page, "add": add.page,
 
 def main() -> None:
     st.set_page_config(page_title=TITLE, page_icon=":material/menu_book:", layout="wide")
-    st.html(ui.CARD_CSS)
+    page_style()
     if "page" not in st.session_state:  # a link such as ?page=browse opens that page
         wanted = st.query_params.get("page")
         st.session_state.page = wanted if wanted in PAGES else "search"
     page = st.sidebar.radio("功能", list(PAGES), key="page", format_func=lambda p: f"{PAGE_ICONS[p]} {PAGES[p]}")
     st.query_params["page"] = page
-    editor = current_editor()
-    if editor is not None:
-        st.sidebar.caption(ui.plain(f"已登录：{editor.name}"))
-        if st.sidebar.button("退出登录", key="sign_out"):
-            st.session_state.pop("editor", None)
-            st.rerun()
+    sign_in_status()
     st.sidebar.divider()
     st.markdown(f"#### {TITLE} · {PAGES[page]}")
     PAGE_FUNCTIONS[page]()

@@ -234,11 +234,11 @@ def _ablations(kb: KnowledgeBase) -> dict:
     from reformkb.search.glossary import Glossary
 
     return {
-        "without the glossary": lambda: _patched(kb, glossary=Glossary([])),
+        "without the glossary": lambda: _patched(kb.searcher, glossary=Glossary([])),
         "without lexical confidence (fixed lexical weight)": lambda: _patched(
             search_module, lexical_confidence=lambda q, text: 1.0 if text else 0.0),
         "without the expanded query vector": lambda: _patched(
-            search_module, query_vector=lambda q, backend: backend.embed_queries([q.text])[0]),
+            search_module, query_vector=lambda q, backend, own=None: backend.embed_queries([q.text])[0]),
         "without pseudo-relevance feedback": lambda: knobs(FEEDBACK_WEIGHT=0.0),
         "without the region boost": lambda: knobs(REGION_BOOST=0.0),
     }
@@ -314,13 +314,14 @@ def split_table(rows: list[dict]) -> str:
 MARK_BEGIN, MARK_END = "<!-- bench.quality:begin -->", "<!-- bench.quality:end -->"
 
 
-def write_report(path: Path, body: str) -> None:
+def write_report(path: Path, body: str, marks: tuple[str, str] = (MARK_BEGIN, MARK_END)) -> None:
     """Put ``body`` between the markers in ``path`` (the rest of the page is hand-written), or create it."""
-    block = f"{MARK_BEGIN}\n{body}\n{MARK_END}"
+    begin, end = marks
+    block = f"{begin}\n{body}\n{end}"
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if MARK_BEGIN in text and MARK_END in text:
-        head, rest = text.split(MARK_BEGIN, 1)
-        text = head + block + rest.split(MARK_END, 1)[1]
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
     else:
         text = (text.rstrip() + "\n\n" if text else "# Search quality\n\n") + block + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -159,7 +159,7 @@ def w_preload(n: int, home: str, **_) -> dict:
     vectors, real_n = synth.vectors_for(texts)
     with KnowledgeBase(home, empty=True, actor="bench") as kb:
         for start in range(0, n, 50_000):
-            kb.put_vectors(texts[start : start + 50_000], vectors[start : start + 50_000])
+            kb.put_vectors(rows[start : start + 50_000], vectors[start : start + 50_000])
     del vectors
     return {"real_vectors": real_n, "derived_vectors": n - real_n}
 

@@ -261,19 +261,34 @@ def fill_cache(n: int, log=print) -> dict:
 def harvest(kb) -> int:
     """Copy the real vectors of knowledge base ``kb`` (built from this stream) into the cache."""
     records_ = kb.records()
-    found = kb.store.get_vectors(kb.settings.model, [r.content_hash for r in records_])
-    texts = [r.text for r in records_ if r.content_hash in found]
+    from reformkb.records import vector_key
+
+    found = kb.store.get_vectors(kb.settings.model, [vector_key(r) for r in records_])
+    have = [r for r in records_ if vector_key(r) in found]
     with open_cache() as cache:
-        for start in range(0, len(texts), 20_000):
-            chunk = texts[start : start + 20_000]
-            cache.put_vectors(chunk, np.vstack([found[r] for r in _hashes(chunk)]))
-    return len(texts)
+        for start in range(0, len(have), 20_000):
+            chunk = have[start : start + 20_000]
+            cache.put_vectors(chunk, np.vstack([found[vector_key(r)] for r in chunk]))
+    return len(have)
+
+
+@functools.lru_cache(maxsize=1)
+def _cache_keys() -> dict[str, str]:
+    """Text hash → vector-cache key (a hash of everything embedded) of the cache's records."""
+    from reformkb.records import vector_key
+
+    if not (CACHE_HOME / "reformkb.db").exists():
+        return {}
+    with open_cache() as kb:
+        return {r.content_hash: vector_key(r) for r in kb.records()}
 
 
 def _hashes(texts: list[str]) -> list[str]:
+    """The cache keys of these texts (their text hash where the cache has no record of them)."""
     from reformkb.records import clean_text, content_hash
 
-    return [content_hash(clean_text(t)) for t in texts]
+    keys = _cache_keys()
+    return [keys.get(h, h) for h in (content_hash(clean_text(t)) for t in texts)]
 
 
 @functools.lru_cache(maxsize=1)

@@ -6,6 +6,7 @@ test gets its own copy of the database (its vector index is rebuilt from the cac
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,16 @@ def kb(tmp_path, model):
     kb.import_files([write_jsonl(tmp_path / "seed.jsonl", [practice_text(i) for i in range(10)])])
     yield kb
     kb.close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The hostile-input suite's count (tests/test_hostile.py), when it ran."""
+    hostile = sys.modules.get("test_hostile")
+    results = dict(getattr(hostile, "RESULTS", {}) or {})
+    registered = results.pop("registered", None)
+    if results:
+        parts = "，".join(f"{surface} {n}" for surface, n in results.items())
+        terminalreporter.write_line(
+            f"hostile inputs: {sum(results.values())} cases refused cleanly ({parts})"
+            + (f" of {registered} in the suite" if registered else "")
+            + ": each with a Chinese message, no traceback, no store change")

@@ -100,6 +100,36 @@ def test_card_shows_markup_as_text():
     assert "<mark>秒批</mark>" in html
 
 
+def test_web_messages_never_tell_the_user_to_run_a_command():
+    from reformkb.errors import AuthError, InputError
+
+    gone = ui.web_message(NotFoundError("没有编号为 41 的案例：请用 reformkb search 或 stats 查看现有编号。"))
+    assert gone == "没有编号为 41 的案例：请在“管理”页查找现有案例。"
+    assert "reformkb" not in ui.web_message(AuthError("修改知识库需要编辑登录：请先用编辑账号登录（命令行：--user 姓名）。"))
+    assert ui.web_message(InputError("案例正文为空：请填写。")) == "案例正文为空：请填写。"
+
+
+def test_uploader_states_the_real_limit_in_chinese():
+    css = ui.streamlit_texts_css(20 * 1024 * 1024)
+    assert "每个文件不超过 20 MB" in css and "选择文件" in css
+    with pytest.raises(ValueError):
+        ui.cookie_script("reformkb_editor", 'x"; alert(1); "', 60)
+
+
+def test_sort_hits_by_date_and_improvement():
+    from reformkb.search.fusion import Hit
+
+    def hit(n, date, pct):
+        metrics = [{"kind": "reduction", "reduction_pct": pct}] if pct is not None else []
+        return Hit(Record(text=f"第{n}条", id=n, metrics=metrics, source=Source(date=date)), score=1.0 / n)
+
+    hits = [hit(1, "2023-01-01", None), hit(2, "", 50.0), hit(3, "2024-05-01", 97.5), hit(4, "2023-06-01", 10.0)]
+    ids = lambda hs: [h.record.id for h in hs]  # noqa: E731
+    assert ids(ui.sort_hits(hits, "relevance")) == [1, 2, 3, 4]
+    assert ids(ui.sort_hits(hits, "date")) == [3, 4, 1, 2]
+    assert ids(ui.sort_hits(hits, "improvement")) == [3, 2, 4, 1]
+
+
 def test_plain_escapes_markdown():
     assert ui.plain("**x** [a](b) <i>") == r"\*\*x\*\* \[a\]\(b\) \<i\>"
 
@@ -115,8 +145,11 @@ def test_reviewed_drafts_applies_edits_merges_and_drops():
     rows[0]["地区"] = "丙市"
     rows.append({"序号": float("nan"), "保留": True, "并入上一条": None, "地区": "丁市", "单位": None,
                  "标题": None, "正文": "丁市补录的做法。", "主题": float("nan")})  # a row the reviewer added
+    rows.append({"序号": None, "保留": True, "并入上一条": False, "地区": "", "单位": "", "标题": "", "正文": "",
+                 "主题": ""})  # a row added and left empty is not a case
     out = ui.reviewed_drafts(drafts, rows)
     assert [d["text"] for d in out] == ["甲市做法一。续写。", "丁市补录的做法。"]
+    assert all(isinstance(r["序号"], str) and r["单位"] is not None for r in ui.review_table(drafts))  # no “None” cells
     # the region is read afresh; title and topics follow the merged text again
     assert out[0]["region"] == "丙市" and out[0]["region_raw"] == "" and out[0]["title"] == ""
     assert out[0]["topics"] == []
@@ -136,9 +169,10 @@ def test_search_shows_latest_then_results_with_filters_and_export(home):
     assert "<mark>企业注销</mark>" in first and CHANGSHA_BADGE in first
     assert "来源：永州市打好优化发展环境持久仗工作专报 第2期 · 2023-03-18" in first
     assert '<span class="rk-topic">企业注销</span>' in first
-    assert {b.label for b in at.get("download_button")} == {"导出 Excel", "导出 CSV", "导出报告文字"}
-    assert at.code[0].value.startswith("1. 【长沙市】无证明城市：长沙市加快建设")
-    assert "（成效：" in at.code[0].value
+    # issue 15: a Word report besides the text; the report text is grouped by province, “地区（单位）：做法。成效。”
+    assert {b.label for b in at.get("download_button")} == {"导出 Excel", "导出 CSV", "导出 Word 报告", "导出报告文字"}
+    assert at.code[0].value.startswith("一、湖南省\n1. 长沙市：加快建设")
+    assert "。成效：" in at.code[0].value
 
     at.sidebar.selectbox(key="province").select("广东省").run()
     assert set(card_regions(at)) == {"深圳市", "梅州市"}
@@ -146,8 +180,9 @@ def test_search_shows_latest_then_results_with_filters_and_export(home):
     assert card_regions(at) == ["深圳市"]
 
     at.sidebar.selectbox(key="topic").select("").run()
-    at.text_input(key="q").input("量子计算").run()  # no such words: the nearest in meaning, and a note
-    assert cards(at) and "下面是意思最接近的做法" in texts(at.info)
+    at.text_input(key="q").input("量子计算").run()  # nothing answers it: the closest few, below a note
+    # issue 14/15: every hit is weak, so the page says so (was: “下面是意思最接近的做法” over all hits)
+    assert 0 < len(cards(at)) <= 3 and "没有找到高度相关的做法" in texts(at.info)
     at.sidebar.radio(key="mode").set_value("keyword").run()
     assert cards(at) == [] and "没有找到符合条件的案例" in texts(at.info)
     button(at, "清除筛选条件").click().run()  # the one under the message
@@ -157,6 +192,86 @@ def test_search_shows_latest_then_results_with_filters_and_export(home):
 
     at.sidebar.date_input(key="date_to").set_value("2022-12-31").run()
     assert cards(at) == []
+
+
+def test_results_sorted_paged_and_ticked_for_the_report(home):
+    at = open_app()
+    at.sidebar.toggle(key="with_actions").set_value(True).run()  # the 30 newest cases, 10 a page
+    first_page = cards(at)
+    assert len(first_page) == 10 and "第 1 / 3 页（第 1–10 条，共 30 条）" in texts(at.caption)
+    button(at, "下一页").click().run()
+    button(at, "下一页").click().run()
+    assert len(cards(at)) == 10 and "第 3 / 3 页" in texts(at.caption) and not set(cards(at)) & set(first_page)
+    button(at, "上一页").click().run()
+    button(at, "上一页").click().run()
+    assert cards(at) == first_page
+
+    def shown() -> list[Record]:
+        with KnowledgeBase(home=home) as kb:
+            return [kb.get(int(re.search(r"编号 (\d+)", c).group(1))) for c in cards(at)]
+
+    at.sidebar.selectbox(key="sort").select("improvement").run()
+    assert "第 1 / 3 页" in texts(at.caption)  # a new order starts again at the first page
+    cuts = [ui.best_improvement(r) for r in shown()]
+    known = [c for c in cuts if c is not None]
+    assert known and known == sorted(known, reverse=True) and cuts[:len(known)] == known
+    assert card_regions(at)[0] == "长沙市"  # 97.5 %, the largest in the seed; not on the first page by date
+    at.sidebar.selectbox(key="sort").select("date").run()
+    dates = [r.source.date for r in shown()]
+    assert dates == sorted(dates, reverse=True)
+    at.sidebar.selectbox(key="sort").select("relevance").run()
+    at.sidebar.toggle(key="with_actions").set_value(False)
+    at.text_input(key="q").input("营商环境").run()
+
+    ids = [int(re.search(r"编号 (\d+)", c).group(1)) for c in cards(at)]
+    at.checkbox(key=f"tick_{ids[3]}").check().run()
+    at.checkbox(key=f"tick_{ids[1]}").check().run()
+    assert "已选入报告 2 条" in "\n".join(m.value for m in at.markdown)
+    report = at.code[0].value
+    with KnowledgeBase(home=home) as kb:
+        chosen = [kb.get(ids[3]), kb.get(ids[1])]
+    from reformkb.export import to_report_text
+    assert report == to_report_text(chosen, "region")  # only the ticked cards, in the order ticked
+    at.text_input(key="q").input("企业注销提速").run()  # the ticks stay while searching on
+    assert at.code[0].value == report
+    at.radio(key="group_标杆经验_已选").set_value("topic").run()
+    assert at.code[0].value == to_report_text(chosen, "topic")
+    button(at, "清空已选").click().run()
+    assert "已选入报告" not in "\n".join(m.value for m in at.markdown)
+    assert at.code[0].value.startswith("一、湖南省\n1. 长沙市")  # back to this search's results
+
+
+def _graded(monkeypatch, grade):
+    """Hits graded by ``grade(hit)`` (the relevance grading is issue 14's; here only the page is tested)."""
+    original = KnowledgeBase.search
+
+    def search(self, *args, **kwargs):
+        hits = original(self, *args, **kwargs)
+        for hit in hits:
+            hit.relevance = grade(hit)
+        return hits
+
+    monkeypatch.setattr(KnowledgeBase, "search", search)
+
+
+def test_weak_hits_are_collapsed_and_left_out_of_exports(home, monkeypatch):
+    _graded(monkeypatch, lambda h: "strong" if h.record.region == "长沙市" else "weak")
+    at = open_app()
+    at.text_input(key="q").input("企业注销提速").run()
+    assert card_regions(at) == ["长沙市"]  # the weak tail is collapsed, not drawn
+    weak = at.expander[-1] if at.expander else None
+    assert weak is not None and weak.label.startswith("其他可能相关（相关度较低）")
+    assert at.code[0].value.count("\n1. ") + at.code[0].value.startswith("1. ") == 1  # only 长沙 is exported
+    assert "长沙市" in at.code[0].value and "梅州市" not in at.code[0].value
+
+
+def test_nothing_better_than_weak_says_so(home, monkeypatch):
+    _graded(monkeypatch, lambda h: "weak")
+    at = open_app()
+    at.text_input(key="q").input("企业注销提速").run()
+    assert "没有找到高度相关的做法" in texts(at.info) and "更宽泛的说法" in texts(at.info)
+    assert 0 < len(cards(at)) <= 3  # the closest few, below that line
+    assert not at.get("download_button")  # nothing to export until a card is ticked
 
 
 def test_record_markup_is_displayed_literally(home):
@@ -239,6 +354,7 @@ def test_import_pasted_bulletin_with_review(home):
         "added_rows": [{"保留": True, "地区": "绍兴市", "正文": "绍兴市推行“企业注销一件事”，注销办理压缩至3个工作日。"}],
         "deleted_rows": []}
     at.run()
+    assert "核对解析结果：3 条（表格共 5 行）" in texts(at.subheader)  # the heading follows the edits (issue 15)
     button(at, "确认导入 3 条").click().run()
     assert not at.exception
     assert at.get("progress") and "新增 3 条，重复跳过 0 条，拒绝 0 条。" in texts(at.success)
@@ -264,6 +380,33 @@ def test_import_uploaded_file_reports_duplicates(home, seed_text):
     assert "核对解析结果：18 条" in texts(at.subheader)
     button(at, "确认导入 18 条").click().run()
     assert "新增 0 条，重复跳过 18 条，拒绝 0 条。" in texts(at.success)
+
+
+def test_several_bulletins_uploaded_at_once(home, seed_text):
+    at = open_app("import")
+    uploader = at.file_uploader(key="imp_file")
+    assert uploader.accept_multiple_files and uploader.allowed_type == []  # other types are refused in Chinese
+    uploader.upload("测试专报.txt", BULLETIN.encode("utf-8"), "text/plain")
+    uploader.upload("表格.xlsx", b"PK\x03\x04 not a bulletin", "application/vnd.ms-excel")
+    uploader.upload("永州专报.txt", seed_text.encode("utf-8"), "text/plain")
+    button(at, "解析文件").click().run()
+    total = 4 + 30  # the test bulletin's four cases and the seed bulletin's practices and actions
+    assert f"核对解析结果：{total} 条" in texts(at.subheader)
+    refused = at.dataframe[0].value
+    assert "表格.xlsx" in list(refused.iloc[:, 0]) and "xlsx" in " ".join(refused.iloc[:, 1])
+    regions = list(at.data_editor[0].value["地区"])
+    assert regions[:4] == ["苏州市", "苏州市", "宁波市", "厦门市"] and "长沙市" in regions[4:]
+    button(at, f"确认导入 {total} 条").click().run()
+    assert f"新增 4 条，重复跳过 {total - 4} 条，拒绝 0 条。" in texts(at.success)
+
+
+def test_a_case_without_a_source_is_not_a_bulletin(home):
+    with KnowledgeBase(home=home) as kb:
+        kb.add({"text": "苏州市推行“企业开办一日办结”，全流程压缩至1个工作日。"})
+        assert kb.stats()["sources"] == 1  # one bulletin, though two source groups
+    at = open_app()
+    source = at.sidebar.selectbox(key="source")
+    assert source.options == ["全部来源", "永州市打好优化发展环境持久仗工作专报（30）"] and source.value == ""
 
 
 # -- 管理 -------------------------------------------------------------------------------------------
@@ -295,8 +438,12 @@ def test_manage_edit_delete_restore_and_stats(home):
     assert "已删除第 13 条" in texts(at.success)
     with KnowledgeBase(home=home) as kb, pytest.raises(NotFoundError):
         kb.get(13)
+    assert not at.error  # the deleted case is no longer looked up (issue 15: “没有编号为 13 的案例：请用 reformkb …”)
+    assert at.text_input(key="m_find").value == ""
     log = at.dataframe[-1].value
     assert list(log["操作"][:2]) == ["删除", "修改"] and list(log["编号"][:2]) == [13, 13]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", log["时间"][0])  # local time, not UTC ISO
+    assert log["操作人"][0] == "网页（单用户模式）" and "local" not in set(log["操作人"])
 
     button(at, "撤销删除第 13 条").click().run()
     assert "已恢复第 13 条" in texts(at.success)
@@ -376,9 +523,17 @@ def test_writes_need_sign_in_when_editors_are_configured(home):
     assert "密码" in texts(at.error) or "账号" in texts(at.error)
     at.text_input(key="si_password").input("correct horse 9")
     button(at, "登录").click().run()
+    # the browser is given a signed token to keep (issue 15; a refresh is tested in test_browser.py)
+    script = next(h.value for h in at.get("html") if "document.cookie" in h.value)
+    token = re.search(r"reformkb_editor=([^;]+);", script).group(1)
+    with KnowledgeBase(home=home) as kb:
+        assert kb.resume_session(token).name == "王科长"
     at.selectbox(key="add_region").set_value("苏州市")
     at.text_area(key="add_text").input("苏州市推行“企业开办一日办结”，全流程压缩至1个工作日。").run()
     button(at, "保存案例").click().run()
     assert "已保存第 31 条" in texts(at.success)
     with KnowledgeBase(home=home) as kb:
         assert kb.changes(limit=1)[0].actor == "王科长"
+    at.sidebar.button(key="sign_out").click().run()
+    assert "需要编辑人员登录" in texts(at.info)
+    assert any("reformkb_editor=; Max-Age=0" in h.value for h in at.get("html"))  # the token is removed

@@ -4,7 +4,7 @@ Promises (see reformkb.auth and docs/reliability.md):
 
 * Without editors.toml (a fresh install) every write works and is logged as the KnowledgeBase's actor.
 * With editors.toml, every write method of the API (add, edit, delete, restore, store_records,
-  import_files, restore_database) refuses a caller without a valid signed-in Editor, and nothing
+  import_files, restore_database, undo_restore, put_vectors, rebuild_index) refuses a caller without a valid signed-in Editor, and nothing
   stored changes; reads still work. The check is in the API, per call, so one KnowledgeBase shared
   by several app sessions attributes each change to the session's own editor.
 * Passwords and the key are stored only as salted hashes; a changed password, a removed account or a
@@ -18,6 +18,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 from reliability_support import fingerprint, practice_text, write_jsonl
 
@@ -54,6 +55,9 @@ def writes(kb: KnowledgeBase, tmp_path: Path, editor=None):
         "import_files": lambda: kb.import_files([write_jsonl(tmp_path / "x.jsonl", [practice_text(902, "新")])],
                                                 editor=editor),
         "restore_database": lambda: kb.restore_database(backup, editor=editor),
+        "undo_restore": lambda: kb.undo_restore(editor=editor),
+        "put_vectors": lambda: kb.put_vectors([practice_text(903, "新")], np.eye(1, 32, dtype=np.float32), editor=editor),
+        "rebuild_index": lambda: kb.rebuild_index(editor=editor),
     }
 
 
@@ -66,7 +70,7 @@ def test_single_user_mode_needs_no_sign_in(kb, tmp_path):
 
 
 @pytest.mark.parametrize("method", ["add", "edit", "delete", "restore", "store_records", "import_files",
-                                    "restore_database"])
+                                    "restore_database", "undo_restore", "put_vectors", "rebuild_index"])
 @pytest.mark.parametrize("who", ["nobody", "forged", "wrong-type"])
 def test_every_write_refuses_without_a_valid_sign_in(kb, editors, tmp_path, method, who):
     kb.delete(1, editor=kb.sign_in("张三", "zhangsan-pw"))
@@ -193,3 +197,32 @@ def test_cli_editor_sign_in(tmp_path, model, monkeypatch, capsys):
     assert "张三" in out and "已设置" in out
     with KnowledgeBase(home, empty=True) as kb:
         assert [c.actor for c in kb.changes()][:2] == ["王五（编辑密钥）", "张三"]
+
+
+# -- sign-in that survives a page refresh (issue 15) ------------------------------------------------
+def test_a_token_keeps_the_editor_signed_in_until_it_expires(tmp_path):
+    editors = Editors.for_home(tmp_path)
+    editors.add_account("王科长", "correct horse 9", iterations=1000)
+    editor = editors.sign_in("王科长", "correct horse 9")
+    token = editors.issue_token(editor, seconds=3600, now=1_000_000)
+    again = Editors.for_home(tmp_path).resume(token, now=1_000_000 + 3000)  # another process, same home
+    assert again is not None and again.name == "王科长"
+    assert Editors.for_home(tmp_path).authorize(again, "") == "王科长"
+    assert editors.resume(token, now=1_000_000 + 3601) is None  # expired
+    payload, signature = token.split(".")
+    forged = payload[:-2] + ("AA" if payload[-2:] != "AA" else "BB")
+    assert editors.resume(f"{forged}.{signature}", now=1_000_000) is None
+    assert editors.resume("not a token", now=1_000_000) is None
+    assert (tmp_path / ".editor-sessions.key").stat().st_mode & 0o077 == 0  # owner only
+
+
+def test_a_password_change_or_a_new_secret_ends_the_token(tmp_path):
+    editors = Editors.for_home(tmp_path)
+    editors.add_account("王科长", "correct horse 9", iterations=1000)
+    token = editors.issue_token(editors.sign_in("王科长", "correct horse 9"))
+    assert editors.resume(token) is not None
+    editors.add_account("王科长", "another horse 10", iterations=1000)
+    assert editors.resume(token) is None
+    token = editors.issue_token(editors.sign_in("王科长", "another horse 10"))
+    (tmp_path / ".editor-sessions.key").unlink()  # the administrator ends every session
+    assert editors.resume(token) is None

@@ -1,4 +1,6 @@
-"""End to end in a real headless Chromium: start the app with ``streamlit run``, type a query, see 长沙's card.
+"""End to end in a real headless Chromium: start the app with ``streamlit run``, type a query, see 长沙's card;
+tick two cards and download the Excel file and the report text; upload two bulletins at once; stay signed in
+across a page refresh.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``make test`` installs them); skipped without them.
 Nothing is fetched from the network: the app runs on a copy of the seed knowledge base in a tmp dir.
@@ -42,13 +44,20 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def app_url(seeded_home, tmp_path):
-    """The app served by ``streamlit run`` on a free port, on a tmp copy of the seed knowledge base."""
+def kb_home(seeded_home, tmp_path):
+    """A tmp copy of the seed knowledge base, with a record whose text looks like markup."""
     home = tmp_path / "kb"
     home.mkdir()
     shutil.copy(seeded_home / "reformkb.db", home / "reformkb.db")
-    with KnowledgeBase(home=home) as kb:  # a record whose text looks like markup
+    with KnowledgeBase(home=home) as kb:
         kb.add({"text": MARKUP})
+    return home
+
+
+@pytest.fixture
+def app_url(kb_home, tmp_path):
+    """The app served by ``streamlit run`` on a free port, on ``kb_home``."""
+    home = kb_home
     port = free_port()
     log = open(tmp_path / "streamlit.log", "w")
     # Started as `make run` starts it: from the project folder, so .streamlit/config.toml applies
@@ -84,7 +93,14 @@ def app_url(seeded_home, tmp_path):
 
 
 @pytest.fixture
-def browser(tmp_path):
+def downloads(tmp_path):
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def browser(tmp_path, downloads):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -92,6 +108,7 @@ def browser(tmp_path):
                 "--disable-sync", f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1400,1000"):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=webdriver.ChromeService(CHROMEDRIVER), options=options)
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
     yield driver
     driver.quit()
 
@@ -134,3 +151,98 @@ def test_type_query_and_see_changsha_card(app_url, browser, tmp_path):
     assert card["markup"] == 0
     with pytest.raises(NoAlertPresentException):
         browser.switch_to.alert.text  # noqa: B018 (reading it raises when there is no alert)
+
+
+def wait(driver, condition, seconds: float = 90):
+    return WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
+
+
+def click_button(driver, label: str, selector: str = "button") -> None:
+    """Click the (download) button showing ``label``."""
+    def found(d):
+        for b in d.find_elements(By.CSS_SELECTOR, selector):
+            if b.text.strip().endswith(label) and b.is_enabled():
+                return b
+        return False
+    wait(driver, found).click()
+
+
+def downloaded(folder, name: str, seconds: float = 30):
+    path = folder / name
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if path.exists() and not list(folder.glob("*.crdownload")):
+            return path
+        time.sleep(0.2)
+    pytest.fail(f"{name} was not downloaded: {sorted(p.name for p in folder.iterdir())}")
+
+
+def test_tick_two_cards_and_export_excel_and_report_text(app_url, browser, downloads):
+    from openpyxl import load_workbook
+
+    browser.get(f"{app_url}/?q=营商环境")
+    result_card(browser, wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".rk-card .rk-head").text))
+    boxes = wait(browser, lambda d: [b for b in d.find_elements(By.CSS_SELECTOR, '[data-testid="stCheckbox"] label')
+                                     if "选入报告" in b.text] or False)
+    heads = [h.text for h in browser.find_elements(By.CSS_SELECTOR, ".rk-card .rk-head")]
+    chosen = [heads[1], heads[3]]
+    boxes[1].click()
+    wait(browser, lambda d: "已选入报告 1 条" in d.find_element(By.TAG_NAME, "body").text)
+    wait(browser, lambda d: [b for b in d.find_elements(By.CSS_SELECTOR, '[data-testid="stCheckbox"] label')
+                             if "选入报告" in b.text][3]).click()
+    wait(browser, lambda d: "已选入报告 2 条" in d.find_element(By.TAG_NAME, "body").text)
+
+    click_button(browser, "导出 Excel", '[data-testid="stDownloadButton"] button')
+    sheet = load_workbook(downloaded(downloads, "标杆经验_已选.xlsx")).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert list(rows[0]) == ["地区", "单位", "标题", "做法", "成效", "主题", "来源专报", "期号", "日期", "编号", "类别",
+                             "收录时间"]
+    assert [r[0] for r in rows[1:]] == [h.split(" · ")[0] for h in chosen]
+    assert all(r[3] and r[6] for r in rows[1:])  # the practice and its bulletin
+
+    click_button(browser, "导出报告文字", '[data-testid="stDownloadButton"] button')
+    text = downloaded(downloads, "标杆经验_已选.txt").read_text(encoding="utf-8")
+    paragraphs = [line for line in text.splitlines() if line[:1].isdigit()]
+    assert len(paragraphs) == 2 and text.startswith("一、")
+    for head, paragraph in zip(sorted(chosen), sorted(p[3:] for p in paragraphs)):
+        assert paragraph.startswith(head.split(" · ")[0]) and "（来源：" in paragraph
+
+
+def test_import_two_bulletins_at_once(app_url, browser, tmp_path):
+    first = tmp_path / "甲市专报.txt"
+    first.write_text("甲市优化营商环境工作专报\n\n【战术借鉴】\n\n合肥市推行“拿地即开工”，项目审批时间由60个工作日"
+                     "压缩至10个工作日。\n", encoding="utf-8")
+    second = tmp_path / "乙市专报.txt"
+    second.write_text("乙市优化营商环境工作专报\n\n【战术借鉴】\n\n成都市推行“蓉易办”，企业开办全程网办，"
+                      "1个工作日办结。\n\n西安市推行“秦务员”服务，不动产登记压缩至3个工作日。\n", encoding="utf-8")
+    browser.get(f"{app_url}/?page=import")
+    wait(browser, lambda d: d.find_element(By.XPATH, "//*[normalize-space(text())='上传文件']")).click()
+    uploader = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, '[data-testid="stFileUploaderDropzoneInput"]'))
+    assert uploader.get_attribute("multiple") is not None
+    uploader.send_keys(f"{first}\n{second}")
+    wait(browser, lambda d: "乙市专报.txt" in d.find_element(By.TAG_NAME, "body").text)
+    click_button(browser, "解析文件")
+    wait(browser, lambda d: "核对解析结果：3 条" in d.find_element(By.TAG_NAME, "body").text)
+    click_button(browser, "确认导入 3 条")
+    wait(browser, lambda d: "新增 3 条" in d.find_element(By.TAG_NAME, "body").text)
+
+
+def test_sign_in_survives_a_refresh_until_sign_out(kb_home, app_url, browser):
+    from reformkb.auth import Editors
+
+    Editors.for_home(kb_home).add_account("王科长", "correct horse 9", iterations=1000)
+    browser.get(f"{app_url}/?page=add")
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, 'input[aria-label="账号"]')).send_keys("王科长")
+    browser.find_element(By.CSS_SELECTOR, 'input[aria-label="密码"]').send_keys("correct horse 9")
+    click_button(browser, "登录")
+    wait(browser, lambda d: "已登录：王科长" in d.find_element(By.TAG_NAME, "body").text)
+    wait(browser, lambda d: any(c["name"] == "reformkb_editor" for c in d.get_cookies()), 10)
+    browser.refresh()
+    wait(browser, lambda d: "已登录：王科长" in d.find_element(By.TAG_NAME, "body").text)
+    assert not browser.find_elements(By.CSS_SELECTOR, 'input[aria-label="密码"]')  # no form again
+    click_button(browser, "退出登录")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'input[aria-label="密码"]'))
+    wait(browser, lambda d: not any(c["name"] == "reformkb_editor" for c in d.get_cookies()), 10)
+    browser.refresh()
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'input[aria-label="密码"]'))
+    assert "已登录" not in browser.find_element(By.TAG_NAME, "body").text

@@ -84,7 +84,8 @@ def test_fts_syntax_is_searched_as_text(capsys, home):
 
 def test_export_and_import_record_files(capsys, home, tmp_path):
     out_file = tmp_path / "hits.xlsx"
-    code, out, _ = run(capsys, "--home", home, "export", str(out_file), "--query", "企业注销提速", "-k", "3")
+    code, out, _ = run(capsys, "--home", home, "export", str(out_file), "--query", "企业注销提速", "-k", "3",
+                       "--include-weak")  # without it, the weak hits are left out (tests/test_relevance.py)
     assert code == 0 and out_file.stat().st_size > 3000 and "已导出 3 条" in out
     csv_file = tmp_path / "cases.csv"
     csv_file.write_text("text,region,extra\n温州市推行“企业码”服务。,温州,x\n,长沙,\n", encoding="utf-8")
@@ -98,6 +99,31 @@ def test_help_is_bilingual():
     for command in ("init", "import", "add", "show", "edit", "delete", "search", "similar", "regions", "topics",
                     "export", "stats"):
         assert command in text
+
+
+def test_help_and_messages_are_in_chinese(capsys):
+    text = build_parser().format_help()
+    assert text.startswith("用法：reformkb") and "show this help message" not in text and "usage:" not in text
+    search = build_parser()._subparsers._group_actions[0].choices["search"].format_help()
+    assert "显示本帮助并退出" in search and "不加载模型" in search
+    with pytest.raises(SystemExit):
+        main(["search"])
+    assert "缺少必需的参数：query" in capsys.readouterr().err
+
+
+def test_stats_says_yes_or_no(capsys, home):
+    code, out, _ = run(capsys, "--home", home, "stats")
+    assert code == 0 and "索引是否最新：否" in out  # the copy has no index yet
+    assert "True" not in out and "False" not in out
+
+
+def test_keyword_search_does_not_load_the_model(home):
+    script = ("import sys; from reformkb.cli import main; code = main(['search', '注销', '--mode', 'keyword']); "
+              "print('MODEL' if 'torch' in sys.modules else 'NO-MODEL', code)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                            env=dict(os.environ, REFORMKB_HOME=home))
+    assert result.returncode == 0, result.stderr
+    assert "长沙市" in result.stdout and result.stdout.strip().endswith("NO-MODEL 0")
 
 
 def test_console_script_in_a_fresh_process(seeded_home, tmp_path):

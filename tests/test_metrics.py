@@ -54,7 +54,7 @@ def test_after_only_reduction():
     assert m.reduction_pct is None
     assert m.label == "企业开办时间"
     assert m.text == "压缩至3个工作日以内"
-    assert m.badge() == "压缩至 3 个工作日"
+    assert m.badge() == "压缩至 3 个工作日以内"  # the limit is kept (issue 15)
 
 
 def test_reduction_with_chinese_numerals():
@@ -92,7 +92,8 @@ def test_ratios_in_the_changsha_paragraph():
     ratios = [m for m in extract_metrics(CHANGSHA) if m.kind == "ratio"]
     assert [(m.value, m.label) for m in ratios] == [(90, "一次办比例"), (90, "政务服务网上办")]
     assert ratios[0].text == "90%以上"
-    assert ratios[0].badge() == "90%"
+    assert ratios[0].badge() == "90%以上"  # “以上” is kept (issue 15)
+    assert ratios[0].labelled() == "一次办比例：90%以上"
     assert ratios[0].reduction_pct is None
 
 
@@ -215,3 +216,31 @@ def test_best_reduction():
     assert best_reduction(extract_metrics("26 类证明可在线开具")) is None
     mixed = extract_metrics("从5天缩短到1天，审批时限压减60%，企业注销由20个工作日压缩至0.5个工作日")
     assert best_reduction(mixed) == 97.5
+
+
+# --- units and labels (issue 15) -----------------------------------------------------------------
+def test_a_working_day_is_not_24_hours():
+    m = only(extract_metrics("企业开办由1个工作日压缩至2小时"), "reduction")
+    assert (m.before, m.before_unit, m.after, m.unit) == (1, "个工作日", 2, "小时")
+    assert m.reduction_pct is None  # the figures are not comparable: both shown, no percentage
+    assert m.badge() == "1 个工作日→2 小时"
+    assert best_reduction([m]) is None
+
+
+def test_clock_units_still_convert():
+    m = only(extract_metrics("办理时间由3天压缩到4小时"), "reduction")
+    assert m.summary() == "办理时间：72 小时 → 4 小时（压缩 94.4%）"
+
+
+def test_every_badge_is_labelled_and_qualifiers_are_kept():
+    labelled = [m.labelled() for m in extract_metrics(CHANGSHA)]
+    assert labelled == ["证明：26 类", "电子证照：41 类", "政务服务：5088 项", "一次办比例：90%以上",
+                        "政务服务网上办：90%", "企业注销：20→0.5 个工作日，压缩 97.5%"]
+    assert [m.badge() for m in extract_metrics("满意率近95%，提供就业岗位5000余个")] == ["近95%", "5000 余个"]
+
+
+def test_summary_reads_as_a_sentence():
+    m = only(extract_metrics("企业注销由 20 个工作日压缩至 0.5 个工作日"), "reduction")
+    assert m.summary() == "企业注销：20 个工作日 → 0.5 个工作日（压缩 97.5%）"
+    again = Metric.from_dict(m.to_dict())
+    assert again == m and again.summary() == m.summary()

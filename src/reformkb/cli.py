@@ -5,6 +5,7 @@ import argparse
 import json
 import logging
 import sys
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -41,6 +42,78 @@ IMPORT_FORMS = """专报可以是 / bulletins may be:
 案例表 / record files: .jsonl（每行一个 JSON 对象）、.csv（第一行为列名，至少有 text 列）。
 文字识别逐页显示进度；每个文件最多 REFORMKB_MAX_OCR_PAGES 页（默认 60）、REFORMKB_MAX_OCR_SECONDS 秒（默认 600）。
 """
+
+
+# argparse's own texts, in Chinese. argparse looks each one up through its module-level ``_`` (gettext) when
+# it builds a parser, formats help and reports an error; _Parser swaps in this table for exactly those calls.
+_ARGPARSE_ZH = {
+    "usage: ": "用法：",
+    "positional arguments": "参数",
+    "options": "选项",
+    "show this help message and exit": "显示本帮助并退出 / show this help",
+    "%(prog)s: error: %(message)s\n": "%(prog)s：错误：%(message)s\n",
+    "the following arguments are required: %s": "缺少必需的参数：%s",
+    "unrecognized arguments: %s": "无法识别的参数：%s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "无效的选项 %(value)r（可选：%(choices)s）",
+    "invalid %(type)s value: %(value)r": "%(value)r 不是有效的 %(type)s 值",
+    "argument %(argument_name)s: %(message)s": "参数 %(argument_name)s：%(message)s",
+    "expected one argument": "需要一个值",
+    "expected at least one argument": "至少需要一个值",
+    "expected at most one argument": "最多一个值",
+    "ambiguous option: %(option)s could match %(matches)s": "选项 %(option)s 不明确，可能是 %(matches)s",
+    "not allowed with argument %s": "不能与参数 %s 同时使用",
+    "one of the arguments %s is required": "需要参数 %s 之一",
+}
+
+
+@contextmanager
+def _chinese_argparse():
+    original = argparse._
+    if getattr(original, "reformkb_zh", False):  # already inside
+        yield
+        return
+
+    def chinese(message: str) -> str:
+        return _ARGPARSE_ZH.get(message) or original(message)
+
+    chinese.reformkb_zh = True
+    argparse._ = chinese
+    try:
+        yield
+    finally:
+        argparse._ = original
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose own texts (usage, section titles, -h, errors) are in Chinese."""
+
+    def __init__(self, *args, **kwargs):
+        with _chinese_argparse():
+            super().__init__(*args, **kwargs)
+
+    def add_argument_group(self, *args, **kwargs):
+        with _chinese_argparse():
+            return super().add_argument_group(*args, **kwargs)
+
+    def format_usage(self) -> str:
+        with _chinese_argparse():
+            return super().format_usage()
+
+    def format_help(self) -> str:
+        with _chinese_argparse():
+            return super().format_help()
+
+    def parse_known_args(self, args=None, namespace=None):
+        with _chinese_argparse():
+            return super().parse_known_args(args, namespace)
+
+    def error(self, message):
+        with _chinese_argparse():
+            super().error(message)
+
+
+MODEL_NOTE = ("智能（hybrid，默认）和语义（semantic）检索在每次运行时先加载语言模型，本机约 10–15 秒；"
+              "--mode keyword 只按字词检索，不加载模型，约 1 秒返回。similar 和 export --query 也要加载模型。")
 
 
 def _settings(args):
@@ -88,23 +161,42 @@ def _print_json(data) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=1))
 
 
-def _print_record(rec, score: str = "") -> None:
-    badges = "；".join(m.get("badge", "") for m in rec.metrics if m.get("badge"))
+def _print_record(rec, score: str = "", suggested_topic: str = "") -> None:
+    badges = "；".join(m.get("summary") or m.get("badge", "") for m in rec.metrics if m.get("badge"))
     print(f"[{rec.id}] {rec.region}{'·' + rec.agency if rec.agency else ''}  {rec.title}{score}")
     print(f"    {rec.text}")
-    meta = [f"主题：{'、'.join(rec.topics)}" if rec.topics else "", f"成效：{badges}" if badges else "",
+    topics = f"主题：{'、'.join(rec.topics)}" if rec.topics else (
+        f"推荐主题：{suggested_topic}（模型推荐，未确认）" if suggested_topic else "")
+    meta = [topics, f"成效：{badges}" if badges else "",
             f"来源：{rec.source.title} 第{rec.source.issue}期 {rec.source.date}" if rec.source.title else "",
             f"ref：{rec.ref}" if rec.ref else ""]
     print("    " + "  ".join(m for m in meta if m))
 
 
-def _print_hits(hits, as_json: bool, score_label: str) -> int:
+def _print_hits(hits, as_json: bool, score_label: str, graded: bool = True) -> int:
+    """Hits with their relevance grade: strong and related ones first (in rank order), then the weak
+    ones under a line of their own; when no hit is better than weak, a plain sentence says so first.
+    ``graded=False`` (similar practices, which have no calibrated grade) prints them in rank order."""
+    from reformkb.search.fusion import NOTHING_CLOSE, RELEVANCE_LABELS, answers
+
     if as_json:
         _print_json([h.to_dict() for h in hits])
         return 0
-    for n, hit in enumerate(hits, 1):
+    if not graded:
+        for n, hit in enumerate(hits, 1):
+            print(f"{n}.", end=" ")
+            _print_record(hit.record, f"  （{score_label} {hit.score:.3f}）", hit.suggested_topic)
+        return 0
+    good = answers(hits)
+    weak = [h for h in hits if h.relevance == "weak"]
+    if hits and not good:
+        print(NOTHING_CLOSE)
+    for n, hit in enumerate(good + weak, 1):
+        if good and n == len(good) + 1:
+            print("—— 其他可能相关（相关度较低）——")
         print(f"{n}.", end=" ")
-        _print_record(hit.record, f"  （{score_label} {hit.score:.3f}）")
+        label = RELEVANCE_LABELS.get(hit.relevance, hit.relevance)
+        _print_record(hit.record, f"  〔{label}〕（{score_label} {hit.score:.3f}）", hit.suggested_topic)
     return 0
 
 
@@ -216,7 +308,7 @@ def cmd_edit(args) -> int:
     if args.topics is not None:
         changes["topics"] = [t for t in args.topics.replace("；", ";").split(";") if t.strip()]
     if not changes:
-        print("没有要修改的内容：请用 --text、--region、--title、--agency、--topics 或 --ref 指定。", file=sys.stderr)
+        print("错误：没有要修改的内容：请用 --text、--region、--title、--agency、--topics 或 --ref 指定。", file=sys.stderr)
         return 2
     with _kb(args) as kb:
         rec = kb.edit(args.id, **changes)
@@ -249,7 +341,7 @@ def cmd_search(args) -> int:
 def cmd_similar(args) -> int:
     with _kb(args) as kb:
         hits = kb.similar(args.id, k=args.k, other_regions=not args.same_region)
-    return _print_hits(hits, args.json, "相似度")
+    return _print_hits(hits, args.json, "相似度", graded=False)
 
 
 def cmd_regions(args) -> int:
@@ -316,11 +408,20 @@ def cmd_topics(args) -> int:
 def cmd_export(args) -> int:
     with _kb(args) as kb:
         if args.query:
-            records = [h.record for h in kb.search(args.query, k=args.k, mode=args.mode, filters=_filters(args))]
+            from reformkb.search.fusion import answers
+
+            hits = kb.search(args.query, k=args.k, mode=args.mode, filters=_filters(args))
+            records = [h.record for h in answers(hits, include_weak=args.include_weak)]
+            if hits and not records:
+                print("没有找到高度相关的做法，未导出：可以换个更宽泛的说法，"
+                      "或加 --include-weak 导出意思最接近的结果。", file=sys.stderr)
+                return 1
+            left_out = len(hits) - len(records)
         else:
-            records = kb.records(_filters(args))
-        path = kb.export(records, args.output, args.format)
-    print(f"已导出 {len(records)} 条到 {path}")
+            records, left_out = kb.records(_filters(args)), 0
+        path = kb.export(records, args.output, args.format, force=args.force,
+                         group_by="" if args.group_by == "none" else args.group_by)
+    print(f"已导出 {len(records)} 条到 {path}" + (f"（另有 {left_out} 条相关度较低，未导出）" if left_out else ""))
     return 0
 
 
@@ -334,7 +435,12 @@ def cmd_stats(args) -> int:
               "sources": "来源专报", "model": "向量模型", "index_type": "索引类型", "indexed": "已索引",
               "fresh": "索引是否最新", "database": "数据库", "index_dir": "索引目录"}
     for key, label in labels.items():
-        print(f"{label}：{s.get(key)}")
+        value = s.get(key)
+        print(f"{label}：{('是' if value else '否') if isinstance(value, bool) else value}")
+    for copy in s["restore_copies"]:
+        print(f"恢复前保留的数据库：{copy['path']}（{copy['bytes'] / 2**20:.1f} MiB）")
+    for notice in s["notices"]:
+        print(f"提示：{notice}")
     return 0
 
 
@@ -347,7 +453,7 @@ def cmd_rebuild(args) -> int:
 
 def cmd_backup(args) -> int:
     with _kb(args, empty=True) as kb:
-        path = kb.backup(args.output)
+        path = kb.backup(args.output, force=args.force)
     print(f"已备份到 {path}")
     return 0
 
@@ -355,11 +461,23 @@ def cmd_backup(args) -> int:
 def cmd_restore(args) -> int:
     from reformkb.kb import KnowledgeBase
 
-    settings = _settings(args)
-    result = KnowledgeBase.restore_backup(args.backup, settings=settings, editor=_editor(args, settings),
-                                          actor=args.actor or "cli")
-    print(f"已从 {args.backup} 恢复：{result['records']} 条案例。原数据库已保留为 {result['kept']}；"
-          "向量索引将在下次检索时自动重建。")
+    if args.undo == (args.backup is not None):
+        print("错误：请给出备份文件（reformkb restore 备份.db），或用 --undo 撤销上一次恢复（二者选一）。", file=sys.stderr)
+        return 2
+    if args.undo:
+        with _kb(args, empty=True) as kb:
+            result = kb.undo_restore()
+        source = "上一次恢复前保留的数据库"
+    else:
+        settings = _settings(args)
+        result = KnowledgeBase.restore_backup(args.backup, settings=settings, editor=_editor(args, settings),
+                                              actor=args.actor or "cli")
+        source = str(args.backup)
+    print(f"已从 {source} 恢复：{result['records']} 条案例；审计日志保留了全部 {result['carried']} 条记录。"
+          f"原数据库已保留为 {result['kept']}（撤销：reformkb restore --undo）；向量索引将在下次检索时自动重建。")
+    if result["not_carried"]:
+        print(f"提示：备份中有 {result['not_carried']} 条修改记录不在当前审计日志中（来自另一段历史），"
+              "未并入，仍保存在备份文件里。")
     return 0
 
 
@@ -394,7 +512,7 @@ def cmd_editors(args) -> int:
         print(f"共享编辑密钥：{'已设置' if config.editor_key_hash else '未设置'}（{editors.path}）")
     elif args.action == "add":
         if not args.name:
-            print("请给出编辑姓名：reformkb editors add 张三", file=sys.stderr)
+            print("错误：请给出编辑姓名：reformkb editors add 张三", file=sys.stderr)
             return 2
         first = not editors.enabled
         name = editors.add_account(args.name, _new_secret(f"{args.name} 的新密码 / new password", "REFORMKB_PASSWORD"))
@@ -425,8 +543,7 @@ def _add_filters(p) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="reformkb", description=DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="reformkb", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--home", help="知识库目录（含数据库和索引），默认为项目的 kb/ 与 index/；也可用环境变量 REFORMKB_HOME "
                                        "/ folder of the knowledge base")
     parser.add_argument("--model", help="向量模型目录或名称，默认 multilingual-e5-small / embedding model")
@@ -434,12 +551,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--user", help="编辑姓名（知识库设置了编辑账号时，修改需登录；密码取自 REFORMKB_PASSWORD 或提示输入）"
                                        " / editor name for sign-in")
     parser.add_argument("-v", "--verbose", action="store_true", help="显示调试信息 / debug logging")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="命令", title="命令 / commands")
 
     p = sub.add_parser("init", help="建立或打开知识库 / create or open the knowledge base")
     p.add_argument("--empty", action="store_true", help="不导入默认专报 / without the default content")
     p.add_argument("--rebuild-index", action="store_true", help="重建向量索引 / rebuild the vector index")
-    p.set_defaults(func=cmd_init)
+    p.set_defaults(func=cmd_init, writes=True)
 
     p = sub.add_parser(
         "import", help="导入专报（各种格式，见下）或案例表（.jsonl/.csv） / import files",
@@ -481,7 +598,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", type=int)
     p.set_defaults(func=cmd_undelete, writes=True)
 
-    p = sub.add_parser("search", help="检索 / search")
+    p = sub.add_parser("search", help="检索 / search", description=MODEL_NOTE)
     p.add_argument("query", help="检索词 / query")
     p.add_argument("-k", type=int, default=10, help="返回条数 / number of hits (10)")
     p.add_argument("--mode", choices=["hybrid", "keyword", "semantic"], default="hybrid",
@@ -517,12 +634,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_topics)
 
-    p = sub.add_parser("export", help="导出为 CSV/JSONL/XLSX / export records")
-    p.add_argument("output", type=Path, help="输出文件（扩展名决定格式） / output file")
-    p.add_argument("--format", choices=["csv", "jsonl", "xlsx"])
-    p.add_argument("--query", help="只导出该检索的结果 / export the hits of this query")
+    p = sub.add_parser("export", help="导出为 Excel、CSV、报告文字（docx）或 JSONL（保留全部字段，可再导入）")
+    p.add_argument("output", type=Path, help="输出文件（扩展名决定格式：.xlsx .csv .docx .jsonl）")
+    p.add_argument("--format", choices=["xlsx", "csv", "docx", "jsonl"], help="格式（默认按扩展名）")
+    p.add_argument("--group-by", choices=["region", "topic", "none"], default="region",
+                   help="docx 报告文字的分组：region 按地区（默认）、topic 按主题、none 不分组")
+    p.add_argument("--query", help="只导出该检索的结果（高度相关和相关的） / export the strong and related hits of this query")
+    p.add_argument("--include-weak", action="store_true",
+                   help="--query 时也导出相关度较低的结果 / with --query, also export weak hits")
     p.add_argument("-k", type=int, default=50)
     p.add_argument("--mode", choices=["hybrid", "keyword", "semantic"], default="hybrid")
+    p.add_argument("--force", action="store_true",
+                   help="替换已存在的同名文件（知识库自身的文件永远不会被覆盖） / replace an existing file")
     _add_filters(p)
     p.set_defaults(func=cmd_export)
 
@@ -530,15 +653,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stats)
 
-    p = sub.add_parser("rebuild-index", help="重建向量索引 / rebuild the vector index")
-    p.set_defaults(func=cmd_rebuild)
+    p = sub.add_parser("rebuild-index", help="重建向量索引（需编辑登录） / rebuild the vector index")
+    p.set_defaults(func=cmd_rebuild, writes=True)
 
     p = sub.add_parser("backup", help="备份数据库（运行中也可） / back up the database (safe while in use)")
-    p.add_argument("output", type=Path)
+    p.add_argument("output", type=Path, help="备份文件（不能已存在，除非 --force） / the backup file to write")
+    p.add_argument("--force", action="store_true",
+                   help="替换已存在的同名文件（任何知识库的文件都不会被覆盖） / replace an existing file")
     p.set_defaults(func=cmd_backup)
 
     p = sub.add_parser("restore", help="从备份恢复数据库（需编辑登录） / replace the database with a backup")
-    p.add_argument("backup", type=Path, help="reformkb backup 生成的文件 / a file made by reformkb backup")
+    p.add_argument("backup", type=Path, nargs="?", help="reformkb backup 生成的文件 / a file made by reformkb backup")
+    p.add_argument("--undo", action="store_true",
+                   help="撤销上一次恢复（恢复它保留的原数据库） / undo the latest restore")
     p.set_defaults(func=cmd_restore, writes=True)
 
     p = sub.add_parser("editors", help="编辑账号与共享密钥 / editor accounts and the shared key")
@@ -553,6 +680,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    for stream in (sys.stdout, sys.stderr):  # a file name with undecodable bytes must not crash a message
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
@@ -568,6 +698,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+    except OSError as exc:  # a file the command was given cannot be read or written
+        print(f"错误：无法读写文件 {getattr(exc, 'filename', '') or ''}（{exc.strerror or exc}）："
+              "请检查路径、文件权限和磁盘空间。", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("已中断：已完成的部分已保存，可重新运行同一命令补齐其余部分。", file=sys.stderr)
         return 130

@@ -23,25 +23,40 @@ import numpy as np
 
 from reformkb import backup as backups
 from reformkb.auth import Editor, Editors
-from reformkb.errors import InputError, ModelError
+from reformkb.errors import InputError, ModelError, ReformKBError
 from reformkb.ingest import pipeline, places
 from reformkb.ingest.documents import BULLETIN_SUFFIXES
 from reformkb.ingest.enrich import PlaceReview, place_review
 from reformkb.ingest.pipeline import ImportReport
 from reformkb.ingest.places import PlaceCount, UnresolvedPlace
 from reformkb.ingest.regions import Gazetteer, Region, add_place, gazetteer_for, normalize
-from reformkb.records import KIND_PRACTICE, Record, edited
+from reformkb.outputs import clean_stale
+from reformkb.records import KIND_PRACTICE, Record, edited, record_number
 from reformkb.search.backend import Searcher
 from reformkb.search.fusion import Filters, Hit
 from reformkb.search.glossary import Glossary
 from reformkb.search.keeper import IndexKeeper, embed_text
 from reformkb.search.vectors import VectorIndex
 from reformkb.settings import Settings
-from reformkb.store import Change, Store
+from reformkb.store import READ_ONLY, Change, Store
 
 log = logging.getLogger(__name__)
 
 DUPLICATE_THRESHOLD = 0.93  # cosine above which an incoming practice is reported as a near-duplicate
+MAX_HITS = 1000  # the most hits one search returns
+
+
+def whole_number(value, what: str, low: int = 1, high: int | None = None):
+    """``value`` if it is a whole number in low … high; InputError (saying ``what`` it is) if not."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        span = f"{low} 到 {high} 之间" if high is not None else f"不小于 {low} "
+        raise InputError(f"{what}应为{span}的整数，而不是“{str(value)[:20]}”。")
+    return value
+
+
+def hit_count(k) -> int:
+    """How many hits were asked for (1 … MAX_HITS); InputError for anything else."""
+    return whole_number(k, "返回条数", 1, MAX_HITS)
 
 
 @dataclass
@@ -66,16 +81,33 @@ class KnowledgeBase:
         self.settings = settings or Settings.default(home)
         new = not self.settings.db_path.exists() or self.settings.db_path.stat().st_size == 0
         self.store = Store(self.settings.db_path)
+        if not self.store.read_only:
+            clean_stale(self.settings.db_path.parent)  # temporary files of killed backups and restores
         self.actor = actor
         self.editors = Editors.for_home(self.settings.home)
         self.editor = editor
         self.glossary = Glossary.load(self.settings.home / "glossary.tsv")
-        self.keeper = IndexKeeper(self.store, self.settings, self.store.meta_default("db_id", uuid.uuid4().hex))
+        self.keeper = IndexKeeper(self.store, self.settings, self._db_id())
         self.searcher = Searcher(self.store, self.keeper, self.settings, self.glossary)
         if new and not empty and self.store.count() == 0:
             sources = sorted(p for p in self.settings.sources_dir.glob("*") if p.suffix.lower() in BULLETIN_SUFFIXES)
             if sources:  # the shipped default content, stored when the knowledge base is created
                 self._import_files(sources, None, True, actor="init")
+
+    def _db_id(self) -> str:
+        """The database's identity, stored on first open; read without a write lock (so opening never
+        waits for another program's long write), and kept in memory for a read-only database."""
+        found = self.store.get_meta("db_id")
+        if found or self.store.read_only:
+            return found or uuid.uuid4().hex
+        return self.store.meta_default("db_id", uuid.uuid4().hex)
+
+    @property
+    def notices(self) -> list[str]:
+        """Why this knowledge base works with limits right now (read-only, index kept in memory)."""
+        found = [READ_ONLY.format(path=self.settings.db_path)] if self.store.read_only else []
+        folder = self.keeper.folder_notice()
+        return found + ([folder] if folder else [])
 
     # -- editors ------------------------------------------------------------------------------------
     @property
@@ -83,16 +115,25 @@ class KnowledgeBase:
         """True when changes need an editor sign-in (editors.toml exists); reading never does."""
         return self.editors.enabled
 
-    def sign_in(self, name: str, password: str) -> Editor:
+    def sign_in(self, name: str, password: str, client: str = "") -> Editor:
         """Check an editor's name and password; the Editor to pass as ``editor=`` to writes.
 
-        Raises AuthError. Does not change this KnowledgeBase (it may be shared by other sessions).
+        Raises AuthError, also while the name or ``client`` (e.g. the browser's address) waits out
+        a delay or lock-out earned by failed attempts. Does not change this KnowledgeBase.
         """
-        return self.editors.sign_in(name, password)
+        return self.editors.sign_in(name, password, client)
 
-    def sign_in_key(self, key: str, name: str) -> Editor:
+    def sign_in_key(self, key: str, name: str, client: str = "") -> Editor:
         """Check the shared editor key; ``name`` is the person, recorded in the audit log."""
-        return self.editors.sign_in_key(key, name)
+        return self.editors.sign_in_key(key, name, client)
+
+    def session_token(self, editor: Editor) -> str:
+        """A signed token for a browser to keep ``editor`` signed in for a working day (see auth.py)."""
+        return self.editors.issue_token(editor)
+
+    def resume_session(self, token: str) -> Editor | None:
+        """The editor of a token from :meth:`session_token`; None when it is forged, expired or revoked."""
+        return self.editors.resume(token)
 
     def authorize(self, editor: Editor | None = None) -> str:
         """The actor the audit log records for a write by ``editor`` (or the default editor).
@@ -120,6 +161,15 @@ class KnowledgeBase:
         """The embedding model, loaded on first use (raises ModelError with advice if it cannot be)."""
         return self.keeper.embedder
 
+    def warm_up(self) -> None:
+        """Load the model and bring the vector index up to date by running one search, so that the first
+        search a user makes is fast. For a background thread at start-up: problems are logged, not raised
+        (the user's own search reports them)."""
+        try:
+            self.search("优化营商环境", k=1)
+        except ReformKBError as exc:
+            log.warning("warm-up failed: %s", exc)
+
     @property
     def db_id(self) -> str:
         """This database's identity (new after a restore, so that every process rebuilds its index)."""
@@ -129,15 +179,23 @@ class KnowledgeBase:
         """The vector index, brought up to date with the change log (see :class:`IndexKeeper`)."""
         return self.keeper.sync(save)
 
-    def put_vectors(self, texts: list[str], vectors: np.ndarray) -> None:
-        """Put precomputed vectors of this knowledge base's model (unit length, one row per record text,
-        as ``embed_documents`` would give for the record) into the vector cache, so that storing records
-        with these texts embeds nothing. For bulk loads and the benchmarks; vectors from another model
-        would silently degrade semantic search, so only pass vectors this model produced."""
-        self.keeper.put_vectors(texts, vectors)
+    def put_vectors(self, records: list[Record | dict | str], vectors: np.ndarray, *,
+                    editor: Editor | None = None) -> None:
+        """Put precomputed vectors of this knowledge base's model (unit length, one row per record, as
+        ``embed_documents(embed_text(record))`` gives) into the vector cache, so that storing these
+        records embeds nothing. A record may be given as a Record, a dict or its text (then completed as
+        :meth:`prepare` would). For bulk loads and the benchmarks; vectors from another model would
+        silently degrade semantic search, so only pass vectors this model produced. A write: AuthError
+        when editors are configured and ``editor`` is not a signed-in editor."""
+        self.authorize(editor)
+        self.keeper.put_vectors([self.prepare({"text": r} if isinstance(r, str) else r) for r in records], vectors)
 
-    def rebuild_index(self) -> dict:
-        """Rebuild the vector index from the database (vectors come from the cache) and save it."""
+    def rebuild_index(self, *, editor: Editor | None = None) -> dict:
+        """Rebuild the vector index from the database (vectors come from the cache) and save it.
+
+        A write (it replaces the index files): AuthError in editor mode without a signed-in editor.
+        """
+        self.authorize(editor)
         self.keeper.rebuild()
         return self.index_status()
 
@@ -153,7 +211,9 @@ class KnowledgeBase:
     def near_duplicates(self, text: str, k: int = 3, threshold: float = DUPLICATE_THRESHOLD,
                         exclude: int | None = None) -> list[tuple[Record, float]]:
         """Stored records that say nearly the same as ``text``, with their cosine similarity."""
-        return self.searcher.near_duplicates(text, k, threshold, exclude)
+        if not isinstance(text, str):
+            raise InputError("查重的正文必须是文字。")
+        return self.searcher.near_duplicates(text, hit_count(k), threshold, exclude)
 
     def add(self, data: Record | dict, *, check_duplicates: bool = True,
             editor: Editor | None = None) -> tuple[Record, list[tuple[Record, float]]]:
@@ -170,6 +230,9 @@ class KnowledgeBase:
         existing = self.store.has_hash(rec.content_hash)
         if existing:
             raise InputError(f"这条案例已经在知识库中（第 {existing} 条，正文相同），没有重复保存。")
+        taken = self.store.id_of_ref(rec.ref)
+        if taken:
+            raise InputError(f"外部编号 ref“{rec.ref}”已被第 {taken} 条使用：一个外部编号只能对应一条案例。")
         near = []
         if check_duplicates:
             try:
@@ -182,8 +245,13 @@ class KnowledgeBase:
         return rec, near
 
     def edit(self, record_id: int, *, editor: Editor | None = None, **changes) -> Record:
-        """Change fields of a record; derived fields (metrics, hash, topics if not given) follow the text."""
+        """Change fields of a record; derived fields (metrics, hash, topics if not given) follow the text.
+
+        A change to an embedded field (title, region, agency, text) re-embeds the record and updates
+        the vector index before this returns.
+        """
         actor = self.authorize(editor)
+        record_id = record_number(record_id)
         rec = self.prepare(edited(self.store.get(record_id), changes))
         rec.id = record_id
         self.store.update(rec, actor=actor)
@@ -193,20 +261,20 @@ class KnowledgeBase:
     def delete(self, record_id: int, *, editor: Editor | None = None) -> Record:
         """Delete a record from the database and from every search mode at once (undo: :meth:`restore`)."""
         actor = self.authorize(editor)
-        rec = self.store.delete(int(record_id), actor=actor)
+        rec = self.store.delete(record_number(record_id), actor=actor)
         self.keeper.try_sync()
         return rec
 
     def restore(self, record_id: int, *, editor: Editor | None = None) -> Record:
         """Bring back a deleted record from the audit log, under its old id."""
         actor = self.authorize(editor)
-        rec = self.store.undelete(int(record_id), actor=actor)
+        rec = self.store.undelete(record_number(record_id), actor=actor)
         self.keeper.try_sync()
         return rec
 
     def deleted(self, limit: int = 100) -> list[Change]:
         """Deletions in the audit log whose record is still deleted (newest first): what can be restored."""
-        return self.store.deletions(limit)
+        return self.store.deletions(whole_number(limit, "条数"))
 
     # -- importing --------------------------------------------------------------------------------
     def parse_file(self, source: Path | bytes, name: str | None = None, include_actions: bool = True, *,
@@ -257,7 +325,7 @@ class KnowledgeBase:
 
     # -- reading ----------------------------------------------------------------------------------
     def get(self, record_id: int) -> Record:
-        return self.store.get(int(record_id))
+        return self.store.get(record_number(record_id))
 
     def count(self, filters: Filters | None = None) -> int:
         where, params = (filters or Filters(kind="")).sql(alias="")
@@ -268,10 +336,11 @@ class KnowledgeBase:
         orders = {"id": "id", "latest": "updated_at DESC, id DESC", "region": "province, region, id",
                   "reduction": "best_reduction IS NULL, best_reduction DESC, id", "date": "source_date DESC, id"}
         where, params = (filters or Filters(kind="")).sql(alias="")
+        limit = None if limit is None else whole_number(limit, "条数", 0)
         return self.store.query(where, params, order=orders.get(order, "id"), limit=limit)
 
     def latest(self, k: int = 10, filters: Filters | None = None) -> list[Record]:
-        return self.records(filters or Filters(), order="latest", limit=k)
+        return self.records(filters or Filters(), order="latest", limit=hit_count(k))
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid", filters: Filters | None = None,
                **filter_kwargs) -> list[Hit]:
@@ -280,14 +349,18 @@ class KnowledgeBase:
         Filters may be given as a :class:`Filters` or as keywords (province=, region=, topic=, …).
         Raises InputError for an empty or punctuation-only query, an unknown mode or region.
         """
-        return self.searcher.search(query, k, mode, self._filters(filters, filter_kwargs))
+        return self.searcher.search(query, hit_count(k), mode, self._filters(filters, filter_kwargs))
 
     def _filters(self, filters: Filters | None, kwargs: dict) -> Filters:
         from reformkb.ingest.enrich import place_filter
-        from reformkb.ingest.regions import normalize
         from reformkb.ingest.topics import normalize_topic
 
-        filters = filters or Filters(**kwargs)
+        try:
+            filters = filters or Filters(**kwargs)
+        except TypeError:
+            raise InputError(f"未知的筛选条件：{'、'.join(kwargs)}（可用 province、region、topic、source、"
+                             "date_from、date_to、kind）。") from None
+        filters.sql()  # InputError for a filter that is not usable text
         if filters.province:
             filters.province = normalize(filters.province, self.gazetteer).province
         if filters.region:
@@ -297,9 +370,14 @@ class KnowledgeBase:
             filters.topic = normalize_topic(filters.topic)
         return filters
 
+    def suggest_topics(self, records: list[Record]) -> list[str]:
+        """For each record without topics, the topic the embedding model finds nearest, to show as a
+        suggestion ("推荐主题"); "" for records that have topics. Nothing is stored."""
+        return self.searcher.suggest_topics(records)
+
     def similar(self, record_id: int, k: int = 5, other_regions: bool = True) -> list[Hit]:
         """The practices most like record ``record_id`` (by default from other regions)."""
-        return self.searcher.similar(record_id, k, other_regions)
+        return self.searcher.similar(record_number(record_id), hit_count(k), other_regions)
 
     def regions(self, kind: str = KIND_PRACTICE) -> list[RegionCount]:
         """Every region with records, its province and count (most first)."""
@@ -363,38 +441,59 @@ class KnowledgeBase:
             actions=self.store.count("kind != ?", [KIND_PRACTICE]),
             regions=len(regions),
             provinces=len({r.province for r in regions}),
-            sources=len(self.sources()),
+            sources=len([s for s in self.sources() if s[0]]),  # cases without a source are not a bulletin
             database=str(self.settings.db_path),
             index_dir=str(self.settings.index_dir),
+            restore_copies=backups.kept_list(self.settings.db_path),
+            read_only=self.store.read_only,
+            notices=self.notices,
         )
         return info
 
     def changes(self, record_id: int | None = None, limit: int = 200):
         """The audit log, newest first."""
-        return self.store.changes(record_id, limit)
+        if record_id is not None:  # 0: entries about the whole knowledge base (restores)
+            record_id = whole_number(record_id, "案例编号", 0)
+        return self.store.changes(record_id, whole_number(limit, "条数"))
 
     # -- export and backup ------------------------------------------------------------------------
-    def export(self, records: list[Record], path: Path | str, fmt: str | None = None) -> Path:
-        """Write records to CSV, JSONL or XLSX (by ``fmt`` or the file's suffix)."""
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """This knowledge base's own files and folders: no output may ever be written onto them."""
+        db = self.settings.db_path
+        return (db, *(Path(f"{db}{s}") for s in ("-wal", "-shm", "-journal")), self.settings.index_dir,
+                self.editors.path)
+
+    def export(self, records: list[Record], path: Path | str, fmt: str | None = None, group_by: str = "region", *,
+               force: bool = False) -> Path:
+        """Write records as xlsx, csv, docx (report text, grouped by ``group_by``) or jsonl (every field), by
+        ``fmt`` or the file's suffix; returns the path written. An existing file is refused unless ``force``;
+        a knowledge-base file always (see :mod:`reformkb.outputs`)."""
         from reformkb.export import write_records
 
-        return write_records(records, Path(path), fmt)
+        return write_records(records, Path(path), fmt, group_by, force=force, protected=self.files)
 
-    def backup(self, dest: Path | str) -> Path:
+    def backup(self, dest: Path | str, *, force: bool = False) -> Path:
         """A consistent copy of the database (the index is derived and rebuilt on open).
 
         Uses SQLite's online backup API, so it is safe while the app and other processes read and
-        write; ``dest`` appears only when the copy is complete and checked.
+        write; ``dest`` appears only when the copy is complete and checked. An existing ``dest`` is
+        refused unless ``force``; a knowledge-base file always. Returns the path written.
         """
-        dest = Path(dest)
-        self.store.backup_to(dest)
-        return dest
+        return self.store.backup_to(Path(dest), force=force, protected=self.files)
 
     def restore_database(self, backup: Path | str, *, editor: Editor | None = None) -> dict:
-        """Replace this knowledge base's database with a backup (see :meth:`restore_backup`)."""
+        """Replace this knowledge base's database with a backup (see :mod:`reformkb.backup`)."""
+        return self._restore(Path(backup), self.authorize(editor), undo=False)
+
+    def undo_restore(self, *, editor: Editor | None = None) -> dict:
+        """Undo the latest restore by restoring the copy it kept (logged like any restore)."""
         actor = self.authorize(editor)
+        return self._restore(backups.undo_source(self.store, self.settings), actor, undo=True)
+
+    def _restore(self, backup: Path, actor: str, undo: bool) -> dict:
         with self.keeper.lock:
-            result = backups.restore_into(self.store, self.settings, Path(backup), actor)
+            result = backups.restore_into(self.store, self.settings, backup, actor, undo=undo)
             self.keeper.forget(result["db_id"])
         return result
 
@@ -403,11 +502,12 @@ class KnowledgeBase:
                        editor: Editor | None = None, actor: str = "local") -> dict:
         """Replace the database of ``home`` with ``backup``, also when the current one is damaged.
 
-        The backup is checked first (a reformkb database, intact, not from a newer version); the
-        current database is kept beside it as ``reformkb.db-before-restore-<time>``. The restored
-        database gets a new identity, so every process rebuilds its vector index from it (from the
-        cached vectors; nothing is re-embedded). The restore is recorded in the audit log.
-        Returns records, last_change, kept (the previous database) and db_id.
+        The backup is checked first (see :func:`reformkb.store.verify_backup`); the current database
+        is kept beside it as ``reformkb.db-before-restore-<time>`` (the newest ``keep_restores``
+        are kept). The audit log keeps every entry (those written since the backup too) and records
+        the restore. The restored database gets a new identity, so every process rebuilds its vector
+        index from it (from the cached vectors). Returns records, last_change, kept, db_id, carried
+        and not_carried.
         """
         settings = settings or Settings.default(home)
         actor = Editors.for_home(settings.home).authorize(editor, actor)

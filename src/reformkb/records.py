@@ -7,6 +7,7 @@ duplicate, and an unchanged text is never embedded twice.
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass, field, fields
@@ -21,6 +22,7 @@ KINDS = (KIND_PRACTICE, KIND_ACTION)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
 _SPACES = re.compile(r"[ \t\u3000\xa0]+")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")  # undecodable bytes smuggled in by surrogateescape
+_PROSE_FIELDS = ("text", "title", "region", "agency")  # never a number: a number here is a mistake
 _TEXT_FIELDS = ("text", "region", "region_raw", "province", "city", "county", "agency", "title",
                 "kind", "ref", "created_at", "updated_at", "content_hash")
 
@@ -56,6 +58,34 @@ def content_hash(text: str) -> str:
     """A stable fingerprint of the text (whitespace-insensitive), used for duplicates and caching."""
     canonical = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
+def record_number(value) -> int:
+    """A record id given by a caller (an int or a string of digits); InputError for anything else."""
+    number = 0
+    if isinstance(value, str):
+        if value.strip().isdigit() and value.strip().isascii():
+            number = int(value.strip())
+    elif not isinstance(value, bool):
+        try:
+            number = operator.index(value)  # int and numpy integers, not 1.5 or None
+        except TypeError:
+            number = 0
+    if number <= 0:
+        raise InputError(f"案例编号应为正整数，而不是“{str(value)[:40]}”：请用 reformkb search 或 stats 查看现有编号。")
+    return number
+
+
+def embed_text(rec: "Record") -> str:
+    """What is embedded for a record: its place, agency and title give context to the text."""
+    head = "".join(x for x in (rec.region, rec.agency) if x)
+    return f"{head}：{rec.title}。{rec.text}" if head else f"{rec.title}。{rec.text}"
+
+
+def vector_key(rec: "Record") -> str:
+    """The vector cache key of a record: a fingerprint of everything embedded (:func:`embed_text`),
+    so that a change to the title, region, agency or text gets a new vector."""
+    return content_hash(embed_text(rec))
 
 
 def has_content(text: str) -> bool:
@@ -116,8 +146,13 @@ class Record:
         if not isinstance(d, dict):
             raise InputError("案例应为字段表（dict），例如 {\"text\": \"……\", \"region\": \"长沙市\"}。")
         for key in [f"source_{k}" for k in Source.__dataclass_fields__] + list(_TEXT_FIELDS):
-            if isinstance(d.get(key), (list, dict, tuple, set)):
+            value = d.get(key)
+            if isinstance(value, (list, dict, tuple, set)):
                 raise InputError(f"字段 {key} 应为文字，而不是列表或对象。")
+            if isinstance(value, (bytes, bytearray, memoryview)):
+                raise InputError(f"字段 {key} 应为文字，而不是字节串（bytes）：请先按正确的编码解码。")
+            if key in _PROSE_FIELDS and value is not None and not isinstance(value, str):
+                raise InputError(f"字段 {key} 应为文字，而不是 {type(value).__name__}（{str(value)[:20]}）。")
         src = Source(**{k: str(d.get(f"source_{k}") or "") for k in Source.__dataclass_fields__})
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d and k != "source"}
         known.setdefault("text", "")

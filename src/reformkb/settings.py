@@ -20,8 +20,19 @@ def project_root() -> Path:
 
 
 def _env_int(name: str, default: int) -> int:
+    """A positive whole number from the environment; InputError (a message, not a traceback) if it is not."""
     value = os.environ.get(name)
-    return int(value) if value else default
+    if not value:
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = 0
+    if number <= 0:
+        from reformkb.errors import InputError
+
+        raise InputError(f"环境变量 {name}={value!r} 应为正整数（默认 {default}）：请改正或删除它。")
+    return number
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,8 @@ class Settings:
     # Number format the model runs in: "auto" (bfloat16 on a CPU with native bfloat16 instructions,
     # else float32), "float32" or "bfloat16"; see reformkb.search.embedding and docs/benchmarks.md.
     precision: str = "auto"
+    # How many databases replaced by restores are kept beside the database (the newest ones).
+    keep_restores: int = 3
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -84,5 +97,6 @@ class Settings:
             exact_index_max=_env_int("REFORMKB_EXACT_INDEX_MAX", 20_000),
             ann=os.environ.get("REFORMKB_ANN", "ivf"),
             precision=os.environ.get("REFORMKB_PRECISION", "auto"),
+            keep_restores=_env_int("REFORMKB_KEEP_RESTORES", 3),
         )
         return replace(settings, **overrides) if overrides else settings

@@ -10,7 +10,10 @@ and ``PRAGMA application_id`` marks the file as a reformkb database.
 """
 from __future__ import annotations
 
+import functools
 import json
+import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -25,6 +28,8 @@ import sqlite_utils
 from reformkb.errors import InputError, NotFoundError, StoreError
 from reformkb.records import Record
 from reformkb.search.segment import index_views
+
+log = logging.getLogger(__name__)
 
 APPLICATION_ID = 0x52464B42  # "RFKB"
 BUSY_TIMEOUT_MS = 30_000
@@ -85,11 +90,43 @@ def _migration_4(db: sqlite_utils.Database) -> None:
         db["records"].create_index([column])
 
 
-MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4]
+def _migration_5(db: sqlite_utils.Database) -> None:
+    """The vector cache is keyed by what is embedded (place, agency, title and text: see
+    :func:`reformkb.records.vector_key`), no longer by the text alone, so that editing a title, region
+    or agency gets the record a new vector. A record never edited was embedded from exactly its
+    current fields, so its cached vector is re-keyed (nothing is embedded again); an edited one may
+    carry a vector of its old fields, so it is left to be embedded afresh. Keys of no record are dropped.
+    """
+    from reformkb.records import vector_key
+
+    edited = {r[0] for r in db.execute("SELECT DISTINCT record_id FROM changes WHERE op = 'edit'")}
+    rekey = []
+    for row in db.query("SELECT * FROM records"):
+        if row["id"] not in edited:
+            rekey.append((row["content_hash"], vector_key(_row_to_record(row))))
+    db.execute("CREATE TEMP TABLE rekey (old TEXT, new TEXT)")
+    db.conn.executemany("INSERT INTO rekey VALUES (?, ?)", rekey)
+    db.execute("INSERT OR IGNORE INTO vectors (model, content_hash, dim, vector)"
+               " SELECT v.model, k.new, v.dim, v.vector FROM vectors v JOIN rekey k ON k.old = v.content_hash")
+    db.execute("DELETE FROM vectors WHERE content_hash NOT IN (SELECT new FROM rekey)")
+    db.execute("DROP TABLE temp.rekey")
+    db["records"].create_index(["ref"])  # an external key (ref) names one record: looked up on every store
+
+
+MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5]
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _cannot_write(exc: sqlite3.Error) -> bool:
+    """SQLite's ways of saying that the file or its folder cannot be written."""
+    return any(w in str(exc) for w in ("readonly", "read-only", "unable to open"))
+
+
+READ_ONLY = ("知识库 {path} 是只读的（没有写入权限，或所在磁盘只读）：可以检索和浏览，不能修改。"
+             "需要修改时，请让管理员给予该文件及其目录写入权限。")
 
 
 @contextmanager
@@ -148,23 +185,89 @@ class BackupInfo:
     db_id: str
 
 
+def _norm(sql: str | None) -> str:
+    return " ".join((sql or "").replace("[", '"').replace("]", '"').split()).lower()
+
+
+def schema_of(conn: sqlite3.Connection) -> dict:
+    """The schema of a database as comparable data: every table's columns, every index's table and
+    columns, every trigger's and view's statement, every virtual table's statement."""
+    out: dict[str, dict] = {"table": {}, "index": {}, "trigger": {}, "view": {}}
+    for kind, name, table, sql in conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"):
+        if kind == "table":
+            columns = tuple(tuple(r[1:]) for r in conn.execute(f'PRAGMA table_xinfo("{name}")'))
+            out["table"][name] = (_norm(sql) if _norm(sql).startswith("create virtual") else "", columns)
+        elif kind == "index":
+            info = {r[1]: r for r in conn.execute(f'PRAGMA index_list("{table}")')}.get(name)
+            columns = tuple(tuple(r[:3]) for r in conn.execute(f'PRAGMA index_xinfo("{name}")'))
+            out["index"][name] = (table, tuple(info[2:]) if info else (), columns)
+        else:
+            out.setdefault(kind, {})[name] = (table, _norm(sql))
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def expected_schema(version: int) -> dict:
+    """The schema that the migrations up to ``version`` create (built in memory)."""
+    db = sqlite_utils.Database(memory=True)
+    for migration in MIGRATIONS[:version]:
+        migration(db)
+    try:
+        return schema_of(db.conn)
+    finally:
+        db.conn.close()
+
+
+def _schema_difference(found: dict, expected: dict) -> str:
+    """A short description of how ``found`` differs from ``expected`` ("" when equal)."""
+    labels = {"table": "数据表", "index": "索引", "trigger": "触发器", "view": "视图"}
+    for kind in labels:
+        have, want = found.get(kind, {}), expected.get(kind, {})
+        extra, missing = sorted(set(have) - set(want)), sorted(set(want) - set(have))
+        changed = sorted(n for n in set(have) & set(want) if have[n] != want[n])
+        for what, names in (("多出", extra), ("缺少", missing), ("被改动", changed)):
+            if names:
+                return f"{what}{labels[kind]} {'、'.join(names[:3])}"
+    extra = sorted(set(found) - set(expected))
+    return f"多出 {'、'.join(extra)}" if extra else ""
+
+
 def verify_backup(path: Path | str) -> BackupInfo:
-    """Check that ``path`` is an intact reformkb database that this version can open; StoreError if not."""
+    """Check that ``path`` is an intact reformkb database that this version can open and whose schema
+    (tables, indexes, triggers) is exactly the one its version creates; StoreError saying why if not.
+
+    The file is opened read-only (immutable): checking it changes nothing.
+    """
     path = Path(path)
     if not path.is_file():
-        raise StoreError(f"找不到备份文件 {path}：请检查路径。")
+        raise StoreError(f"找不到备份文件 {path}（或它不是文件）：请检查路径。")
     conn = None
     try:
         conn = _read_only(path)
+        check = conn.execute("PRAGMA integrity_check").fetchone()[0]  # first: nothing else is trusted before it
+        if check != "ok":
+            raise StoreError(f"备份 {path} 已损坏（{check}）：请换一个备份文件。")
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if app_id != APPLICATION_ID:
             raise StoreError(f"{path} 不是 reformkb 知识库的备份：请选择用 reformkb backup 生成的文件。")
         if version > len(MIGRATIONS):
             raise StoreError(f"备份 {path} 来自更新版本的 reformkb（结构版本 {version}）：请先升级 reformkb。")
-        check = conn.execute("PRAGMA integrity_check").fetchone()[0]
-        if check != "ok":
-            raise StoreError(f"备份 {path} 已损坏（{check}）：请换一个备份文件。")
+        if version < 1:
+            raise StoreError(f"备份 {path} 没有结构版本号，不是 reformkb backup 生成的文件：请换一个备份文件。")
+        difference = _schema_difference(schema_of(conn), expected_schema(version))
+        if difference:
+            raise StoreError(f"备份 {path} 的数据库结构与 reformkb 结构版本 {version} 不符（{difference}），"
+                             "可能被改动过，没有恢复：请换一个用 reformkb backup 生成的备份。")
+        bad = conn.execute(
+            "SELECT count(*) FROM records WHERE typeof(id) != 'integer' OR text IS NULL OR typeof(text) != 'text'"
+            " OR NOT json_valid(coalesce(topics, '[]')) OR NOT json_valid(coalesce(metrics, '[]'))").fetchone()[0]
+        unindexed = conn.execute("SELECT (SELECT count(*) FROM records) != (SELECT count(*) FROM records_fts)"
+                                 " OR EXISTS (SELECT 1 FROM records r WHERE r.id NOT IN"
+                                 " (SELECT rowid FROM records_fts))").fetchone()[0]
+        if bad or unindexed:
+            raise StoreError(f"备份 {path} 中有 {bad} 条案例的内容不完整或关键词索引不一致，可能被改动过，没有恢复："
+                             "请换一个备份文件。")
         records = conn.execute("SELECT count(*) FROM records").fetchone()[0]
         last = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
         row = conn.execute("SELECT value FROM meta WHERE key = 'db_id'").fetchone()
@@ -215,9 +318,22 @@ class Store:
     """Records in one SQLite file. Safe to share between threads of one process and between processes."""
 
     def __init__(self, path: Path | str):
+        """Open (or create) the database at ``path``.
+
+        A database that cannot be written (a read-only file or folder) is opened read-only: reading
+        works, every write raises StoreError saying so (``read_only`` is then True).
+        """
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self.read_only = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"无法使用知识库目录 {self.path.parent}（{exc.strerror or exc}）："
+                             "它可能是一个文件或没有权限。请用 --home 指定一个文件夹。") from exc
+        if self.path.is_file() and not os.access(self.path, os.W_OK):
+            self._open_read_only()
+            return
         try:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                    check_same_thread=False)
@@ -226,15 +342,46 @@ class Store:
             self._check_and_migrate()
             _retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))
             conn.execute("PRAGMA synchronous = NORMAL")
-        except StoreError:
+        except StoreError as exc:
             self._close_quietly()
-            raise
+            if not (self.path.is_file() and isinstance(exc.__cause__, sqlite3.OperationalError)
+                    and _cannot_write(exc.__cause__)):
+                raise
+            self._open_read_only()
         except sqlite3.DatabaseError as exc:
             self._close_quietly()
+            if self.path.is_file() and isinstance(exc, sqlite3.OperationalError) and _cannot_write(exc):
+                self._open_read_only()
+                return
             raise StoreError(
                 f"无法打开知识库文件 {self.path}：{exc}。该文件可能已损坏或不是 reformkb 知识库；"
                 "请从备份恢复（reformkb restore 备份文件），或换一个目录（--home）新建知识库。"
             ) from exc
+
+    def _open_read_only(self) -> None:
+        """Open a database that cannot be written: read-only, or as an immutable file when not even
+        SQLite's shared-memory file can be made beside it (then other writers are not seen)."""
+        last = None
+        for options in ("mode=ro", "mode=ro&immutable=1"):
+            conn = None
+            try:
+                conn = sqlite3.connect(self.path.resolve().as_uri() + "?" + options, uri=True,
+                                       isolation_level=None, check_same_thread=False)
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                self.db = sqlite_utils.Database(conn)
+                version = self._look(conn)
+                break
+            except sqlite3.DatabaseError as exc:
+                last = exc
+                if conn is not None:
+                    conn.close()
+        else:
+            raise StoreError(f"无法打开知识库文件 {self.path}（{last}）：请检查文件和目录的读取权限。") from last
+        if version < len(MIGRATIONS):
+            self._close_quietly()
+            raise StoreError(f"知识库 {self.path} 需要升级到新的结构版本，但它是只读的：请让管理员给予写入权限后打开一次。")
+        self.read_only = True
+        log.warning("%s cannot be written: opened read-only", self.path)
 
     def _close_quietly(self) -> None:
         db = getattr(self, "db", None)
@@ -277,15 +424,26 @@ class Store:
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, busy_ms: int | None = None) -> Iterator[sqlite3.Connection]:
         """An immediate (write-locking) transaction: all of it commits, or none of it.
+
+        ``busy_ms``: how long to wait for another writer here (default ``BUSY_TIMEOUT_MS``); a
+        read-only store refuses at once.
 
         Another process holding the write lock is waited for (up to ``BUSY_TIMEOUT_MS``); only then
         does the caller get a StoreError saying the knowledge base is busy, never "database is locked".
         """
+        if self.read_only:
+            raise StoreError(READ_ONLY.format(path=self.path))
         with self._lock, _translated(self.path):
             conn = self.db.conn
-            conn.execute("BEGIN IMMEDIATE")
+            if busy_ms is not None:
+                conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            finally:
+                if busy_ms is not None:
+                    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             try:
                 yield conn
             except BaseException:
@@ -355,13 +513,18 @@ class Store:
         conn.execute("INSERT INTO records_fts (rowid, words, grams) VALUES (?, ?, ?)", (record_id, words, grams))
         return record_id
 
+    def id_of_ref(self, ref: str) -> int | None:
+        """The id of the record with this external key (ref), if any."""
+        rows = self._all("SELECT id FROM records WHERE ref = ? LIMIT 1", [ref]) if ref else []
+        return rows[0][0] if rows else None
+
     def has_hash(self, content_hash: str) -> int | None:
         """The id of the record with this content hash, if any."""
         rows = self._all("SELECT id FROM records WHERE content_hash = ?", [content_hash])
         return rows[0][0] if rows else None
 
     def insert_many(self, records: Iterable[Record], actor: str, op: str = "add") -> list[int | None]:
-        """Insert records in one transaction; a record whose hash is already stored is skipped (None).
+        """Insert records in one transaction; a record whose hash or ref is already stored is skipped (None).
 
         Returns the new ids (None for skipped), in input order. Timestamps are set here.
         """
@@ -369,7 +532,8 @@ class Store:
         stamp = now()
         with self.transaction() as conn:
             for rec in records:
-                if conn.execute("SELECT 1 FROM records WHERE content_hash = ?", (rec.content_hash,)).fetchone():
+                if conn.execute("SELECT 1 FROM records WHERE content_hash = ?", (rec.content_hash,)).fetchone() or (
+                        rec.ref and conn.execute("SELECT 1 FROM records WHERE ref = ?", (rec.ref,)).fetchone()):
                     ids.append(None)
                     continue
                 rec.created_at = rec.created_at or stamp
@@ -387,9 +551,11 @@ class Store:
             clash = conn.execute("SELECT id FROM records WHERE content_hash = ? AND id != ?",
                                  (rec.content_hash, rec.id)).fetchone()
             if clash:
-                from reformkb.errors import InputError
-
                 raise InputError(f"修改后的正文与第 {clash[0]} 条案例完全相同：请修改正文，或删除其中一条。")
+            taken = rec.ref and conn.execute("SELECT id FROM records WHERE ref = ? AND id != ?",
+                                             (rec.ref, rec.id)).fetchone()
+            if taken:
+                raise InputError(f"外部编号 ref“{rec.ref}”已被第 {taken[0]} 条使用：一个外部编号只能对应一条案例。")
             rec.created_at = before.created_at
             rec.updated_at = now()
             conn.execute("DELETE FROM records WHERE id = ?", (rec.id,))
@@ -523,6 +689,9 @@ class Store:
                 rec = Record.from_dict(change.before)
                 if self.has_hash(rec.content_hash):
                     raise InputError(f"第 {record_id} 条的正文已经在知识库中，无需恢复。")
+                if self.id_of_ref(rec.ref):
+                    raise InputError(f"第 {record_id} 条的外部编号 ref“{rec.ref}”已被第 {self.id_of_ref(rec.ref)} 条使用，"
+                                     "无法恢复：请先修改那一条的 ref。")
                 try:
                     self.get(rec.id)
                     raise InputError(f"第 {record_id} 条已存在，无需恢复。")
@@ -546,8 +715,9 @@ class Store:
             out.update({h: np.frombuffer(v, dtype=np.float32) for h, v in rows})
         return out
 
-    def put_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None:
-        with self.transaction() as conn:
+    def put_vectors(self, model: str, vectors: dict[str, np.ndarray], busy_ms: int | None = None) -> None:
+        """Cache vectors under (model, key); ``busy_ms`` as for :meth:`transaction`."""
+        with self.transaction(busy_ms) as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO vectors (model, content_hash, dim, vector) VALUES (?, ?, ?, ?)",
                 [(model, h, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for h, v in vectors.items()],
@@ -574,22 +744,16 @@ class Store:
             conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
             return conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
 
-    def backup_to(self, dest: Path) -> None:
+    def backup_to(self, dest: Path, *, force: bool = False, protected: Iterable[Path] = ()) -> Path:
         """A consistent copy through SQLite's online backup API (safe while others write).
 
-        The copy is written beside ``dest`` and renamed into place when complete, so ``dest`` is
-        never a half-written file; it is a single self-contained file (rollback journal, not WAL).
+        Written through :func:`reformkb.outputs.write_output`: an existing ``dest`` is refused unless
+        ``force``, a knowledge-base file always; the copy appears only when complete and checked. It is
+        a single self-contained file (rollback journal, not WAL). Returns the path written.
         """
-        import os
-        import tempfile
+        from reformkb.outputs import write_output
 
-        dest = Path(dest)
-        if dest.resolve() == self.path.resolve():
-            raise StoreError("备份文件不能是知识库文件本身：请换一个文件名。")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
+        def write(tmp: Path) -> None:
             target = sqlite3.connect(tmp)
             try:
                 with self._lock, _translated(self.path):
@@ -600,31 +764,57 @@ class Store:
                     raise StoreError(f"备份校验失败（{check}）：知识库文件可能已损坏，请检查磁盘后重试。")
             finally:
                 target.close()
-            os.replace(tmp, dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
-    def restore_from(self, backup: Path) -> BackupInfo:
-        """Replace this database's content with a verified backup's, in place.
+        guarded = [self.path, *(Path(f"{self.path}{s}") for s in ("-wal", "-shm", "-journal")), *protected]
+        return write_output(dest, write, force=force, protected=guarded)
 
-        Uses the backup API *into* the open database, so other connections (the app, other
-        processes) see the restored content at their next read instead of a swapped-out file.
-        Older-schema backups are migrated. Returns what the backup held.
+    def replace_content(self, staged: Path, actor: str, detail: dict, db_id: str,
+                        expect_seq: int | None = None) -> dict:
+        """Replace the records, keyword index and meta with those of the verified, migrated database
+        ``staged``, in one transaction, keeping this database's audit log whole and adding a
+        ``restore-db`` entry (record id 0) with ``detail``.
+
+        The live log is the record of what happened: its entries since the backup stay in it. Only when
+        this log is empty (a new database replacing a damaged one) is the staged database's log taken
+        over. Cached vectors of both are kept (they are keyed by content). ``expect_seq``: the change
+        sequence a copy of this database was taken at; a StoreError (nothing changed) if another
+        writer got in since. Returns seq (of the restore entry), carried (live entries kept) and
+        not_carried (entries of the backup that are not in this log; they remain in the backup).
         """
-        info = verify_backup(backup)
-        source = _read_only(Path(backup))
-        try:
-            with self._lock, _translated(self.path):
-                source.backup(self.db.conn)
-        except sqlite3.OperationalError as exc:  # e.g. a page size the WAL database cannot take
-            raise StoreError(f"无法从 {backup} 恢复（{exc}）：当前知识库未被改动。") from exc
-        finally:
-            source.close()
         with self._lock, _translated(self.path):
-            self._check_and_migrate()
-            _retry_busy(lambda: self.db.conn.execute("PRAGMA journal_mode = WAL"))
-        return info
+            conn = self.db.conn
+            conn.execute("ATTACH DATABASE ? AS staged", (str(staged),))
+            try:
+                with self.transaction():
+                    live = conn.execute("SELECT coalesce(max(seq), 0), count(*) FROM main.changes").fetchone()
+                    if expect_seq is not None and live[0] != expect_seq:
+                        raise StoreError("恢复期间知识库被他人修改：没有恢复，请重试。")
+                    cols = "seq, record_id, op, actor, at, before, after"
+                    not_carried = conn.execute(
+                        f"SELECT count(*) FROM (SELECT {cols} FROM staged.changes EXCEPT SELECT {cols} FROM main.changes)"
+                    ).fetchone()[0]
+                    if live[1] == 0:
+                        conn.execute(f"INSERT INTO main.changes ({cols}) SELECT {cols} FROM staged.changes")
+                        not_carried = 0
+                    columns = ", ".join(RECORD_COLUMNS)
+                    conn.execute("DELETE FROM main.records")
+                    conn.execute(f"INSERT INTO main.records ({columns}) SELECT {columns} FROM staged.records")
+                    conn.execute("DELETE FROM main.records_fts")
+                    conn.execute("INSERT INTO main.records_fts (rowid, words, grams)"
+                                 " SELECT rowid, words, grams FROM staged.records_fts")
+                    conn.execute("INSERT OR IGNORE INTO main.vectors SELECT model, content_hash, dim, vector"
+                                 " FROM staged.vectors")
+                    conn.execute("DELETE FROM main.meta")
+                    conn.execute("INSERT INTO main.meta (key, value) SELECT key, value FROM staged.meta")
+                    conn.execute("INSERT OR REPLACE INTO main.meta (key, value) VALUES ('db_id', ?)", (db_id,))
+                    detail = {**detail, "carried": live[1], "not_carried": not_carried}
+                    conn.execute("INSERT INTO main.changes (record_id, op, actor, at, before, after)"
+                                 " VALUES (0, 'restore-db', ?, ?, NULL, ?)",
+                                 (actor, now(), json.dumps(detail, ensure_ascii=False)))
+                    seq = conn.execute("SELECT max(seq) FROM main.changes").fetchone()[0]
+            finally:
+                conn.execute("DETACH DATABASE staged")
+        return {"seq": seq, "carried": live[1], "not_carried": not_carried}
 
     def log_event(self, op: str, actor: str, detail: dict) -> None:
         """An audit-log entry about the whole knowledge base (record id 0), e.g. a restore from backup."""

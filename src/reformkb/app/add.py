@@ -41,7 +41,7 @@ def _save_case() -> None:
             return
         rec, _ = kb.add(data, check_duplicates=False, editor=current_editor())
     except ReformKBError as exc:
-        st.session_state.add_flash = ("error", str(exc))
+        st.session_state.add_flash = ("error", ui.web_message(exc))
         return
     st.session_state.add_saved = rec.id
     st.session_state.update(ADD_FIELDS)
@@ -67,7 +67,7 @@ def region_options(gaz: Gazetteer) -> list[str]:
 def page() -> None:
     actor = require_editor()
     kb = knowledge_base()
-    st.caption(ui.plain(f"操作人：{actor}（记入修改记录）。带 * 的为必填项。"))
+    st.caption(ui.plain(f"操作人：{ui.actor_name(actor)}（记入修改记录）。带 * 的为必填项。"))
     flash("add_flash")
     saved = st.session_state.pop("add_saved", None)
     if saved is not None:
@@ -86,6 +86,7 @@ def page() -> None:
                         placeholder="写清楚做了什么、效果如何，例如：某市推行企业注销“一网通办”，"
                                     "办理时间由20个工作日压缩至3个工作日。")
     st.multiselect("主题（根据正文自动建议，可修改）", topic_names(), key="add_topics", persist_state="session",
+                   placeholder="选择主题",
                    on_change=lambda: st.session_state.update(add_topics_touched=True))
     c3, c4, c5 = st.columns([3, 1, 1])
     c3.selectbox("来源专报", [t for t, _, _ in kb.sources()], index=None, key="add_source", accept_new_options=True,

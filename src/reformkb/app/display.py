@@ -36,6 +36,63 @@ CARD_CSS = """
 </style>
 """
 
+
+def streamlit_texts_css(max_file_bytes: int) -> str:
+    """CSS that puts Chinese over the English texts Streamlit (1.67) draws itself and offers no setting for:
+    the file uploader's “Drag and drop files here / Limit … per file / Browse files” (stating the real
+    limit) and the “Press Enter to apply” hint under text boxes. Texts inside the browser's own widgets
+    (“Add: …” in a selectbox, table toolbar tooltips) cannot be reached this way."""
+    limit = f"{max_file_bytes / (1024 * 1024):g}"
+    return f"""
+<style>
+[data-testid="stFileUploaderDropzoneInstructions"] > div > span,
+[data-testid="stFileUploaderDropzoneInstructions"] > div > small {{display:none}}
+[data-testid="stFileUploaderDropzoneInstructions"] > div::before {{content:"把文件拖到这里，可一次选多个";
+  display:block}}
+[data-testid="stFileUploaderDropzoneInstructions"] > div::after {{content:"每个文件不超过 {limit} MB";
+  display:block;font-size:0.8rem;color:#6b6f7b}}
+[data-testid="stFileUploaderDropzone"] button:not([data-testid="stBaseButton-minimal"]):not([aria-label="Add files"])
+  {{font-size:0}}
+[data-testid="stFileUploaderDropzone"] button:not([data-testid="stBaseButton-minimal"]):not([aria-label="Add files"])::after
+  {{content:"选择文件";font-size:0.875rem}}
+[data-testid="InputInstructions"] {{display:none}}
+</style>
+"""
+
+
+def cookie_script(name: str, value: str, seconds: int) -> str:
+    """A script that stores (``seconds`` > 0) or removes a cookie of this site, for ``st.html``.
+
+    ``value`` must be cookie-safe (the sign-in token is base64 and hex); it is checked, not escaped.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_.\-]*", value) or not re.fullmatch(r"[A-Za-z0-9_]+", name):
+        raise ValueError("cookie name or value with unsafe characters")
+    return (f'<script>document.cookie = "{name}={value}; Max-Age={int(seconds)}; Path=/; SameSite=Strict"'
+            ' + (location.protocol === "https:" ? "; Secure" : "");</script>')
+
+
+#: What replaces advice meant for the command line when an error is shown in the web page.
+_WEB_ADVICE = {"NotFoundError": "请在“管理”页查找现有案例。", "AuthError": "请重新登录；仍不行请联系管理员检查编辑账号设置。"}
+_COMMAND_WORDS = ("reformkb ", "命令行", "--", "REFORMKB_", "make ")
+
+
+def web_message(exc: Exception) -> str:
+    """An error's message for the web page: advice to run a command is replaced by what to do in the page."""
+    message = str(exc)
+    if not any(w in message for w in _COMMAND_WORDS):
+        return message
+    head = message.split("：", 1)[0]
+    return f"{head}：{_WEB_ADVICE.get(type(exc).__name__, '请联系知识库管理员。')}"
+
+
+#: How the change log names the operators that are not people.
+ACTOR_NAMES = {"local": "本机（单用户模式）", "cli": "命令行", "init": "初始导入（默认内容）", "网页": "网页（单用户模式）"}
+
+
+def actor_name(actor: str) -> str:
+    return ACTOR_NAMES.get(actor, actor)
+
+
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&])")
 
 
@@ -67,9 +124,15 @@ def source_line(rec: Record) -> str:
     return " · ".join(x for x in (title, src.date) if x)
 
 
+def labelled_badge(metric: dict) -> str:
+    """A stored metric's badge with what it measures: “企业注销：20→0.5 个工作日，压缩 97.5%”, “证明：26 类”."""
+    badge, label = metric.get("badge", ""), metric.get("label", "")
+    return f"{label}：{badge}" if label and badge else badge
+
+
 def metric_badges(rec: Record) -> list[tuple[str, bool]]:
-    """(badge text, is a reduction) for each extracted metric, reductions first."""
-    badges = [(m.get("badge", ""), m.get("kind") == "reduction") for m in rec.metrics if m.get("badge")]
+    """(labelled badge, is a reduction) for each extracted metric, reductions first."""
+    badges = [(labelled_badge(m), m.get("kind") == "reduction") for m in rec.metrics if m.get("badge")]
     return sorted(badges, key=lambda b: not b[1])
 
 
@@ -101,6 +164,28 @@ def card_html(rec: Record, terms: Iterable[str] = (), small: bool = False, pendi
     return "".join(parts)
 
 
+# -- the results page ------------------------------------------------------------------------------
+def best_improvement(rec: Record) -> float | None:
+    """The record's largest reduction percentage (None when it has none)."""
+    values = [m["reduction_pct"] for m in rec.metrics if m.get("reduction_pct") is not None]
+    return max(values) if values else None
+
+
+def sort_hits(hits: list, order: str) -> list:
+    """Hits (anything with ``.record``) in the order the user chose: ``relevance`` keeps the search's
+    order, ``date`` puts the newest bulletin first, ``improvement`` the largest reduction first; cases
+    without a date or a reduction go last, in the search's order."""
+    if order == "date":
+        dated = [h for h in hits if h.record.source.date]
+        return sorted(dated, key=lambda h: h.record.source.date, reverse=True) + \
+            [h for h in hits if not h.record.source.date]
+    if order == "improvement":
+        cut = [h for h in hits if best_improvement(h.record) is not None]
+        return sorted(cut, key=lambda h: best_improvement(h.record), reverse=True) + \
+            [h for h in hits if best_improvement(h.record) is None]
+    return list(hits)
+
+
 # -- the import review table ----------------------------------------------------------------------
 TOPIC_SEPARATOR = "；"
 SOURCE_FIELDS = ("source_title", "source_issue", "source_date", "source_file")
@@ -109,12 +194,14 @@ SOURCE_FIELDS = ("source_title", "source_issue", "source_date", "source_file")
 def review_table(drafts: list[dict], pending: list[str] | None = None) -> list[dict]:
     """Rows of the review table for draft records (dicts from :meth:`Record.to_dict`).
 
-    ``序号`` ties a row to its draft (1-based); a row the reviewer adds has none. ``pending`` gives, per
-    draft, why its place is "地区待确认" ("" when it is known): the 地区待确认 column.
+    ``序号`` ties a row to its draft (1-based, as text so that a row the reviewer adds shows an empty cell,
+    not “None”); a row the reviewer adds has none. ``pending`` gives, per draft, why its place is
+    "地区待确认" ("" when it is known): the 地区待确认 column.
     """
     pending = pending or [""] * len(drafts)
-    return [{"序号": n, "保留": True, "并入上一条": False, "地区": d["region"], "地区待确认": why,
-             "单位": d["agency"], "标题": d["title"], "正文": d["text"], "主题": TOPIC_SEPARATOR.join(d["topics"])}
+    return [{"序号": str(n), "保留": True, "并入上一条": False, "地区": d["region"] or "", "地区待确认": why,
+             "单位": d["agency"] or "", "标题": d["title"] or "", "正文": d["text"],
+             "主题": TOPIC_SEPARATOR.join(d["topics"])}
             for n, (d, why) in enumerate(zip(drafts, pending), 1)]
 
 
@@ -153,6 +240,8 @@ def reviewed_drafts(drafts: list[dict], rows: list[dict]) -> list[dict]:
         if not _checked(row.get("保留")):
             continue
         number = _cell(row.get("序号"))
+        if not number and not text:
+            continue  # a row added to the table and left empty
         original = drafts[int(float(number)) - 1] if number else {
             "region": "", "agency": "", "title": "", "text": "", "topics": [], **template}
         edited = dict(original)

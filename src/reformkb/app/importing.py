@@ -7,7 +7,6 @@ import streamlit as st
 from reformkb.app import display as ui
 from reformkb.app.common import current_editor, flash, knowledge_base, reported, require_editor
 from reformkb.errors import ReformKBError
-from reformkb.ingest.documents import BULLETIN_SUFFIXES
 from reformkb.ingest.pipeline import ImportReport
 from reformkb.records import Record
 
@@ -24,32 +23,40 @@ def _parse_pasted() -> None:
     try:
         _parsed(*knowledge_base().parse_text(text, include_actions=st.session_state.imp_actions), "粘贴的专报")
     except ReformKBError as exc:
-        st.session_state.imp_flash = ("error", str(exc))
-
-
-UPLOAD_TYPES = [suffix.lstrip(".") for suffix in BULLETIN_SUFFIXES]
+        st.session_state.imp_flash = ("error", ui.web_message(exc))
 
 
 def _parse_upload() -> None:
-    """Parse the uploaded file; scans and photos show a bar that advances page by page."""
-    upload = st.session_state.get("imp_file")
-    if upload is None:
-        st.session_state.imp_flash = ("warning", "请先选择一个专报文件。")
+    """Parse every chosen file into one review table; a file that cannot be read is listed with the
+    reason and the others are still parsed. Scans and photos show a bar that advances page by page."""
+    uploads = st.session_state.get("imp_file") or []
+    if not uploads:
+        st.session_state.imp_flash = ("warning", "请先选择专报文件（可一次选多个）。")
         return
+    drafts: list[Record] = []
+    merged = ImportReport()
     bar = st.empty()
+    for upload in uploads:
+        def pages(done: int, total: int, name: str = upload.name) -> None:
+            bar.progress(done / total, text=f"正在识别 {name} 中的文字：第 {done}/{total} 页")
 
-    def pages(done: int, total: int) -> None:
-        bar.progress(done / total, text=f"正在识别扫描件/图片中的文字：第 {done}/{total} 页")
-
-    try:
-        with st.spinner(f"正在读取 {upload.name}……"):
-            drafts, report = knowledge_base().parse_file(upload.getvalue(), upload.name,
-                                                         include_actions=st.session_state.imp_actions,
-                                                         page_progress=pages)
-        _parsed(drafts, report, upload.name)
-    except ReformKBError as exc:
-        st.session_state.imp_flash = ("error", str(exc))
-    bar.empty()
+        try:
+            with st.spinner(f"正在读取 {upload.name}……"):
+                found, report = knowledge_base().parse_file(upload.getvalue(), upload.name,
+                                                            include_actions=st.session_state.imp_actions,
+                                                            page_progress=pages)
+        except ReformKBError as exc:
+            merged.refused.append((upload.name, ui.web_message(exc)))
+            continue
+        finally:
+            bar.empty()
+        drafts += found
+        merged.warnings += [w if len(uploads) == 1 else f"{upload.name}：{w}" for w in report.warnings]
+        merged.refused += [(f"{upload.name}：{what}" if len(uploads) > 1 else what, why) for what, why in report.refused]
+    if not drafts and len(uploads) == 1 and merged.refused:
+        st.session_state.imp_flash = ("error", merged.refused[0][1])
+        return
+    _parsed(drafts, merged, "、".join(u.name for u in uploads))
 
 
 def show_import_summary(report: ImportReport) -> None:
@@ -84,7 +91,8 @@ def page() -> None:
                      placeholder="把专报全文粘贴到这里：【战术借鉴】等栏目下的每一段会成为一条待核对的案例。")
         st.button("解析粘贴的文字", on_click=_parse_pasted, icon=":material/article:")
     with upload:
-        st.file_uploader("专报文件", type=UPLOAD_TYPES, key="imp_file",
+        # No type= filter: Streamlit's own refusal is in English; read_document refuses other files in Chinese.
+        st.file_uploader("专报文件（可一次选多个）", key="imp_file", accept_multiple_files=True,
                          help="Word（.docx/.doc/.wps）、PDF（含扫描件）、OFD、图片（扫描件、手机拍照）、网页（.html/.mhtml）或 .txt；"
                               "扫描件和图片会逐页做文字识别，请核对识别结果。")
         if st.button("解析文件", icon=":material/upload_file:"):
@@ -97,7 +105,10 @@ def page() -> None:
     notes = st.session_state.imp_notes
     review = st.empty()
     with review.container():
-        st.subheader(f"核对解析结果：{len(drafts)} 条")
+        heading = st.empty()  # filled in below the table, once the reviewer's edits are known
+        heading.subheader(f"核对解析结果：{len(drafts)} 条")
+        if len(notes["name"].split("、")) > 1:
+            st.caption(ui.plain(f"来自 {notes['name']}"))
         for warning in notes["warnings"]:
             st.warning(ui.plain(warning))
         if notes["refused"]:
@@ -114,12 +125,17 @@ def page() -> None:
             key=f"imp_editor_{st.session_state.imp_round}", num_rows="dynamic", hide_index=True,
             disabled=["序号", "地区待确认"],
             column_config={
-                "序号": st.column_config.NumberColumn(width="small"),
+                "序号": st.column_config.TextColumn(width="small", default=""),
                 "保留": st.column_config.CheckboxColumn(width="small", default=True),
                 "并入上一条": st.column_config.CheckboxColumn(default=False),
-                "正文": st.column_config.TextColumn(width="large"),
+                "地区": st.column_config.TextColumn(default=""),
+                "单位": st.column_config.TextColumn(default=""),
+                "标题": st.column_config.TextColumn(default=""),
+                "正文": st.column_config.TextColumn(width="large", default=""),
+                "主题": st.column_config.TextColumn(default=""),
             })
         kept = ui.reviewed_drafts(drafts, edited.to_dict("records"))
+        heading.subheader(f"核对解析结果：{len(kept)} 条" + (f"（表格共 {len(edited)} 行）" if len(edited) != len(kept) else ""))
         go = st.button(f"确认导入 {len(kept)} 条", type="primary", disabled=not kept, icon=":material/done_all:")
     if not go:
         return
@@ -130,7 +146,7 @@ def page() -> None:
         try:
             ready.append(kb.prepare(d))
         except ReformKBError as exc:
-            report.refused.append((f"第 {n} 条：{d['text'][:20]}…", str(exc)))
+            report.refused.append((f"第 {n} 条：{d['text'][:20]}…", ui.web_message(exc)))
     bar = st.progress(0.0, text="正在保存……")
     with reported(), st.spinner("正在保存并更新检索索引……"):
         kb.store_records(ready, report, editor=current_editor(), progress=lambda done, total: bar.progress(done / total,

@@ -11,7 +11,8 @@ import streamlit as st
 
 from reformkb.app import display as ui
 from reformkb.app.common import current_editor, flash, knowledge_base, reported, require_editor, show_card
-from reformkb.errors import ReformKBError
+from reformkb.errors import NotFoundError, ReformKBError
+from reformkb.export import local_time
 from reformkb.ingest.regions import PLACES_FILE
 from reformkb.ingest.topics import topic_names
 from reformkb.kb import KnowledgeBase
@@ -22,7 +23,10 @@ from reformkb.search.fusion import Filters
 def _find_records(kb: KnowledgeBase, find: str) -> list[Record]:
     find = find.strip()
     if find.isdigit():
-        return [kb.get(int(find))]
+        try:
+            return [kb.get(int(find))]
+        except NotFoundError:  # e.g. just deleted: the page says so without an error
+            return []
     if find:
         return [h.record for h in kb.search(find, k=30, mode="keyword", filters=Filters(kind=""))]
     return kb.records(Filters(kind=""), order="latest", limit=50)
@@ -33,16 +37,18 @@ def _restore(record_id: int) -> None:
         rec = knowledge_base().restore(record_id, editor=current_editor())
         st.session_state.m_flash = ("success", f"已恢复第 {rec.id} 条：{rec.region} {rec.title}")
     except ReformKBError as exc:
-        st.session_state.m_flash = ("error", str(exc))
+        st.session_state.m_flash = ("error", ui.web_message(exc))
     st.session_state.pop("m_deleted", None)
 
 
 def edit_record(kb: KnowledgeBase) -> None:
+    if st.session_state.pop("m_forget_find", False):  # the case looked up was deleted
+        st.session_state.m_find = ""
     find = st.text_input("查找案例", key="m_find", placeholder="输入编号、地区或关键词；不填则列出最近修改的案例")
     with reported():
         candidates = {r.id: r for r in _find_records(kb, find)}
         if not candidates:
-            st.info("没有找到，请换个关键词。")
+            st.info(f"没有编号为 {find.strip()} 的案例。" if find.strip().isdigit() else "没有找到，请换个关键词。")
             return
         rid = st.selectbox("选择案例", list(candidates), key="m_pick",
                            format_func=lambda i: f"第 {i} 条 · {candidates[i].region} · {candidates[i].title}")
@@ -55,7 +61,8 @@ def edit_record(kb: KnowledgeBase) -> None:
                    "agency": c2.text_input("单位", rec.agency, key=f"m_agency_{version}"),
                    "title": st.text_input("标题", rec.title, key=f"m_title_{version}"),
                    "text": st.text_area("正文", rec.text, height=150, key=f"m_text_{version}"),
-                   "topics": st.multiselect("主题", topic_names(), default=rec.topics, key=f"m_topics_{version}")}
+                   "topics": st.multiselect("主题", topic_names(), default=rec.topics, key=f"m_topics_{version}",
+                                            placeholder="选择主题")}
             c3, c4, c5 = st.columns([3, 1, 1])
             new["source_title"] = c3.text_input("来源专报", rec.source.title, key=f"m_source_{version}")
             new["source_issue"] = c4.text_input("期号", rec.source.issue, key=f"m_issue_{version}")
@@ -77,6 +84,7 @@ def edit_record(kb: KnowledgeBase) -> None:
                 gone = kb.delete(rec.id, editor=current_editor())
                 st.session_state.m_flash = ("success", f"已删除第 {gone.id} 条：{gone.region} {gone.title}")
                 st.session_state.m_deleted = gone.id
+                st.session_state.m_forget_find = True
                 st.rerun()
 
 
@@ -138,12 +146,16 @@ def show_stats(kb: KnowledgeBase) -> None:
     state = "已是最新" if s["fresh"] else "待更新（下次检索时自动更新，也可点“重建索引”）"
     st.dataframe(pd.DataFrame([("向量模型", s["model"]), ("索引类型", kinds.get(s["index_type"], s["index_type"])),
                                ("已索引", f"{s['indexed']} / {s['records']} 条"), ("索引状态", state),
-                               ("数据库", s["database"]), ("索引目录", s["index_dir"])], columns=["项目", "值"]),
+                               ("数据库", s["database"]), ("索引目录", s["index_dir"]),
+                               ("恢复前保留的数据库", f"{len(s['restore_copies'])} 份"
+                                + "".join(f"；{c['path']}" for c in s["restore_copies"]))], columns=["项目", "值"]),
                  hide_index=True)
+    for notice in s["notices"]:
+        st.warning(ui.plain(notice), icon=":material/warning:")
     c1, c2 = st.columns(2)
     if c1.button("重建索引", icon=":material/refresh:", help="索引损坏或更换模型后使用；数据不会丢失。"):
         with reported(), st.spinner("正在重建索引……"):
-            done = kb.rebuild_index()
+            done = kb.rebuild_index(editor=current_editor())
             st.success(f"索引已重建：{done['indexed']} 条。")
 
     def backup() -> bytes:
@@ -158,7 +170,7 @@ def show_stats(kb: KnowledgeBase) -> None:
 def page() -> None:
     actor = require_editor()
     kb = knowledge_base()
-    st.caption(ui.plain(f"操作人：{actor}（记入修改记录）"))
+    st.caption(ui.plain(f"操作人：{ui.actor_name(actor)}（记入修改记录）"))
     flash("m_flash")
     deleted = st.session_state.get("m_deleted")
     if deleted is not None:
@@ -172,6 +184,7 @@ def page() -> None:
         show_stats(kb)
     with log:
         ops = {"add": "新增", "import": "导入", "edit": "修改", "delete": "删除", "restore": "恢复", "add-place": "新增地名"}
-        st.dataframe(pd.DataFrame([{"时间": c.at, "操作": ops.get(c.op, c.op), "编号": c.record_id, "操作人": c.actor,
+        st.dataframe(pd.DataFrame([{"时间": local_time(c.at, st.context.timezone), "操作": ops.get(c.op, c.op), "编号": c.record_id,
+                                    "操作人": ui.actor_name(c.actor),
                                     "标题": (c.after or c.before or {}).get("title", "")} for c in kb.changes(limit=100)]),
                      hide_index=True)

@@ -44,6 +44,27 @@ def _mostly_utf8(data: bytes) -> bool:
     return good >= 4 and 4 * bad <= good
 
 
+def _looks_like_big5(data: bytes, text: str) -> bool:
+    """True when GB18030 text is really Big5 read wrongly: real GBK text is almost all common (GB2312
+    level-1) characters, Big5 bytes read as GBK give mostly rare ones, and the bytes decode as Big5."""
+    cjk = [ch for ch in text if "\u4e00" <= ch <= "\u9fff"]
+    if len(cjk) < 8:
+        return False
+    common = 0
+    for ch in cjk:
+        try:
+            common += ch.encode("gb2312")[0] < 0xD8  # GB2312 level 1: the 3,755 most common characters
+        except UnicodeEncodeError:
+            pass
+    if common >= 0.7 * len(cjk):
+        return False
+    try:
+        data.decode("big5")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def decode_text(data: bytes, name: str) -> str:
     """Decode a text file: UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030 (covers GBK).
 
@@ -74,6 +95,9 @@ def decode_text(data: bytes, name: str) -> str:
     except UnicodeDecodeError:
         pass
     else:
+        if _looks_like_big5(data, text):
+            raise InputError(f"{name} 似乎是繁体中文 Big5 编码（按 GBK 读出来是乱码）：请用记事本打开、"
+                             "“另存为 UTF-8”后再导入。")
         log.info("%s decoded as gb18030", name)
         return text
     raise InputError(f"{name} 的文字编码无法识别（不是 UTF-8 或 GBK）：请用记事本“另存为 UTF-8”后再导入。")

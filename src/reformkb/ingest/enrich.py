@@ -177,10 +177,12 @@ def complete(rec: Record, settings: Settings, gaz: Gazetteer | None = None) -> R
                 raise InputError("没有填写地区，正文开头也没有写明地区：请填写案例所在的省、市或县，例如“长沙市”。")
             rec.region_raw = given
         agency = set_region(rec, given, gaz)
-    rec.title = (rec.title or "").strip()[:40] or make_title(rec.text, rec.region_raw)
+    # The title leaves out the place the text starts with as the text writes it, not as the region field
+    # does (“--region 苏州” with “苏州市推行…” must not give the title “市推行…”).
+    rec.title = (rec.title or "").strip()[:40] or make_title(rec.text, leading_place(rec.text, gaz) or rec.region_raw)
     rec.agency = (rec.agency or "").strip() or agency or find_agency(rec.text) or ""
     rec.topics = list(dict.fromkeys(_topics(rec.topics) or assign_topics(rec.text)))
-    rec.metrics = [{**m.to_dict(), "badge": m.badge()} for m in extract_metrics(rec.text)]
+    rec.metrics = [{**m.to_dict(), "badge": m.badge(), "summary": m.summary()} for m in extract_metrics(rec.text)]
     rec.source.date = parse_date(rec.source.date)
     rec.ref = (rec.ref or "").strip()
     rec.content_hash = content_hash(rec.text)

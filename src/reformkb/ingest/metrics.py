@@ -58,11 +58,16 @@ _SHRINK = "压缩|缩短|缩减|减少|压减|精简|降低|下降|降|减|节�
 _BOUNDARY = "，。；;：:！？!?、\n（）()《》【】"
 _QUOTES = "“”‘’\"'「」『』"
 
-# Minutes in one unit of time, to compare “由3天压缩至4小时”. A working day counts as a day.
-_MINUTES = {
-    "分钟": 1, "小时": 60, "个小时": 60, "天": 1440, "个工作日": 1440, "个自然日": 1440,
-    "个月": 43200,
-}
+# Minutes in one unit of clock time, to compare “由3天压缩至4小时”. Only exact conversions: a working
+# day is not 24 hours and a month is not a fixed number of days, so “由1个工作日压缩至2小时” keeps both
+# figures and gets no percentage (天 and 个工作日 are compared as counts of days, see _reduction_units).
+_MINUTES = {"分钟": 1, "小时": 60, "个小时": 60, "天": 1440, "个自然日": 1440}
+#: Every unit of time (durations in procedure runs, labels of time counts).
+_DURATIONS = set(_MINUTES) | {"个工作日", "个月"}
+# Words that qualify a figure and are kept with it: “90%以上”, “3个工作日以内”, “近90%”, “5000余个”.
+_SUFFIX_QUALIFIERS = ("以上", "以内", "之内", "以下", "左右", "内")
+_PREFIX_QUALIFIERS = ("近", "约", "超过", "超", "逾")
+_LIMIT = "(?P<limit>以内|之内|以下|以上|左右|内)?"
 
 # A number may not follow a digit, a decimal point, a letter, a dash or slash (phone numbers,
 # codes, ranges) or 第 (ordinals).
@@ -87,19 +92,19 @@ _REDUCTION = re.compile(
     rf"(?:由|从)(?:原来的|原先的|原有的|过去的|以前的|此前的|原来|原先|过去|原|平均|\d{{4}}年的?){{0,2}}"
     rf"(?P<a>{_NUM})(?P<amult>万|亿)?(?P<aunit>{_UNIT}|%)?"
     rf"(?P<verb>[^\d{_BOUNDARY}]{{0,4}}?)(?:至|到|为|成)(?:现在的|目前的|现在|目前|现)?"
-    rf"(?P<b>{_NUM})(?P<bmult>万|亿)?(?:余|多)?(?P<bunit>{_UNIT}|%)(?:以内|之内|以下|内)?"
+    rf"(?P<b>{_NUM})(?P<bmult>万|亿)?(?:余|多)?(?P<bunit>{_UNIT}|%){_LIMIT}"
 )
 _AFTER_ONLY = re.compile(
-    rf"(?P<verb>{_SHRINK})(?:在|至|到|为)(?P<b>{_NUM})(?P<bmult>万|亿)?(?P<bunit>{_UNIT}|%)"
-    rf"(?:以内|之内|以下|内)?"
+    rf"(?P<verb>{_SHRINK})(?:在|至|到|为)(?P<b>{_NUM})(?P<bmult>万|亿)?(?P<bunit>{_UNIT}|%){_LIMIT}"
 )
 _RATIO = re.compile(
-    rf"(?:(?P<verb>{_SHRINK})(?:了|达到|达|超过|超|近|约)?)?"
+    rf"(?:(?P<verb>{_SHRINK})了?)?(?P<pre>达到|达|超过|超|近|约|逾)?"
     rf"(?:(?P<n>{_ARABIC})(?P<unit>%|个百分点)|百分之(?P<cn>{_ARABIC}|{_CHINESE})|(?P<n3>{_CHINESE})个百分点)"
-    rf"(?:以上|以下|左右)?"
+    rf"(?P<limit>以上|以下|左右)?"
 )
 _COUNT = re.compile(
-    rf"(?P<n>{_NUM})(?P<mult>万|亿)?(?P<approx>余|多)?(?P<unit>{_UNIT})(?:以上|以内|之内|左右)?"
+    rf"(?P<pre>近|约|超过|逾)?(?P<n>{_NUM})(?P<mult>万|亿)?(?P<approx>余|多)?(?P<unit>{_UNIT})"
+    rf"(?P<limit>以上|以内|之内|左右)?"
 )
 
 # Words stripped from the edges of a label: scope and time adverbs in front, verbs and
@@ -137,18 +142,32 @@ class Metric:
     after: float | None = None
     value: float | None = None
     reduction_pct: float | None = None
+    #: The unit of ``before`` when it cannot be converted to ``unit`` (“由1个工作日压缩至2小时”).
+    before_unit: str = ""
+    #: Words around the figure that qualify it, as written: “近”, “以上”, “余”, “近|以上”.
+    qualifier: str = ""
+
+    def _qualified(self, figure: str) -> str:
+        words = [w for w in self.qualifier.split("|") if w]
+        pre = "".join(w for w in words if w in _PREFIX_QUALIFIERS)
+        post = "".join(w for w in words if w not in _PREFIX_QUALIFIERS and w not in ("余", "多"))
+        return f"{pre}{figure}{post}"
 
     def badge(self) -> str:
         """A short display form: “20→0.5 个工作日，压缩 97.5%”, “3个环节、8个事项、10个工作日”,
-        “5088 项”, “90%”."""
+        “5088 项”, “90%以上”, “1 个工作日→2 小时” (units that do not convert: no percentage).
+        Qualifiers (近、以上、以内、余) are kept."""
         if self.kind == "reduction":
             if self.before is None:
                 space = "" if self.unit == "%" else " "
-                return f"压缩至 {_fmt(self.after)}{space}{self.unit}".rstrip()
-            if self.unit == "%":
+                return self._qualified(f"压缩至 {_fmt(self.after)}{space}{self.unit}".rstrip())
+            if self.before_unit:
+                head = f"{_fmt(self.before)} {self.before_unit}→{_fmt(self.after)} {self.unit}"
+            elif self.unit == "%":
                 head = f"{_fmt(self.before)}%→{_fmt(self.after)}%"
             else:
                 head = f"{_fmt(self.before)}→{_fmt(self.after)} {self.unit}".rstrip()
+            head = self._qualified(head)
             if self.reduction_pct is None:
                 return head
             if self.reduction_pct < 0:
@@ -161,12 +180,32 @@ class Metric:
             ]
             return "、".join(parts) or self.text
         if self.kind == "ratio":
-            number = f"{_fmt(self.value)}{'%' if self.unit == '%' else ' ' + self.unit}"
+            number = self._qualified(f"{_fmt(self.value)}{'%' if self.unit == '%' else ' ' + self.unit}")
             if self.reduction_pct is None:
                 return number
             verb = re.match(_SHRINK, _compact(self.text)[0])
             return f"{verb.group(0) if verb else '压缩'} {number}"
-        return f"{_fmt(self.value)} {self.unit}".rstrip()
+        approx = "余" if "余" in self.qualifier.split("|") else ("多" if "多" in self.qualifier.split("|") else "")
+        return self._qualified(f"{_fmt(self.value)} {approx}{self.unit}".rstrip())
+
+    def labelled(self) -> str:
+        """The badge with what it measures: “企业注销：20→0.5 个工作日，压缩 97.5%”, “证明：26 类”."""
+        return f"{self.label}：{self.badge()}" if self.label else self.badge()
+
+    def summary(self) -> str:
+        """A sentence for a report or a spreadsheet cell:
+        “企业注销：20 个工作日 → 0.5 个工作日（压缩 97.5%）”, “一次办比例：90%以上”."""
+        if self.kind == "reduction" and self.before is not None:
+            before_unit = self.before_unit or self.unit
+            sep = "" if before_unit == "%" else " "
+            after_sep = "" if self.unit == "%" else " "
+            text = self._qualified(f"{_fmt(self.before)}{sep}{before_unit} → {_fmt(self.after)}{after_sep}{self.unit}")
+            if self.reduction_pct is not None:
+                word = "压缩" if self.reduction_pct >= 0 else "增加"
+                text += f"（{word} {_fmt(abs(self.reduction_pct))}%）"
+        else:
+            text = self.badge()
+        return f"{self.label}：{text}" if self.label else text
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with every field; :meth:`from_dict` reads it back."""
@@ -196,6 +235,8 @@ class Metric:
             after=number("after"),
             value=number("value"),
             reduction_pct=number("reduction_pct"),
+            before_unit=str(d.get("before_unit", "")),
+            qualifier=str(d.get("qualifier", "")),
         )
 
 
@@ -327,11 +368,15 @@ def _pct(before: float | None, after: float | None) -> float | None:
 
 def _reduction_units(aunit: str, bunit: str, before: float) -> tuple[str, float, bool]:
     """The unit of a before→after pair, the before figure in that unit, and whether the two
-    figures are comparable (“由3天压缩至4小时” → 小时, 72, True)."""
+    figures are comparable (“由3天压缩至4小时” → 小时, 72, True; “由1个工作日压缩至2小时” → 小时, 1, False)."""
     if not aunit or aunit == bunit:
         return bunit, before, True
     if aunit in _MINUTES and bunit in _MINUTES:
         return bunit, before * _MINUTES[aunit] / _MINUTES[bunit], True
+    if {aunit, bunit} == {"天", "个工作日"}:
+        return bunit, before, True  # both count days: bulletins write “压缩至一天” for one working day
+    if aunit in _DURATIONS or bunit in _DURATIONS:
+        return bunit, before, False  # 个工作日 vs 小时, 个月 vs 天: not convertible
     if aunit.endswith(bunit) or aunit.startswith(bunit) or aunit.startswith("个" + bunit):
         return aunit, before, True  # 由7个环节精简为3个
     if bunit.endswith(aunit) or bunit.startswith(aunit):
@@ -382,9 +427,9 @@ class _Scanner:
             if not self.free(m.start(), m.end()):
                 continue
             duration = next(
-                (_parse_number(p.group("n")) for p, u in zip(parts, units) if u in _MINUTES), None
+                (_parse_number(p.group("n")) for p, u in zip(parts, units) if u in _DURATIONS), None
             )
-            unit = next((u for u in units if u in _MINUTES), units[0])
+            unit = next((u for u in units if u in _DURATIONS), units[0])
             metric = Metric(
                 kind="steps",
                 text=self.original(m.start(), m.end()),
@@ -417,6 +462,8 @@ class _Scanner:
                 after=after,
                 value=after,
                 reduction_pct=_pct(before, after) if comparable else None,
+                before_unit="" if comparable else aunit,
+                qualifier=m.group("limit") or "",
             )
             self.claim(m.start(), m.end(), metric)
         for m in _AFTER_ONLY.finditer(self.compact):
@@ -432,6 +479,7 @@ class _Scanner:
                 unit=(m.group("bmult") or "") + _normal_unit(m.group("bunit")),
                 after=after,
                 value=after,
+                qualifier=m.group("limit") or "",
             )
             self.claim(m.start(), m.end(), metric)
 
@@ -446,6 +494,7 @@ class _Scanner:
             value = _parse_number(raw)
             unit = "个百分点" if (m.group("unit") == "个百分点" or m.group("n3")) else "%"
             label = _before_label(self.compact, m.start()) or _after_label(self.compact, m.end())
+            qualifier = "|".join(q for q in (m.group("pre"), m.group("limit")) if q and q not in ("达", "达到"))
             metric = Metric(
                 kind="ratio",
                 text=self.original(m.start(), m.end()),
@@ -453,6 +502,7 @@ class _Scanner:
                 unit=unit,
                 value=value,
                 reduction_pct=value if (m.group("verb") and unit == "%") else None,
+                qualifier=qualifier,
             )
             self.claim(m.start(), m.end(), metric)
 
@@ -461,12 +511,13 @@ class _Scanner:
             raw, unit = m.group("n"), _normal_unit(m.group("unit"))
             if not self.free(m.start(), m.end()):
                 continue
-            if _is_chinese_numeral(raw) and (unit not in _MINUTES or m.group("mult")):
+            if _is_chinese_numeral(raw) and (unit not in _DURATIONS or m.group("mult")):
                 continue  # 一次办、一件事、两位常委: slogans and words, not figures
-            if not _number_ok(self.compact, m.start(), raw, True):
+            if not _number_ok(self.compact, m.start("n"), raw, True):
                 continue
             full_unit = (m.group("mult") or "") + unit
-            if unit in _MINUTES:
+            qualifier = "|".join(q for q in (m.group("pre"), m.group("approx"), m.group("limit")) if q)
+            if unit in _DURATIONS:
                 label = _before_label(self.compact, m.start())
             else:
                 label = _after_label(self.compact, m.end()) or _before_label(
@@ -478,6 +529,7 @@ class _Scanner:
                 label=label,
                 unit=full_unit,
                 value=None if unit == "个环节" else _parse_number(raw),
+                qualifier=qualifier,
             )
             self.claim(m.start(), m.end(), metric)
 

@@ -115,22 +115,34 @@ def store_records(store: Store, records: Iterable[Record], report: ImportReport 
     records = list(records)
     for rec in records:
         rec.id = None  # imported records are numbered by the store
-    seen: set[str] = set()
+    seen: dict[str, Record] = {}  # content hash → the earlier record of this import with that text
+    refs: dict[str, Record] = {}
     for start in range(0, len(records), IMPORT_BATCH):
-        batch = []
+        batch, repeats = [], []
         for rec in records[start : start + IMPORT_BATCH]:
             existing = store.has_hash(rec.content_hash)
-            if existing or rec.content_hash in seen:
-                report.duplicates.append((rec, existing or 0))
+            taken = store.id_of_ref(rec.ref) if rec.ref else None
+            if existing:
+                report.duplicates.append((rec, existing))
+            elif rec.content_hash in seen:
+                repeats.append((rec, seen[rec.content_hash]))
+            elif taken or rec.ref in refs:
+                where = f"第 {taken} 条" if taken else "本次导入中前面的一条"
+                report.refused.append((f"{rec.region} {rec.title}", f"外部编号 ref“{rec.ref}”已被{where}使用："
+                                       "一个外部编号只能对应一条案例，请改正 ref 后再导入这一条。"))
             else:
-                seen.add(rec.content_hash)
+                seen[rec.content_hash] = rec
+                if rec.ref:
+                    refs[rec.ref] = rec
                 batch.append(rec)
         ids = store.insert_many(batch, actor=actor, op="import")
         for rec, rid in zip(batch, ids):
-            if rid is None:
-                report.duplicates.append((rec, store.has_hash(rec.content_hash) or 0))
+            if rid is None:  # stored meanwhile by another program
+                report.duplicates.append((rec, store.has_hash(rec.content_hash) or store.id_of_ref(rec.ref) or 0))
             else:
                 report.added.append(rec)
+        for rec, earlier in repeats:  # the same text twice in this import: name the record it repeats
+            report.duplicates.append((rec, earlier.id or store.has_hash(rec.content_hash) or 0))
         if progress:
             progress(min(start + IMPORT_BATCH, len(records)), len(records))
     return report

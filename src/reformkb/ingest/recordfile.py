@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from reformkb.errors import InputError
+from reformkb.export import FIELD_OF_HEADER, KIND_OF_NAME, neutralise
 from reformkb.ingest.documents import decode_text
 from reformkb.records import Record, Source
 
@@ -77,13 +78,30 @@ def _csv_rows(text: str, name: str, max_bytes: int, warnings: list) -> list[tupl
     csv.field_size_limit(max(csv.field_size_limit(), max_bytes))
     reader = csv.DictReader(io.StringIO(text))
     try:
-        if not reader.fieldnames or "text" not in reader.fieldnames:
-            raise InputError(f"{name} 缺少 text（正文）列：第一行应为列名，至少包含 text，可选 region、title、topics 等。")
+        exported = bool(reader.fieldnames) and "做法" in reader.fieldnames  # a CSV written by reformkb's export
+        if not reader.fieldnames or ("text" not in reader.fieldnames and not exported):
+            raise InputError(f"{name} 缺少 text（正文）列：第一行应为列名，至少包含 text（或“做法”），"
+                             "可选 region、title、topics 等。")
         for row in reader:
             label = f"第 {reader.line_num} 行"
             if None in row:
                 warnings.append(f"{name} {label}比列名多出 {len(row[None])} 个值，多出的值已忽略。")
-            rows.append((label, {k: v for k, v in row.items() if k is not None}))
+            row = {k: v for k, v in row.items() if k is not None}
+            rows.append((label, _from_export(row) if exported else row))
     except csv.Error as exc:
         raise InputError(f"{name} 第 {reader.line_num} 行不是有效的 CSV（{exc}）：请用 Excel 另存为“CSV UTF-8”后再导入。") from exc
     return rows
+
+
+def _from_export(row: dict) -> dict:
+    """A row of a CSV export (Chinese headers) as record fields: the ' that kept a cell from being read
+    as a formula is removed, 类别 is read back; derived columns (成效, 编号, 收录时间) are left out."""
+    fields = {}
+    for header, value in row.items():
+        key = FIELD_OF_HEADER.get(header)
+        if key is None:
+            continue
+        if isinstance(value, str) and value.startswith("'") and neutralise(value[1:]) == value:
+            value = value[1:]
+        fields[key] = KIND_OF_NAME.get(value, value) if key == "kind" else value
+    return fields

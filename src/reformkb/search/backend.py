@@ -11,7 +11,9 @@ from dataclasses import replace
 import numpy as np
 
 from reformkb.errors import InputError
+from reformkb.ingest.topics import nearest_topic
 from reformkb.records import KIND_PRACTICE, Record
+from reformkb.search import relevance
 from reformkb.search.fusion import MODES, Filters, Hit, fts_phrase, matched_terms, parse_query, rank
 from reformkb.search.glossary import Glossary
 from reformkb.search.keeper import IndexKeeper
@@ -74,6 +76,9 @@ class SearchBackend:
     def vectors(self, ids: list[int]) -> list[np.ndarray]:
         return [v for v in (self.index.vector(i) for i in ids) if v is not None]
 
+    def vectors_by_id(self, ids: list[int]) -> dict[int, np.ndarray]:
+        return {i: v for i, v in ((i, self.index.vector(i)) for i in ids) if v is not None}
+
     def text(self, record_id: int) -> str:
         rec = self.store.get_many([record_id]).get(record_id)
         return f"{rec.title} {rec.text}" if rec else ""
@@ -102,9 +107,35 @@ class Searcher:
         k = max(1, min(int(k), 1000))
         ranked = rank(q, mode, k, SearchBackend(self, filters, dense=mode != "keyword"))[:k]
         found = self.store.get_many([s.id for s in ranked])
-        return [Hit(found[s.id], s.score, s.lexical, s.semantic,
-                    matched_terms(q, found[s.id].title + found[s.id].text), s.boost)
-                for s in ranked if s.id in found]
+        ranked = [s for s in ranked if s.id in found]
+        texts = [f"{found[s.id].title} {found[s.id].text}" for s in ranked]
+        sigs = relevance.signals(q, ranked, texts)
+        hits = [Hit(found[s.id], s.score, s.lexical, s.semantic,
+                    matched_terms(q, found[s.id].title + found[s.id].text), s.boost,
+                    relevance=g, relevance_p=p, signals=sig)
+                for s, sig, (g, p) in zip(ranked, sigs, relevance.grade(sigs, mode, embedding_model=self.settings.model))]
+        if mode != "keyword" and any(not h.record.topics for h in hits):  # keyword search loads no model
+            for hit, topic in zip(hits, self.suggest_topics([h.record for h in hits])):
+                hit.suggested_topic = topic
+        return hits
+
+    def suggest_topics(self, records: list[Record]) -> list[str]:
+        """For each record without topics, the topic the model finds nearest ("" for records that have
+        topics): the record's stored vector (or its text embedded and cached) against the topic texts.
+        A suggestion, shown as such; it is not stored."""
+        out = [""] * len(records)
+        bare = [i for i, r in enumerate(records) if not r.topics]
+        if not bare:
+            return out
+        index = self.keeper.sync(save=False)
+        stored = {i: index.vector(records[i].id) for i in bare if records[i].id is not None}
+        missing = [i for i in bare if stored.get(i) is None]
+        if missing:
+            stored.update(zip(missing, self.keeper.vectors_for([records[i] for i in missing])))
+        sims = self.keeper.topic_vectors() @ np.vstack([stored[i] for i in bare]).T
+        for col, i in enumerate(bare):
+            out[i] = nearest_topic(sims[:, col].tolist())
+        return out
 
     def postings(self, column: str, token: str, cap: int, bound: int) -> int:
         """Records holding ``token`` in ``column`` (up to ``cap``), remembered until the knowledge base
@@ -136,7 +167,7 @@ class Searcher:
                 continue
             if other_regions and other.region == rec.region:
                 continue
-            out.append(Hit(other, s, None, s, []))
+            out.append(Hit(other, s, None, s, [], relevance="related"))  # no calibrated grade for similar
             if len(out) == k:
                 break
         return out

@@ -1,9 +1,9 @@
 """Keyword, semantic and hybrid search, and their fusion: every ranking knob lives here.
 
-**Query understanding** (:func:`parse_query`). The query is normalized (NFKC, control characters
-out), cut into content words (jieba with the domain dictionary) and character bigrams, matched
-against the glossary (each evoked group is a :class:`~reformkb.search.glossary.Concept`), and scanned for
-place names (长沙, 湖南省 …).
+**Query understanding** (:func:`parse_query`). The query is normalized (NFKC, traditional-only
+characters to simplified, control characters out), cut into content words (jieba with the domain
+dictionary) and character bigrams, matched against the glossary (each evoked group is a
+:class:`~reformkb.search.glossary.Concept`), and scanned for place names (长沙, 湖南省 …).
 
 **Keyword search** runs SQLite FTS5 over two views of each record (jieba words and character bigrams,
 see :mod:`reformkb.search.segment`), ranked by BM25 with column weights :data:`WORDS_WEIGHT` and
@@ -40,6 +40,10 @@ colloquial paraphrase) drag good dense results down. Instead:
    city or county in that province) by :data:`REGION_BOOST`; the region's records are also searched
    densely so that they are candidates even in a large knowledge base.
 
+**Relevance grades.** The first ``k`` hits also carry the cosine with the query as typed
+(:class:`Scored` ``cosine``), from which :mod:`reformkb.search.relevance` grades each hit "strong",
+"related" or "weak" (:attr:`Hit.relevance`); :func:`answers` keeps the strong and related ones.
+
 Knob values and how they were chosen (including a check that they hold on held-out queries) are in
 ``docs/search-quality.md``; ``python -m bench.quality`` reproduces the figures.
 """
@@ -56,11 +60,16 @@ import numpy as np
 
 from reformkb.errors import InputError
 from reformkb.ingest.regions import Region, gazetteer
-from reformkb.records import KIND_PRACTICE, Record, has_content
+from reformkb.records import KIND_PRACTICE, Record, check_encoding, has_content
 from reformkb.search.glossary import Concept, Glossary
-from reformkb.search.segment import bigrams, words
+from reformkb.search.segment import bigrams, simplified, words
 
 MODES = ("hybrid", "keyword", "semantic")
+RELEVANCE_GRADES = ("strong", "related", "weak")  # Hit.relevance, best first
+#: How each grade is named to users.
+RELEVANCE_LABELS = {"strong": "高度相关", "related": "相关", "weak": "相关度较低"}
+#: What to say when no hit is better than weak (the closest few may follow, below this line).
+NOTHING_CLOSE = "没有找到高度相关的做法。下面是意思最接近的几条，仅供参考；可以换个更宽泛的说法再试。"
 
 # -- the knobs (see the module docstring and docs/search-quality.md) ---------------------------------
 CANDIDATES = 100  # hits each side contributes before fusion (at least 3 × k)
@@ -73,6 +82,9 @@ WORDS_WEIGHT, GRAMS_WEIGHT = 1.0, 0.5  # BM25 column weights: jieba words, chara
 POSTINGS_BUDGET = 50_000  # keyword side: summed document counts of the terms ranked (see affordable_terms)
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+FILTER_MAX_CHARS = 200
 
 
 @dataclass
@@ -89,7 +101,16 @@ class Filters:
     kind: str = KIND_PRACTICE  # "" for every kind
 
     def sql(self, alias: str = "r") -> tuple[str, list]:
-        """An SQL fragment over table ``alias`` and its parameters."""
+        """An SQL fragment over table ``alias`` and its parameters; InputError for an unusable filter."""
+        labels = {"province": "省份", "region": "地区", "topic": "主题", "source": "来源", "date_from": "起始日期",
+                  "date_to": "截止日期", "kind": "类别"}
+        for name, label in labels.items():
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise InputError(f"筛选条件“{label}”应为文字。")
+            check_encoding(value, f"筛选条件“{label}”")
+            if len(value) > FILTER_MAX_CHARS:
+                raise InputError(f"筛选条件“{label}”超过 {FILTER_MAX_CHARS} 字：请缩短。")
         clauses, params = [], []
         p = f"{alias}." if alias else ""
         if self.kind:  # "+": the kind index would be a poor pick beside a region or date filter
@@ -130,6 +151,8 @@ class Hit:
     ``score`` is the fused score the results are ordered by. In hybrid mode it is
     ``semantic part + lexical part + boost`` (see the module docstring); ``lexical`` and ``semantic``
     are the two sides' own measures, ``None`` where that side did not find the record.
+    ``relevance`` is the hit's grade, one of :data:`RELEVANCE_GRADES`: "strong" (answers the query),
+    "related" (near it) or "weak" (only the closest there is: not shown or exported as an answer).
     """
 
     record: Record
@@ -138,13 +161,25 @@ class Hit:
     semantic: float | None = None  # cosine similarity of the (final) query vector and the record's
     matched: list[str] = field(default_factory=list)
     boost: float = 0.0  # region boost included in ``score``
+    relevance: str = "related"  # "strong" | "related" | "weak": the calibrated grade (see relevance.py)
+    relevance_p: float | None = None  # the calibrated probability behind it (None: not calibrated)
+    signals: dict = field(default_factory=dict, repr=False)  # what the grade was computed from
+    suggested_topic: str = ""  # for a record without topics: the nearest topic by the model (a suggestion)
 
     def to_dict(self) -> dict:
-        return {"score": round(self.score, 4),
+        return {"score": round(self.score, 4), "relevance": self.relevance,
+                "relevance_p": None if self.relevance_p is None else round(self.relevance_p, 3),
+                "suggested_topic": self.suggested_topic,
                 "lexical": None if self.lexical is None else round(self.lexical, 4),
                 "semantic": None if self.semantic is None else round(self.semantic, 4),
                 "boost": round(self.boost, 4),
                 "matched": self.matched, **self.record.to_dict()}
+
+
+def answers(hits: Sequence[Hit], include_weak: bool = False) -> list[Hit]:
+    """The hits to present as answers (exports, report text): strong and related ones, in rank order
+    (every hit with ``include_weak``)."""
+    return [h for h in hits if include_weak or h.relevance != "weak"]
 
 
 def fts_phrase(text: str) -> str:
@@ -211,7 +246,8 @@ def parse_query(text: str, max_chars: int, glossary: Glossary | None = None) -> 
     """Normalize a user's query; InputError for an empty, punctuation-only or over-long one."""
     if not isinstance(text, str):
         raise InputError("检索词必须是文字。")
-    text = unicodedata.normalize("NFKC", text)
+    check_encoding(text, "检索词")
+    text = simplified(unicodedata.normalize("NFKC", text))
     text = re.sub(r"[\x00-\x1f\x7f]", " ", text).strip()
     if not text:
         raise InputError("请输入检索词，例如“企业注销提速”。")
@@ -272,6 +308,7 @@ class Scored:
     lexical: float | None = None
     semantic: float | None = None
     boost: float = 0.0
+    cosine: float | None = None  # cosine with the query as typed (before expansion and feedback)
 
 
 def fuse(lexical: Sequence[tuple[int, float]], semantic: Sequence[tuple[int, float]], confidence: float,
@@ -313,6 +350,9 @@ class Backend(Protocol):
     def vectors(self, ids: list[int]) -> list[np.ndarray]:
         """The stored vectors of these records (those that have one)."""
 
+    def vectors_by_id(self, ids: list[int]) -> dict[int, np.ndarray]:
+        """id → stored vector, for the records of ``ids`` that have one."""
+
     def text(self, record_id: int) -> str:
         """Title and text of a record."""
 
@@ -331,13 +371,28 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / n if n > 0 else v
 
 
-def query_vector(q: Query, backend: Backend) -> np.ndarray:
-    """The query's vector for hybrid search: the query's own, moved toward the standard expressions
-    of the glossary groups it evokes (if any)."""
-    vector = backend.embed_queries([q.text])[0]
+def query_vector(q: Query, backend: Backend, own: np.ndarray | None = None) -> np.ndarray:
+    """The query's vector for hybrid search: the query's own (``own`` if already embedded), moved
+    toward the standard expressions of the glossary groups it evokes (if any)."""
+    vector = backend.embed_queries([q.text])[0] if own is None else own
     if not q.standards:
         return vector
     return _unit(vector + STANDARD_WEIGHT * backend.expression_vectors(q.standards).mean(axis=0))
+
+
+def _own_and_expanded(q: Query, backend: Backend) -> tuple[np.ndarray, np.ndarray]:
+    own = backend.embed_queries([q.text])[0]
+    return own, query_vector(q, backend, own)
+
+
+def _cosines(scored: list[Scored], own: np.ndarray, backend: Backend) -> None:
+    """Set ``cosine`` (with the query as typed) on these hits: one dot product each, from the index's
+    vectors (the relevance grade uses it; feedback moves the final query vector toward the top hits,
+    so their cosine with it says less about how close they are to what was asked)."""
+    vectors = backend.vectors_by_id([s.id for s in scored])
+    for s in scored:
+        v = vectors.get(s.id)
+        s.cosine = None if v is None else float(np.dot(own, v))
 
 
 def affordable_terms(terms: list[tuple[str, str]], backend: Backend,
@@ -373,11 +428,15 @@ def affordable_terms(terms: list[tuple[str, str]], backend: Backend,
 
 
 def rank(q: Query, mode: str, k: int, backend: Backend) -> list[Scored]:
-    """The best records for a parsed query, at least ``k`` of them when that many match."""
+    """The best records for a parsed query, at least ``k`` of them when that many match.
+
+    The first ``k`` carry ``cosine`` (with the query as typed; not in keyword mode) for the
+    relevance grade; that costs one stored vector and one dot product per hit."""
     n = max(CANDIDATES, 3 * k)
     match = q.fts(affordable_terms(q.fts_terms(), backend)) if mode != "semantic" else ""
     if mode == "semantic":
-        return [Scored(rid, s, None, s) for rid, s in backend.dense(backend.embed_queries([q.text])[0], n)]
+        return [Scored(rid, s, None, s, cosine=s)
+                for rid, s in backend.dense(backend.embed_queries([q.text])[0], n)]
     if mode == "keyword":
         lexical = backend.lexical(match, n, (WORDS_WEIGHT, GRAMS_WEIGHT)) if match else []
         top = lexical[0][1] if lexical and lexical[0][1] > 0 else 1.0
@@ -386,11 +445,11 @@ def rank(q: Query, mode: str, k: int, backend: Backend) -> list[Scored]:
     # The query's embedding (most of a search's time) runs on another thread while this one does the
     # keyword side: torch and SQLite both release the GIL, so the two overlap on two cores.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(query_vector, q, backend)
+        pending = pool.submit(_own_and_expanded, q, backend)
         lexical = backend.lexical(match, n, (WORDS_WEIGHT, GRAMS_WEIGHT)) if match else []
         confidence = lexical_confidence(q, backend.text(lexical[0][0])) if lexical else 0.0
         region_ids = backend.in_regions(q.regions) if q.regions else []
-        vec = pending.result()
+        own, vec = pending.result()
     boosted = set(region_ids)
 
     def dense_side(vec: np.ndarray) -> list[tuple[int, float]]:
@@ -405,4 +464,5 @@ def rank(q: Query, mode: str, k: int, backend: Backend) -> list[Scored]:
         if feedback:
             vec = _unit(vec + FEEDBACK_WEIGHT * np.mean(feedback, axis=0))
             fused = fuse(lexical, dense_side(vec), confidence, boosted)
+    _cosines(fused[:k], own, backend)
     return fused

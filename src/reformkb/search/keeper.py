@@ -10,23 +10,22 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 
 import numpy as np
 
-from reformkb.errors import InputError, ModelError
-from reformkb.records import Record, clean_text, content_hash
+from reformkb.errors import InputError, ModelError, StoreError
+from reformkb.records import Record, embed_text, vector_key
 from reformkb.search.vectors import VectorIndex
 from reformkb.settings import Settings
 from reformkb.store import Store
 
 log = logging.getLogger(__name__)
 
+__all__ = ["IndexKeeper", "embed_text", "vector_key"]
 
-def embed_text(rec: Record) -> str:
-    """What is embedded for a record: its place, agency and title give context to the text."""
-    head = "".join(x for x in (rec.region, rec.agency) if x)
-    return f"{head}：{rec.title}。{rec.text}" if head else f"{rec.title}。{rec.text}"
+CACHE_WAIT_MS = 1_000  # caching vectors while another program writes waits this long, then goes on without
 
 
 class IndexKeeper:
@@ -36,16 +35,21 @@ class IndexKeeper:
         self.store, self.settings, self.db_id = store, settings, db_id
         self.lock = threading.RLock()
         self._embedder = None
+        self._loading = threading.Lock()
         self._index: VectorIndex | None = None
         self._expressions: dict[str, np.ndarray] = {}  # glossary expression → query vector
+        self.notice = ""  # why the index could not be saved (it is then used from memory)
+        self._topics: np.ndarray | None = None  # topic texts' query vectors (suggested topics)
 
     @property
     def embedder(self):
         """The embedding model, loaded on first use (raises ModelError with advice if it cannot be)."""
         if self._embedder is None:
-            from reformkb.search.embedding import Embedder
+            with self._loading:  # the app's warm-up thread and a first search may ask at the same moment
+                if self._embedder is None:
+                    from reformkb.search.embedding import Embedder
 
-            self._embedder = Embedder(self.settings)
+                    self._embedder = Embedder(self.settings)
         return self._embedder
 
     def _new_index(self) -> VectorIndex:
@@ -55,18 +59,22 @@ class IndexKeeper:
     def vectors_for(self, records: list[Record]) -> np.ndarray:
         """Vectors for records, from the cache where the text is unchanged, embedding the rest."""
         model = self.settings.model
-        cached = self.store.get_vectors(model, [r.content_hash for r in records])
+        keys = [vector_key(r) for r in records]
+        cached = self.store.get_vectors(model, keys)
         if cached and self._embedder is not None:  # a cache written by another model of the same name
             cached = {h: v for h, v in cached.items() if v.shape[0] == self._embedder.dim}
-        missing = [r for r in records if r.content_hash not in cached]
+        missing = [(r, k) for r, k in zip(records, keys) if k not in cached]
         if missing:
-            fresh = self.embedder.embed_documents([embed_text(r) for r in missing])
-            new = {r.content_hash: v for r, v in zip(missing, fresh)}
-            self.store.put_vectors(model, new)
+            fresh = self.embedder.embed_documents([embed_text(r) for r, _ in missing])
+            new = {k: v for (_, k), v in zip(missing, fresh)}
+            try:  # the cache saves work next time; a busy or read-only database must not stop a search
+                self.store.put_vectors(model, new, busy_ms=CACHE_WAIT_MS)
+            except StoreError as exc:
+                log.warning("vectors not cached, used from memory: %s", exc)
             cached.update(new)
         if not records:
             return np.zeros((0, self.embedder.dim), np.float32)
-        return np.vstack([cached[r.content_hash] for r in records])
+        return np.vstack([cached[k] for k in keys])
 
     def _rebuild(self, index: VectorIndex) -> None:
         seq = self.store.last_seq()
@@ -94,7 +102,7 @@ class IndexKeeper:
             loaded = False
             if index is None:
                 index = self._new_index()
-                loaded = index.load(self.db_id)
+                loaded = self._load(index)
                 if not loaded:
                     self._rebuild(index)
                 self._index = index
@@ -129,8 +137,37 @@ class IndexKeeper:
             # A small index is saved after every change; a large one after a rebuild (which is the
             # expensive part) and on close(), so that single additions stay cheap.
             if save and index.dirty and (len(index) <= self.settings.exact_index_max or index.rebuilt):
-                index.save()
+                self._save(index)
             return index
+
+    def folder_notice(self) -> str:
+        """Why the index folder cannot hold the index ("" if it can), without touching it."""
+        folder = self.settings.index_dir
+        if self.notice:
+            return self.notice
+        if folder.exists() and not folder.is_dir():
+            return f"索引目录 {folder} 是一个文件，不是文件夹：向量索引只能在内存中使用，每次打开都要重建；请移走该文件。"
+        if folder.is_dir() and not os.access(folder, os.W_OK):
+            return f"索引目录 {folder} 不可写入：向量索引只能在内存中使用，每次打开都要重建；请检查该目录的写入权限。"
+        return ""
+
+    def _load(self, index: VectorIndex) -> bool:
+        try:
+            return index.load(self.db_id)
+        except OSError as exc:  # the folder cannot be made or locked (read-only, a file in its place)
+            log.warning("index folder %s unusable (%s): building the index in memory", self.settings.index_dir, exc)
+            return False
+
+    def _save(self, index: VectorIndex) -> None:
+        """Save the index; if its folder cannot be written, keep it in memory and say so in ``notice``."""
+        try:
+            index.save()
+            self.notice = ""
+        except OSError as exc:
+            if not self.notice:
+                log.warning("vector index not saved to %s (%s): kept in memory", self.settings.index_dir, exc)
+            self.notice = (f"向量索引无法保存到 {self.settings.index_dir}（{exc.strerror or exc}）：本次在内存中使用，"
+                           "检索不受影响；每次打开都要重建，请检查该目录的写入权限。")
 
     def try_sync(self) -> None:
         """Bring the index up to date after a write; the records are safe even if the model is missing."""
@@ -144,12 +181,16 @@ class IndexKeeper:
         with self.lock:
             self.db_id, self._index = db_id, None
 
-    def put_vectors(self, texts: list[str], vectors: np.ndarray) -> None:
-        """Put precomputed vectors (one row per record text) into the vector cache."""
+    def put_vectors(self, records: list[Record], vectors: np.ndarray) -> None:
+        """Put precomputed vectors (one row per record, of :func:`embed_text`) into the vector cache."""
         vectors = np.asarray(vectors, dtype=np.float32)
-        if vectors.ndim != 2 or len(vectors) != len(texts):
-            raise InputError("向量的行数应与正文条数一致。")
-        self.store.put_vectors(self.settings.model, {content_hash(clean_text(t)): v for t, v in zip(texts, vectors)})
+        if vectors.ndim != 2 or len(vectors) != len(records):
+            raise InputError("向量的行数应与案例条数一致。")
+        if not np.all(np.isfinite(vectors)) or np.any(np.abs(np.linalg.norm(vectors, axis=1) - 1) > 1e-3):
+            raise InputError("向量应为单位长度的有限数值（由本知识库的模型生成）：没有写入。")
+        if vectors.shape[1] != self.embedder.dim:
+            raise InputError(f"向量是 {vectors.shape[1]} 维，本知识库的模型是 {self.embedder.dim} 维：没有写入。")
+        self.store.put_vectors(self.settings.model, {vector_key(r): v for r, v in zip(records, vectors)})
 
     def _vectors_agree(self, index: VectorIndex, sample: int = 8) -> bool:
         """Spot check: a few of the index's vectors equal the cached vectors of their records' texts."""
@@ -158,9 +199,9 @@ class IndexKeeper:
             return True
         picks = [ids[int(i)] for i in np.linspace(0, len(ids) - 1, min(sample, len(ids)))]
         recs = self.store.get_many(picks)
-        cached = self.store.get_vectors(self.settings.model, [r.content_hash for r in recs.values()])
+        cached = self.store.get_vectors(self.settings.model, [vector_key(r) for r in recs.values()])
         for rid, rec in recs.items():
-            mine, known = index.vector(rid), cached.get(rec.content_hash)
+            mine, known = index.vector(rid), cached.get(vector_key(rec))
             if mine is not None and known is not None and (known.shape != mine.shape or not np.allclose(mine, known, atol=1e-4)):
                 return False
         return True
@@ -170,7 +211,7 @@ class IndexKeeper:
         with self.lock:
             index = self._new_index()
             self._rebuild(index)
-            index.save()
+            self._save(index)
             self._index = index
 
     def status(self) -> dict:
@@ -193,8 +234,17 @@ class IndexKeeper:
             self._expressions.update(zip(missing, self.embedder.embed_queries(missing)))
         return np.vstack([self._expressions[t] for t in texts])
 
+    def topic_vectors(self) -> np.ndarray:
+        """Query vectors of the topic texts (:func:`reformkb.ingest.topics.topic_texts`), embedded once
+        per keeper and kept."""
+        if self._topics is None:
+            from reformkb.ingest.topics import topic_texts
+
+            self._topics = self.embedder.embed_queries([text for _, text in topic_texts()])
+        return self._topics
+
     def close(self) -> None:
         """Persist the vector index if it changed."""
         with self.lock:
             if self._index is not None and self._index.dirty:
-                self._index.save()
+                self._save(self._index)

@@ -25,6 +25,25 @@ STOPWORDS = frozenset(
 
 
 @functools.cache
+def _t2s() -> dict[int, str]:
+    table = {}
+    for line in resources.files("reformkb.data").joinpath("t2s.tsv").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            trad, simp = line.split("\t")
+            table[ord(trad)] = simp
+    return table
+
+
+def simplified(text: str) -> str:
+    """``text`` with traditional-only characters replaced by their simplified form (企業註銷 → 企业注销).
+
+    Characters that simplified text uses as well (著, 乾) are kept: see ``tools/build_t2s.py``. The
+    records are written in simplified characters, so a query in traditional ones would otherwise share
+    no words with them and embed farther from them."""
+    return text.translate(_t2s())
+
+
+@functools.cache
 def _tokenizer() -> jieba.Tokenizer:
     jieba.setLogLevel(logging.WARNING)
     tok = jieba.Tokenizer()
