@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reformkb.errors import ReformKBError
+from reformkb.errors import InputError, ReformKBError
 from reformkb.ingest.bulletin import parse_bulletin
 from reformkb.ingest.documents import read_pages
 from reformkb.ingest.enrich import complete, place_review, topic_warnings
@@ -45,6 +45,16 @@ def prepare(data: Record | dict, settings: Settings) -> Record:
     """A complete, validated record from a dict or Record (not stored). Raises InputError."""
     rec = data if isinstance(data, Record) else Record.from_dict(data)
     return complete(rec, settings)
+
+
+def check_new(store: Store, rec: Record) -> None:
+    """InputError when ``rec`` is already stored (same text) or its external ``ref`` is taken."""
+    existing = store.has_hash(rec.content_hash)
+    if existing:
+        raise InputError(f"这条案例已经在知识库中（第 {existing} 条，正文相同），没有重复保存。")
+    taken = store.id_of_ref(rec.ref)
+    if taken:
+        raise InputError(f"外部编号 ref“{rec.ref}”已被第 {taken} 条使用：一个外部编号只能对应一条案例。")
 
 
 def _drafted(rows: list[tuple[str, Record | dict]], settings: Settings, report: ImportReport) -> list[Record]:
