@@ -30,6 +30,20 @@ DESCRIPTION = """reformkb：营商环境标杆经验知识库 / a knowledge base
 """
 
 
+IMPORT_FORMS = """专报可以是 / bulletins may be:
+  .txt                         文本（UTF-8 或 GBK） / text
+  .docx                        Word 文档 / Word
+  .doc .wps .rtf               Word 97、WPS 文档（需本机安装 LibreOffice，make 会安装） / via LibreOffice
+  .pdf                         文字版 PDF；扫描件 PDF 逐页文字识别（OCR） / text PDF; scanned pages OCR'd
+  .png .jpg .jpeg .tif .tiff .bmp  扫描件、手机拍照（多页 TIFF 每帧一页，OCR） / scans and photos (OCR)
+  .ofd                         OFD 版式文件（GB/T 33190） / OFD fixed-layout documents
+  .html .htm .mhtml .mht       保存的网页（只取文章正文） / saved web pages (the article only)
+格式按文件内容识别，扩展名不符时按内容读取并提示 / the form is read from the content, not the name.
+案例表 / record files: .jsonl（每行一个 JSON 对象）、.csv（第一行为列名，至少有 text 列）。
+文字识别逐页显示进度；每个文件最多 REFORMKB_MAX_OCR_PAGES 页（默认 60）、REFORMKB_MAX_OCR_SECONDS 秒（默认 600）。
+"""
+
+
 # argparse's own texts, in Chinese. argparse looks each one up through its module-level ``_`` (gettext) when
 # it builds a parser, formats help and reports an error; _Parser swaps in this table for exactly those calls.
 _ARGPARSE_ZH = {
@@ -223,11 +237,29 @@ def _progress():
     return update
 
 
+def _page_progress():
+    """Per-page progress of OCR (scans and photos), one bar per file, on stderr."""
+    from tqdm import tqdm
+
+    bars = {}
+
+    def update(name: str, done: int, total: int) -> None:
+        if name not in bars:
+            bars[name] = tqdm(total=total, unit="页", desc=f"文字识别 {name}", file=sys.stderr, leave=False)
+        bars[name].n = done
+        bars[name].refresh()
+        if done >= total:
+            bars.pop(name).close()
+
+    return update
+
+
 def cmd_import(args) -> int:
     if args.dry_run:
         return _preview_import(args)
     with _kb(args) as kb:
-        report = kb.import_files(args.files, progress=_progress(), include_actions=not args.practices_only)
+        report = kb.import_files(args.files, progress=_progress(), include_actions=not args.practices_only,
+                                 page_progress=_page_progress())
     if args.json:
         _print_json({"added": [r.to_dict() for r in report.added],
                      "duplicates": [{"text": r.text, "existing_id": i} for r, i in report.duplicates],
@@ -554,7 +586,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rebuild-index", action="store_true", help="重建向量索引 / rebuild the vector index")
     p.set_defaults(func=cmd_init, writes=True)
 
-    p = sub.add_parser("import", help="导入专报（.txt/.docx/.pdf）或案例表（.jsonl/.csv） / import files")
+    p = sub.add_parser(
+        "import", help="导入专报（各种格式，见下）或案例表（.jsonl/.csv） / import files",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="导入专报或案例表 / import bulletins or record files.",
+        epilog=IMPORT_FORMS)
     p.add_argument("files", nargs="+", type=Path, help="文件 / files")
     p.add_argument("--practices-only", action="store_true", help="只导入标杆经验，不导入本地工作动态 / skip local actions")
     p.add_argument("--dry-run", action="store_true",

@@ -14,9 +14,7 @@ hybrid search, or a write), so keyword search and browsing start fast.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +26,11 @@ from reformkb.ingest import pipeline, places
 from reformkb.ingest.documents import BULLETIN_SUFFIXES
 from reformkb.ingest.enrich import PlaceReview, place_review
 from reformkb.ingest.pipeline import FilePreview, ImportReport
-from reformkb.ingest.places import PlaceCount, UnresolvedPlace
-from reformkb.ingest.regions import Gazetteer, Region, add_place, gazetteer_for, normalize
-from reformkb.outputs import clean_stale
-from reformkb.records import KIND_PRACTICE, Record, edited, record_number
-from reformkb.search.backend import Searcher
+from reformkb.ingest.places import PlaceCount, RegionCount, UnresolvedPlace
+from reformkb.ingest.regions import Gazetteer, Region, gazetteer_for, normalize
+from reformkb.outputs import clean_stale, kb_files
+from reformkb.records import KIND_PRACTICE, Record, edited, hit_count, record_number, whole_number
+from reformkb.search.backend import Searcher, search_filters
 from reformkb.search.fusion import Filters, Hit
 from reformkb.search.glossary import Glossary
 from reformkb.search.keeper import IndexKeeper, embed_text
@@ -43,29 +41,6 @@ from reformkb.store import READ_ONLY, Change, Store
 log = logging.getLogger(__name__)
 
 DUPLICATE_THRESHOLD = 0.93  # cosine above which an incoming practice is reported as a near-duplicate
-MAX_HITS = 1000  # the most hits one search returns
-
-
-def whole_number(value, what: str, low: int = 1, high: int | None = None):
-    """``value`` if it is a whole number in low … high; InputError (saying ``what`` it is) if not."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-        span = f"{low} 到 {high} 之间" if high is not None else f"不小于 {low} "
-        raise InputError(f"{what}应为{span}的整数，而不是“{str(value)[:20]}”。")
-    return value
-
-
-def hit_count(k) -> int:
-    """How many hits were asked for (1 … MAX_HITS); InputError for anything else."""
-    return whole_number(k, "返回条数", 1, MAX_HITS)
-
-
-@dataclass
-class RegionCount:
-    province: str
-    region: str
-    count: int
-
-
 class KnowledgeBase:
     """A knowledge base in one folder (see :class:`Settings` for where its files live)."""
 
@@ -87,20 +62,12 @@ class KnowledgeBase:
         self.editors = Editors.for_home(self.settings.home)
         self.editor = editor
         self.glossary = Glossary.load(self.settings.home / "glossary.tsv")
-        self.keeper = IndexKeeper(self.store, self.settings, self._db_id())
+        self.keeper = IndexKeeper(self.store, self.settings, self.store.identity())
         self.searcher = Searcher(self.store, self.keeper, self.settings, self.glossary)
         if new and not empty and self.store.count() == 0:
             sources = sorted(p for p in self.settings.sources_dir.glob("*") if p.suffix.lower() in BULLETIN_SUFFIXES)
             if sources:  # the shipped default content, stored when the knowledge base is created
                 self._import_files(sources, None, True, actor="init")
-
-    def _db_id(self) -> str:
-        """The database's identity, stored on first open; read without a write lock (so opening never
-        waits for another program's long write), and kept in memory for a read-only database."""
-        found = self.store.get_meta("db_id")
-        if found or self.store.read_only:
-            return found or uuid.uuid4().hex
-        return self.store.meta_default("db_id", uuid.uuid4().hex)
 
     @property
     def notices(self) -> list[str]:
@@ -162,9 +129,8 @@ class KnowledgeBase:
         return self.keeper.embedder
 
     def warm_up(self) -> None:
-        """Load the model and bring the vector index up to date by running one search, so that the first
-        search a user makes is fast. For a background thread at start-up: problems are logged, not raised
-        (the user's own search reports them)."""
+        """Load the model and the index by one search, so that the user's first is fast (for a background
+        thread at start-up: problems are logged, the user's own search reports them)."""
         try:
             self.search("优化营商环境", k=1)
         except ReformKBError as exc:
@@ -227,12 +193,7 @@ class KnowledgeBase:
             raise InputError("新增的案例应为 Record 或字段表（dict）。")
         rec = self.prepare(data)
         rec.id = None  # the store numbers new records; an id in the input is not kept
-        existing = self.store.has_hash(rec.content_hash)
-        if existing:
-            raise InputError(f"这条案例已经在知识库中（第 {existing} 条，正文相同），没有重复保存。")
-        taken = self.store.id_of_ref(rec.ref)
-        if taken:
-            raise InputError(f"外部编号 ref“{rec.ref}”已被第 {taken} 条使用：一个外部编号只能对应一条案例。")
+        pipeline.check_new(self.store, rec)
         near = []
         if check_duplicates:
             try:
@@ -277,10 +238,13 @@ class KnowledgeBase:
         return self.store.deletions(whole_number(limit, "条数"))
 
     # -- importing --------------------------------------------------------------------------------
-    def parse_file(self, source: Path | bytes, name: str | None = None,
-                   include_actions: bool = True) -> tuple[list[Record], ImportReport]:
-        """Draft records from a bulletin or record file, validated but not stored (for review)."""
-        return pipeline.parse_file(source, self.settings, name, include_actions)
+    def parse_file(self, source: Path | bytes, name: str | None = None, include_actions: bool = True, *,
+                   page_progress: Callable[[int, int], None] | None = None) -> tuple[list[Record], ImportReport]:
+        """Draft records from a bulletin or record file, validated but not stored (for review).
+
+        Bulletins in every form of docs/usage.md; ``page_progress(done, total)`` follows OCR page by page.
+        """
+        return pipeline.parse_file(source, self.settings, name, include_actions, page_progress)
 
     def parse_text(self, text: str, name: str = "粘贴的专报",
                    include_actions: bool = True) -> tuple[list[Record], ImportReport]:
@@ -302,21 +266,24 @@ class KnowledgeBase:
         return report
 
     def import_files(self, paths: Iterable[Path | str], progress: Callable[[int, int], None] | None = None,
-                     include_actions: bool = True, *, editor: Editor | None = None) -> ImportReport:
+                     include_actions: bool = True, *, editor: Editor | None = None,
+                     page_progress: Callable[[str, int, int], None] | None = None) -> ImportReport:
         """Parse and store each file; a file that cannot be read is refused whole, with the reason.
 
-        AuthError (nothing read or stored) when editors are configured and ``editor`` is not a
-        signed-in editor.
+        ``page_progress(file name, done, total)`` follows the pages that need OCR. AuthError (nothing
+        read or stored) when editors are configured and ``editor`` is not a signed-in editor.
         """
-        return self._import_files(paths, progress, include_actions, actor=self.authorize(editor))
+        return self._import_files(paths, progress, include_actions, actor=self.authorize(editor),
+                                  page_progress=page_progress)
 
     def preview_import(self, paths: Iterable[Path | str], include_actions: bool = True) -> list[FilePreview]:
-        """What :meth:`import_files` would do with each file (added, merged, skipped, refused, left
-        out), without storing anything; needs no sign-in."""
+        """What :meth:`import_files` would do with each file, nothing stored; needs no sign-in."""
         return pipeline.preview_files(self.store, self.settings, paths, include_actions)
 
-    def _import_files(self, paths, progress, include_actions: bool, *, actor: str) -> ImportReport:
-        report = pipeline.import_files(self.store, self.settings, paths, progress, include_actions, actor=actor)
+    def _import_files(self, paths, progress, include_actions: bool, *, actor: str,
+                      page_progress: Callable[[str, int, int], None] | None = None) -> ImportReport:
+        report = pipeline.import_files(self.store, self.settings, paths, progress, include_actions, actor=actor,
+                                       page_progress=page_progress)
         if report.added:
             self.keeper.try_sync()
         return report
@@ -350,23 +317,7 @@ class KnowledgeBase:
         return self.searcher.search(query, hit_count(k), mode, self._filters(filters, filter_kwargs))
 
     def _filters(self, filters: Filters | None, kwargs: dict) -> Filters:
-        from reformkb.ingest.enrich import place_filter
-        from reformkb.ingest.topics import normalize_topic
-
-        try:
-            filters = filters or Filters(**kwargs)
-        except TypeError:
-            raise InputError(f"未知的筛选条件：{'、'.join(kwargs)}（可用 province、region、topic、source、"
-                             "date_from、date_to、kind）。") from None
-        filters.sql()  # InputError for a filter that is not usable text
-        if filters.province:
-            filters.province = normalize(filters.province, self.gazetteer).province
-        if filters.region:
-            filters.region, province, city = place_filter(filters.region, self.gazetteer)
-            filters.province, filters.city = filters.province or province, filters.city or city
-        if filters.topic:
-            filters.topic = normalize_topic(filters.topic)
-        return filters
+        return search_filters(filters, kwargs, self.gazetteer)
 
     def suggest_topics(self, records: list[Record]) -> list[str]:
         """For each record without topics, the topic the embedding model finds nearest, to show as a
@@ -405,21 +356,13 @@ class KnowledgeBase:
         """Add a place of this knowledge base's own (a town, a park) under ``parent``; records whose
         stored place it is are no longer "地区待确认". InputError for a bad or known name."""
         actor = self.authorize(editor)
-        region = add_place(self.settings.home, name, parent)
-        self.store.log_event("add-place", actor, {"name": region.name, "parent": parent})
-        for place in self.unresolved_places():  # records written as this place now resolve to it
-            if self.gazetteer.lookup(place.region) == region:
-                for rid in place.ids:
-                    self.edit(rid, region=place.region, editor=editor)
-        return region
+        return places.add_own_place(self.store, self.settings.home, name, parent, actor, self.unresolved_places,
+                                    lambda rid, region: self.edit(rid, region=region, editor=editor))
 
     def confirm_place(self, written: str, place: str, *, editor: Editor | None = None) -> list[Record]:
         """Set the place of every record whose unresolved place is ``written`` to ``place`` (for example
         朝阳区 → 长春市朝阳区); returns the records changed."""
-        found = [u for u in self.unresolved_places() if u.region == written]
-        if not found:
-            raise InputError(f"没有地区待确认为“{written}”的案例：请从待确认地区列表中选择。")
-        return [self.edit(rid, region=place, editor=editor) for u in found for rid in u.ids]
+        return [self.edit(rid, region=place, editor=editor) for rid in places.ids_written(self.unresolved_places(), written)]
 
     def topic_counts(self, kind: str = KIND_PRACTICE) -> list[tuple[str, int]]:
         where, params = ("kind = ?", [kind]) if kind else ("", [])
@@ -458,9 +401,7 @@ class KnowledgeBase:
     @property
     def files(self) -> tuple[Path, ...]:
         """This knowledge base's own files and folders: no output may ever be written onto them."""
-        db = self.settings.db_path
-        return (db, *(Path(f"{db}{s}") for s in ("-wal", "-shm", "-journal")), self.settings.index_dir,
-                self.editors.path)
+        return kb_files(self.settings.db_path, self.settings.index_dir, self.editors.path)
 
     def export(self, records: list[Record], path: Path | str, fmt: str | None = None, group_by: str = "region", *,
                force: bool = False) -> Path:
@@ -498,15 +439,9 @@ class KnowledgeBase:
     @classmethod
     def restore_backup(cls, backup: Path | str, home: str | Path | None = None, settings: Settings | None = None, *,
                        editor: Editor | None = None, actor: str = "local") -> dict:
-        """Replace the database of ``home`` with ``backup``, also when the current one is damaged.
-
-        The backup is checked first (see :func:`reformkb.store.verify_backup`); the current database
-        is kept beside it as ``reformkb.db-before-restore-<time>`` (the newest ``keep_restores``
-        are kept). The audit log keeps every entry (those written since the backup too) and records
-        the restore. The restored database gets a new identity, so every process rebuilds its vector
-        index from it (from the cached vectors). Returns records, last_change, kept, db_id, carried
-        and not_carried.
-        """
+        """Replace the database of ``home`` with ``backup``, also when the current one is damaged: the
+        backup is checked first, the current database kept beside it, the audit log kept whole (see
+        :mod:`reformkb.backup`). Returns records, last_change, kept, db_id, carried and not_carried."""
         settings = settings or Settings.default(home)
         actor = Editors.for_home(settings.home).authorize(editor, actor)
         return backups.restore_home(settings, Path(backup), actor)

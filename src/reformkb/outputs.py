@@ -35,6 +35,12 @@ EDITORS_FILE = "editors.toml"
 SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
+def kb_files(db_path: Path, index_dir: Path, editors_path: Path) -> tuple[Path, ...]:
+    """A knowledge base's own files and folders: the database with its -wal/-shm/-journal, the index
+    folder and the editors file."""
+    return (db_path, *(Path(f"{db_path}{s}") for s in ("-wal", "-shm", "-journal")), index_dir, editors_path)
+
+
 def is_reformkb_database(path: Path) -> bool:
     """True when ``path`` is an SQLite file marked as a reformkb knowledge base (from its header)."""
     try:

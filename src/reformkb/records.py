@@ -240,3 +240,19 @@ def edited(current: Record, changes: dict) -> Record:
     rec = Record.from_dict(data)
     rec.id = current.id
     return rec
+
+
+MAX_HITS = 1000  # the most hits one search returns
+
+
+def whole_number(value, what: str, low: int = 1, high: int | None = None):
+    """``value`` if it is a whole number in low … high; InputError (saying ``what`` it is) if not."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        span = f"{low} 到 {high} 之间" if high is not None else f"不小于 {low} "
+        raise InputError(f"{what}应为{span}的整数，而不是“{str(value)[:20]}”。")
+    return value
+
+
+def hit_count(k) -> int:
+    """How many hits were asked for (1 … MAX_HITS); InputError for anything else."""
+    return whole_number(k, "返回条数", 1, MAX_HITS)

@@ -55,6 +55,9 @@ class Settings:
     max_file_bytes: int = 20 * 1024 * 1024
     max_query_chars: int = 500
     max_field_chars: int = 200  # title, agency, ref, source fields (see docs/reliability.md)
+    # Scans and photos (see docs/usage.md): pages that need OCR in one file, and OCR seconds per file.
+    max_ocr_pages: int = 60
+    max_ocr_seconds: int = 600
     # Above this many vectors the index switches from exact search to an approximate one (``ann``:
     # "ivf" or "hnsw"); both chosen by measurement, see docs/benchmarks.md.
     exact_index_max: int = 20_000
@@ -89,6 +92,8 @@ class Settings:
             max_file_bytes=_env_int("REFORMKB_MAX_FILE_BYTES", 20 * 1024 * 1024),
             max_query_chars=_env_int("REFORMKB_MAX_QUERY_CHARS", 500),
             max_field_chars=_env_int("REFORMKB_MAX_FIELD_CHARS", 200),
+            max_ocr_pages=_env_int("REFORMKB_MAX_OCR_PAGES", 60),
+            max_ocr_seconds=_env_int("REFORMKB_MAX_OCR_SECONDS", 600),
             exact_index_max=_env_int("REFORMKB_EXACT_INDEX_MAX", 20_000),
             ann=os.environ.get("REFORMKB_ANN", "ivf"),
             precision=os.environ.get("REFORMKB_PRECISION", "auto"),

@@ -16,6 +16,7 @@ import logging
 import os
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -737,6 +738,14 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def identity(self) -> str:
+        """The database's identity, stored on first open; read without a write lock (so opening never
+        waits for another program's long write), and kept in memory for a read-only database."""
+        found = self.get_meta("db_id")
+        if found or self.read_only:
+            return found or uuid.uuid4().hex
+        return self.meta_default("db_id", uuid.uuid4().hex)
 
     def meta_default(self, key: str, value: str) -> str:
         """The stored value of ``key``, storing ``value`` first if there is none (race-free)."""

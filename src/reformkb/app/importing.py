@@ -33,21 +33,29 @@ def _parse_pasted() -> None:
 
 def _parse_upload() -> None:
     """Parse every chosen file into one review table; a file that cannot be read is listed with the
-    reason and the others are still parsed."""
+    reason and the others are still parsed. Scans and photos show a bar that advances page by page."""
     uploads = st.session_state.get("imp_file") or []
     if not uploads:
-        st.session_state.imp_flash = ("warning", "请先选择 .txt、.docx 或 .pdf 文件（可一次选多个）。")
+        st.session_state.imp_flash = ("warning", "请先选择专报文件（可一次选多个）。")
         return
     drafts: list[Record] = []
     merged = ImportReport()
     unreadable: list[tuple[str, str]] = []
+    bar = st.empty()
     for upload in uploads:
+        def pages(done: int, total: int, name: str = upload.name) -> None:
+            bar.progress(done / total, text=f"正在识别 {name} 中的文字：第 {done}/{total} 页")
+
         try:
-            found, report = knowledge_base().parse_file(upload.getvalue(), upload.name,
-                                                        include_actions=st.session_state.imp_actions)
+            with st.spinner(f"正在读取 {upload.name}……"):
+                found, report = knowledge_base().parse_file(upload.getvalue(), upload.name,
+                                                            include_actions=st.session_state.imp_actions,
+                                                            page_progress=pages)
         except ReformKBError as exc:
             unreadable.append((upload.name, ui.web_message(exc)))
             continue
+        finally:
+            bar.empty()
         drafts += found
         many = len(uploads) > 1
         merged.warnings += [f"{upload.name}：{w}" if many else w for w in report.warnings]
@@ -91,8 +99,12 @@ def page() -> None:
         st.button("解析粘贴的文字", on_click=_parse_pasted, icon=":material/article:")
     with upload:
         # No type= filter: Streamlit's own refusal is in English; read_document refuses other files in Chinese.
-        st.file_uploader("专报文件（.txt、.docx、.pdf，可一次选多个）", key="imp_file", accept_multiple_files=True)
-        st.button("解析文件", on_click=_parse_upload, icon=":material/upload_file:")
+        st.file_uploader("专报文件（可一次选多个）", key="imp_file", accept_multiple_files=True,
+                         help="Word（.docx/.doc/.wps）、PDF（含扫描件）、OFD、图片（扫描件、手机拍照）、网页（.html/.mhtml）或 .txt；"
+                              "扫描件和图片会逐页做文字识别，请核对识别结果。")
+        if st.button("解析文件", icon=":material/upload_file:"):
+            _parse_upload()
+            flash("imp_flash")
 
     drafts = st.session_state.get("imp_drafts")
     if drafts is None:

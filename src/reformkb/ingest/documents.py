@@ -1,8 +1,12 @@
-"""Reading bulletin files (.txt, .docx, .pdf) into plain text, safely.
+"""Reading bulletin files into plain text, safely, whatever form they arrive in.
 
-Every failure is an :class:`InputError` that names the file and says what to do. Limits: the file
-size (``Settings.max_file_bytes``) and, for .docx, the unpacked size and compression ratio (a zip
-bomb is refused before anything is decompressed).
+:func:`read_pages` chooses the reader by the file's content (magic bytes, :mod:`sniff`), not by its
+name alone: .txt, .docx and text PDFs here; scanned PDFs and photos through offline OCR
+(:mod:`ocr`); OFD (:mod:`ofd`); Word 97 .doc, WPS and RTF through LibreOffice (:mod:`office`);
+saved web pages (:mod:`webpage`). A name whose suffix says one form while the content is another is
+read as what it is, with a warning. Every failure is an :class:`InputError` that names the file and
+says what to do. Limits (:class:`ReadLimits`): the file size, decompression of zip containers
+counted while reading, OCR pages and seconds per file, image pixels, conversion time.
 """
 from __future__ import annotations
 
@@ -12,12 +16,24 @@ import zipfile
 from pathlib import Path
 
 from reformkb.errors import InputError
+from reformkb.ingest import sniff as forms
+from reformkb.ingest.limits import Progress, ReadLimits
+from reformkb.ingest.pages import Page, PagedText
 
 log = logging.getLogger(__name__)
 
-BULLETIN_SUFFIXES = (".txt", ".docx", ".pdf")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+BULLETIN_SUFFIXES = (".txt", ".docx", ".pdf", ".doc", ".wps", ".rtf", ".ofd", ".html", ".htm", ".mhtml", ".mht",
+                     *IMAGE_SUFFIXES)
 MAX_DOCX_UNPACKED = 100 * 1024 * 1024
 MAX_ZIP_RATIO = 200
+
+#: The form each accepted suffix promises (the content decides; a mismatch is reported).
+SUFFIX_FORMS = {".txt": forms.TEXT, ".text": forms.TEXT, ".md": forms.TEXT, "": forms.TEXT, ".docx": forms.DOCX,
+                ".pdf": forms.PDF, ".doc": forms.DOC, ".wps": forms.DOC, ".rtf": forms.RTF, ".ofd": forms.OFD,
+                ".html": forms.HTML, ".htm": forms.HTML, ".mhtml": forms.MHTML, ".mht": forms.MHTML,
+                **{suffix: forms.IMAGE for suffix in IMAGE_SUFFIXES}}
+ACCEPTED = "专报可以是 .txt、.docx、.doc、.wps、.pdf（含扫描件）、.ofd、网页（.html/.htm/.mhtml）或图片（.png/.jpg/.tif/.bmp）"
 
 
 def _mostly_utf8(data: bytes) -> bool:
@@ -61,7 +77,7 @@ def decode_text(data: bytes, name: str) -> str:
         except UnicodeDecodeError:
             raise InputError(f"{name} 的 UTF-16 编码已损坏：请用记事本打开后“另存为 UTF-8”再导入。") from None
     if b"\x00" in data[:4096]:
-        raise InputError(f"{name} 不是文本文件（含有二进制内容）：请选择 .txt、.docx 或 .pdf 格式的专报。")
+        raise InputError(f"{name} 不是文本文件（含有二进制内容）：{ACCEPTED}。")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -192,8 +208,7 @@ def read_pdf(data: bytes, name: str) -> str:
     return text
 
 
-def read_document(source: Path | bytes, name: str | None = None, max_bytes: int = 20 * 1024 * 1024) -> str:
-    """The text of a bulletin file given as a path or as bytes with its file name."""
+def _load(source: Path | bytes, name: str | None, max_bytes: int) -> tuple[bytes, str]:
     if isinstance(source, (str, Path)):
         path = Path(source)
         name = name or path.name
@@ -212,16 +227,93 @@ def read_document(source: Path | bytes, name: str | None = None, max_bytes: int 
             raise InputError(f"{name} 超过上限 {max_bytes / 1024 / 1024:.0f} MB：请拆分文件后再导入。")
     if not data.strip():
         raise InputError(f"{name} 是空文件：请选择有内容的专报。")
-    suffix = Path(name).suffix.lower()
-    if suffix == ".docx":
-        text = read_docx(data, name, max(MAX_DOCX_UNPACKED, 5 * max_bytes))
-    elif suffix == ".pdf":
-        text = read_pdf(data, name)
-    elif suffix in (".txt", ".text", ".md", ""):
+    return data, name
+
+
+def _read_docx_checked(data: bytes, name: str, limits: ReadLimits) -> PagedText:
+    from reformkb.ingest.safezip import open_zip
+
+    open_zip(data, name, "Word 文档", ".docx", limits)  # every member decompressed once within the limits
+    return PagedText([Page(1, read_docx(data, name, max(MAX_DOCX_UNPACKED, limits.max_unpacked_bytes)))], "Word 文档")
+
+
+def _read_as(form: str, data: bytes, name: str, suffix: str, limits: ReadLimits, progress: Progress | None) -> PagedText:
+    """The reader for ``form``."""
+    if form == forms.TEXT:
         text = decode_text(data, name)
         _check_binary_text(text, name)
+        return PagedText([Page(1, text)], "文本")
+    if form == forms.DOCX:
+        return _read_docx_checked(data, name, limits)
+    if form == forms.PDF:
+        from reformkb.ingest.ocr import read_pdf_pages
+
+        return read_pdf_pages(data, name, read_pdf, limits, progress)
+    if form == forms.IMAGE:
+        from reformkb.ingest.ocr import read_image
+
+        return read_image(data, name, limits, progress)
+    if form == forms.OFD:
+        from reformkb.ingest.ofd import read_ofd
+
+        return read_ofd(data, name, limits, progress)
+    if form in (forms.DOC, forms.RTF):
+        from reformkb.ingest.office import convert_to_docx
+
+        label = forms.LABELS[form]
+        kind = suffix if SUFFIX_FORMS.get(suffix) == form else {forms.DOC: ".doc", forms.RTF: ".rtf"}[form]
+        converted = convert_to_docx(data, name, kind, label, limits)
+        result = _read_docx_checked(converted, name, limits)
+        result.form = label
+        return result
+    if form in (forms.HTML, forms.MHTML):
+        from reformkb.ingest.webpage import read_html
+
+        return read_html(data, name, limits, mhtml=form == forms.MHTML)
+    if form == forms.ENCRYPTED_OFFICE:
+        raise InputError(f"{name} 已加密（有打开密码）：请在 Word / WPS 中去掉密码、另存为 .docx 后再导入。")
+    raise InputError(f"{name} 的内容不是可以识别的专报格式（{forms.LABELS[form]}）：{ACCEPTED}。")
+
+
+def read_pages(source: Path | bytes, name: str | None = None, max_bytes: int = 20 * 1024 * 1024, *,
+               limits: ReadLimits | None = None, progress: Progress | None = None) -> PagedText:
+    """The text of a bulletin file (a path, or bytes with its file name), page by page.
+
+    ``progress(done, total)`` is called after each page that needed OCR. The reader is chosen by the
+    content; the suffix must be one of SUFFIX_FORMS, or the content a form that is read anyway.
+    """
+    limits = limits or ReadLimits(max_file_bytes=max_bytes)
+    data, name = _load(source, name, min(max_bytes, limits.max_file_bytes))
+    suffix = Path(name).suffix.lower()
+    expected = SUFFIX_FORMS.get(suffix)
+    form = forms.sniff(data)
+    if form in (forms.ZIP, forms.OLE, forms.UNKNOWN) or (form == forms.TEXT and expected not in (None, forms.TEXT)):
+        # Not recognisable (damaged, or binary of another kind): the name's reader says what is wrong.
+        if expected is None:
+            raise InputError(f"不支持的文件类型 {suffix or '（无扩展名）'}：{ACCEPTED}，案例表请用 .jsonl 或 .csv。")
+        form = expected
+    if form != expected and not (expected == forms.DOC and form == forms.RTF):  # RTF saved as .doc is common
+        label = forms.LABELS[form]
+        try:
+            result = _read_as(form, data, name, suffix, limits, progress)
+        except InputError as exc:
+            if expected is None:
+                raise
+            shown = "PDF 文件" if suffix == ".pdf" else f"{suffix or '无扩展名'} 文件"
+            raise InputError(
+                f"{name} 不是有效的 {shown}：内容看起来是{label}，但也无法按{label}读取（{str(exc).removeprefix(name).strip()}）"
+            ) from exc
+        result.warnings.insert(0, f"{name} 的扩展名是 {suffix or '（无）'}，内容却是{label}：已按{label}读取。")
     else:
-        raise InputError(f"不支持的文件类型 {suffix}：专报请用 .txt、.docx 或 .pdf，案例表请用 .jsonl 或 .csv。")
-    if not text.strip():
+        result = _read_as(form, data, name, suffix, limits, progress)
+    if not result.text.strip():
         raise InputError(f"{name} 中没有文字：请检查文件内容。")
-    return text
+    for warning in result.warnings:
+        log.warning("%s", warning)
+    return result
+
+
+def read_document(source: Path | bytes, name: str | None = None, max_bytes: int = 20 * 1024 * 1024, *,
+                  limits: ReadLimits | None = None, progress: Progress | None = None) -> str:
+    """The text of a bulletin file given as a path or as bytes with its file name (pages separated by form feeds)."""
+    return read_pages(source, name, max_bytes, limits=limits, progress=progress).text

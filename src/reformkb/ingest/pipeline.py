@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reformkb.errors import ReformKBError
+from reformkb.errors import InputError, ReformKBError
 from reformkb.ingest.bulletin import LeftOut, parse_bulletin
-from reformkb.ingest.documents import read_document
+from reformkb.ingest.documents import read_pages
 from reformkb.ingest.enrich import complete, place_review, topic_warnings
+from reformkb.ingest.limits import Progress, ReadLimits
 from reformkb.ingest.recordfile import RECORD_FILE_SUFFIXES, read_record_file
 from reformkb.ingest.regions import gazetteer_for
 from reformkb.ingest.sections import SectionNames
@@ -51,6 +52,16 @@ def prepare(data: Record | dict, settings: Settings) -> Record:
     return complete(rec, settings)
 
 
+def check_new(store: Store, rec: Record) -> None:
+    """InputError when ``rec`` is already stored (same text) or its external ``ref`` is taken."""
+    existing = store.has_hash(rec.content_hash)
+    if existing:
+        raise InputError(f"这条案例已经在知识库中（第 {existing} 条，正文相同），没有重复保存。")
+    taken = store.id_of_ref(rec.ref)
+    if taken:
+        raise InputError(f"外部编号 ref“{rec.ref}”已被第 {taken} 条使用：一个外部编号只能对应一条案例。")
+
+
 def _drafted(rows: list[tuple[str, Record | dict]], settings: Settings, report: ImportReport,
              keep_text: bool = False) -> list[Record]:
     """Prepared records; a row that cannot be prepared is refused (and, from a bulletin, left out)."""
@@ -73,15 +84,21 @@ def _drafted(rows: list[tuple[str, Record | dict]], settings: Settings, report: 
 
 
 def parse_file(source: Path | bytes, settings: Settings, name: str | None = None,
-               include_actions: bool = True) -> tuple[list[Record], ImportReport]:
-    """Draft records from a bulletin or record file, validated but not stored (for review)."""
+               include_actions: bool = True, page_progress: Progress | None = None) -> tuple[list[Record], ImportReport]:
+    """Draft records from a bulletin or record file, validated but not stored (for review).
+
+    A bulletin may be in any form :func:`read_pages` reads; ``page_progress(done, total)`` follows
+    the pages that need OCR. What the reader noticed (a scanned page, a name that lies) is a warning.
+    """
     report = ImportReport()
     name = name or Path(source).name
     if Path(name).suffix.lower() in RECORD_FILE_SUFFIXES:
         rows = read_record_file(source, name, settings.max_file_bytes, report.refused, report.warnings)
     else:
-        text = read_document(source, name, settings.max_file_bytes)
-        rows = _rows_from_text(text, name, include_actions, report, settings)
+        paged = read_pages(source, name, settings.max_file_bytes, limits=ReadLimits.from_settings(settings),
+                           progress=page_progress)
+        report.warnings += paged.warnings
+        rows = _rows_from_text(paged.text, name, include_actions, report, settings, default_title=paged.title)
         return _drafted(rows, settings, report, keep_text=True), report
     return _drafted(rows, settings, report), report
 
@@ -95,14 +112,16 @@ def parse_text(text: str, settings: Settings, name: str = "粘贴的专报",
 
 
 def _rows_from_text(text: str, name: str, include_actions: bool, report: ImportReport,
-                    settings: Settings) -> list[tuple[str, Record]]:
+                    settings: Settings, default_title: str = "") -> list[tuple[str, Record]]:
+    """Draft rows of a bulletin; ``default_title`` (a web page's <title>) stands in for a masthead title."""
     names = SectionNames.for_home(settings.home)
     parsed = parse_bulletin(text, name, include_actions=include_actions, names=names)
     report.warnings += parsed.warnings
     report.left_out += parsed.left_out
+    title = parsed.source.title or default_title
     out = []
     for d in parsed.drafts:
-        src = Source(parsed.source.title, parsed.source.issue, parsed.source.date, d.section, name)
+        src = Source(title, parsed.source.issue, parsed.source.date, d.section, name)
         rec = Record(text=d.text, region_raw=d.region_raw, agency=d.agency, kind=d.kind, source=src)
         out.append((f"【{d.section}】第 {d.paragraph} 段：{d.text[:24]}…", rec))
     return out
@@ -153,13 +172,18 @@ def store_records(store: Store, records: Iterable[Record], report: ImportReport 
 
 
 def import_files(store: Store, settings: Settings, paths: Iterable[Path | str],
-                 progress: Callable[[int, int], None] | None, include_actions: bool, *, actor: str) -> ImportReport:
-    """Parse and store each file; a file that cannot be read is refused whole, with the reason."""
+                 progress: Callable[[int, int], None] | None, include_actions: bool, *, actor: str,
+                 page_progress: Callable[[str, int, int], None] | None = None) -> ImportReport:
+    """Parse and store each file; a file that cannot be read is refused whole, with the reason.
+
+    ``page_progress(file name, done, total)`` follows the pages of each file that need OCR.
+    """
     report = ImportReport()
     for path in paths:
         path = Path(path)
+        pages = (lambda done, total, name=path.name: page_progress(name, done, total)) if page_progress else None
         try:
-            drafts, file_report = parse_file(path, settings, include_actions=include_actions)
+            drafts, file_report = parse_file(path, settings, include_actions=include_actions, page_progress=pages)
         except ReformKBError as exc:
             report.refused.append((path.name, str(exc)))
             continue

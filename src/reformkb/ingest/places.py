@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from reformkb.errors import InputError
 from reformkb.ingest.enrich import UNRESOLVED, PlaceReview, place_review
-from reformkb.ingest.regions import Gazetteer
+from reformkb.ingest.regions import Gazetteer, Region, add_place, gazetteer_for
 from reformkb.records import Record
 from reformkb.store import Store
 
@@ -19,6 +20,15 @@ from reformkb.store import Store
 NO_PROVINCE = UNRESOLVED
 #: The label, inside a province, of records of the province itself (no city).
 PROVINCE_LEVEL = "省级"
+
+
+@dataclass
+class RegionCount:
+    """A region with records, its province and how many."""
+
+    province: str
+    region: str
+    count: int
 
 
 @dataclass
@@ -91,3 +101,25 @@ def unresolved(store: Store, gaz: Gazetteer, kind: str = "") -> list[UnresolvedP
         out.append(UnresolvedPlace(row["region"], row["province"], row["city"], row["county"], row["n"],
                                    review, ids))
     return out
+
+
+def add_own_place(store, home, name: str, parent: str, actor: str, unresolved, edit) -> Region:
+    """Add ``name`` under ``parent`` to the knowledge base's own places (``places.tsv`` in ``home``), log
+    it, and re-place every record written as it (``edit(record_id, region)``, the facade's write)."""
+    region = add_place(home, name, parent)
+    store.log_event("add-place", actor, {"name": region.name, "parent": parent})
+    gaz = gazetteer_for(home)
+    for place in unresolved():  # records written as this place now resolve to it
+        if gaz.lookup(place.region) == region:
+            for rid in place.ids:
+                edit(rid, place.region)
+    return region
+
+
+def ids_written(unresolved: list[UnresolvedPlace], written: str) -> list[int]:
+    """The ids of the records whose unresolved place is ``written``; InputError when there are none."""
+    found = [rid for u in unresolved if u.region == written for rid in u.ids]
+    if not found:
+        raise InputError(f"没有地区待确认为“{written}”的案例：请从待确认地区列表中选择。")
+    return found
+

@@ -11,7 +11,9 @@ from dataclasses import replace
 import numpy as np
 
 from reformkb.errors import InputError
-from reformkb.ingest.topics import nearest_topic
+from reformkb.ingest.enrich import place_filter
+from reformkb.ingest.regions import Gazetteer, normalize
+from reformkb.ingest.topics import nearest_topic, normalize_topic
 from reformkb.records import KIND_PRACTICE, Record
 from reformkb.search import relevance
 from reformkb.search.fusion import MODES, Filters, Hit, fts_phrase, matched_terms, parse_query, rank
@@ -180,3 +182,22 @@ class Searcher:
         hits = [(rid, s) for rid, s in index.search(vec, k + 1) if s >= threshold and rid != exclude][:k]
         found = self.store.get_many([rid for rid, _ in hits])
         return [(found[rid], s) for rid, s in hits if rid in found]
+
+def search_filters(filters: Filters | None, kwargs: dict, gaz: Gazetteer) -> Filters:
+    """A search's :class:`~reformkb.search.fusion.Filters` (given, or built from keywords) with its place
+    and topic normalized: a region filter takes in the counties and zones below it. InputError for an
+    unknown filter name, a filter that is not text, or an unknown place or topic."""
+    try:
+        filters = filters or Filters(**kwargs)
+    except TypeError:
+        raise InputError(f"未知的筛选条件：{'、'.join(kwargs)}（可用 province、region、topic、source、"
+                         "date_from、date_to、kind）。") from None
+    filters.sql()  # InputError for a filter that is not usable text
+    if filters.province:
+        filters.province = normalize(filters.province, gaz).province
+    if filters.region:
+        filters.region, province, city = place_filter(filters.region, gaz)
+        filters.province, filters.city = filters.province or province, filters.city or city
+    if filters.topic:
+        filters.topic = normalize_topic(filters.topic)
+    return filters
