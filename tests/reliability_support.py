@@ -104,6 +104,14 @@ def write_jsonl(path: Path, texts: list[str], **fields) -> Path:
     return path
 
 
+def seeded_home(home: Path, kb, records: int, seed_file: Path) -> Path:
+    """Fill the empty knowledge base ``kb`` (in ``home``) with ``records`` practices and save its index."""
+    with kb:
+        kb.import_files([write_jsonl(seed_file, [practice_text(i) for i in range(records)])])
+        kb.rebuild_index()
+    return home
+
+
 def db_state(db_path: Path) -> dict:
     """What the database file holds, read with plain sqlite3 (independent of reformkb)."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)

@@ -27,7 +27,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from reliability_support import HERE, db_state, fingerprint, index_agrees, practice_text, tiny_model, worker_env, write_jsonl
+from reliability_support import (
+    HERE,
+    db_state,
+    fingerprint,
+    index_agrees,
+    practice_text,
+    seeded_home,
+    tiny_model,
+    worker_env,
+    write_jsonl,
+)
 
 from reformkb.cli import main
 from reformkb.errors import InputError, StoreError
@@ -47,11 +57,7 @@ def open_kb(home: Path, model: Path, **kwargs) -> KnowledgeBase:
 @pytest.fixture
 def home(tmp_path, model) -> Path:
     """A knowledge base of N records with a saved vector index (tiny model)."""
-    home = tmp_path / "kb"
-    with open_kb(home, model) as kb:
-        kb.import_files([write_jsonl(tmp_path / "seed.jsonl", [practice_text(i) for i in range(N)])])
-        kb.rebuild_index()
-    return home
+    return seeded_home(tmp_path / "kb", open_kb(tmp_path / "kb", model), N, tmp_path / "seed.jsonl")
 
 
 def index_files(home: Path, model: Path) -> tuple[Path, dict]:

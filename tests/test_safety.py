@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from reliability_support import fingerprint, practice_text, write_jsonl
+from reliability_support import fingerprint, practice_text, seeded_home
 
 from reformkb import auth, store
 from reformkb.auth import Editors
@@ -47,11 +47,7 @@ def open_kb(home: Path, model: Path, **kwargs) -> KnowledgeBase:
 
 @pytest.fixture
 def home(tmp_path, model) -> Path:
-    home = tmp_path / "kb"
-    with open_kb(home, model) as kb:
-        kb.import_files([write_jsonl(tmp_path / "seed.jsonl", [practice_text(i) for i in range(N)])])
-        kb.rebuild_index()
-    return home
+    return seeded_home(tmp_path / "kb", open_kb(tmp_path / "kb", model), N, tmp_path / "seed.jsonl")
 
 
 def state(home: Path) -> tuple[str, str]:
