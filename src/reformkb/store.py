@@ -727,17 +727,10 @@ class Store:
     def vector_count(self, model: str) -> int:
         return self._all("SELECT count(*) FROM vectors WHERE model = ?", [model])[0][0]
 
-    def id_hashes(self) -> list[tuple[int, str]]:
-        return [(r[0], r[1]) for r in self._all("SELECT id, content_hash FROM records ORDER BY id")]
-
     # -- meta -------------------------------------------------------------------------------------
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         rows = self._all("SELECT value FROM meta WHERE key = ?", [key])
         return rows[0][0] if rows else default
-
-    def set_meta(self, key: str, value: str) -> None:
-        with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     def identity(self) -> str:
         """The database's identity, stored on first open; read without a write lock (so opening never

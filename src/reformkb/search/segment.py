@@ -80,10 +80,3 @@ def index_views(text: str) -> tuple[str, str]:
     """The two space-joined views stored in the FTS table: (words, bigrams)."""
     return " ".join(words(text)), " ".join(bigrams(text))
 
-
-def add_words(terms: list[str]) -> None:
-    """Teach the segmenter extra words (e.g. glossary terms) so that they stay whole."""
-    tok = _tokenizer()
-    for term in terms:
-        if len(term) > 1:
-            tok.add_word(term, 500)
