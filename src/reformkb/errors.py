@@ -23,3 +23,10 @@ class ModelError(ReformKBError):
 
 class AuthError(ReformKBError, PermissionError):
     """A change was asked for without a valid editor sign-in (see :mod:`reformkb.auth`); nothing changed."""
+
+
+class ImportCancelled(ReformKBError):
+    """The person importing cancelled while the file was being read, recognised or parsed; nothing was stored."""
+
+    def __init__(self, message: str = "导入已取消：没有保存任何内容，知识库没有任何变化。需要时请重新导入。"):
+        super().__init__(message)

@@ -239,17 +239,19 @@ class KnowledgeBase:
 
     # -- importing --------------------------------------------------------------------------------
     def parse_file(self, source: Path | bytes, name: str | None = None, include_actions: bool = True, *,
-                   page_progress: Callable[[int, int], None] | None = None) -> tuple[list[Record], ImportReport]:
+                   page_progress: Callable[[int, int], None] | None = None, draft_progress: Callable[[int, int], None]
+                   | None = None, cancel: pipeline.Cancel | None = None) -> tuple[list[Record], ImportReport]:
         """Draft records from a bulletin or record file, validated but not stored (for review).
 
-        Bulletins in every form of docs/usage.md; ``page_progress(done, total)`` follows OCR page by page.
+        Bulletins in every form of docs/usage.md; ``page_progress(done, total)`` follows OCR page by page,
+        ``draft_progress`` the paragraphs; ``cancel`` set: ImportCancelled at the next page or paragraph.
         """
-        return pipeline.parse_file(source, self.settings, name, include_actions, page_progress)
+        return pipeline.parse_file(source, self.settings, name, include_actions, page_progress, draft_progress, cancel)
 
-    def parse_text(self, text: str, name: str = "粘贴的专报",
-                   include_actions: bool = True) -> tuple[list[Record], ImportReport]:
+    def parse_text(self, text: str, name: str = "粘贴的专报", include_actions: bool = True, *,
+                   cancel: pipeline.Cancel | None = None) -> tuple[list[Record], ImportReport]:
         """Like :meth:`parse_file` for pasted bulletin text."""
-        return pipeline.parse_text(text, self.settings, name, include_actions)
+        return pipeline.parse_text(text, self.settings, name, include_actions, cancel=cancel)
 
     def store_records(self, records: Iterable[Record], report: ImportReport | None = None,
                       progress: Callable[[int, int], None] | None = None, *,

@@ -7,10 +7,37 @@ the ``REFORMKB_*`` variables that :class:`reformkb.settings.Settings` reads (see
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Protocol
+
+from reformkb.errors import ImportCancelled
 
 #: ``progress(done, total)``: pages read so far out of all pages of the file.
 Progress = Callable[[int, int], None]
+
+
+class Cancel(Protocol):
+    """What asks an import to stop: a :class:`threading.Event` that another thread (the app's 取消导入) sets."""
+
+    def is_set(self) -> bool: ...
+
+
+def checkpoint(cancel: Cancel | None) -> None:
+    """Raise :class:`ImportCancelled` if ``cancel`` has been set; the import calls it between pages and records."""
+    if cancel is not None and cancel.is_set():
+        raise ImportCancelled()
+
+
+def checked(progress: Progress | None, cancel: Cancel | None) -> Progress | None:
+    """``progress`` followed, after each page, by a :func:`checkpoint` (``progress`` itself without ``cancel``)."""
+    if cancel is None:
+        return progress
+
+    def step(done: int, total: int) -> None:
+        if progress:
+            progress(done, total)
+        checkpoint(cancel)
+
+    return step
 
 MIB = 1024 * 1024
 

@@ -4,6 +4,11 @@
     store_records(store, drafts, report, actor="张三")    # batches, each one transaction
     preview = preview_files(store, settings, paths)      # what an import would do; nothing stored
 
+A parse can be cancelled from another thread: ``parse_file(..., cancel=event)`` checks the event before
+reading, after each page that needs OCR, after reading, and before each paragraph or row is completed,
+and raises :class:`reformkb.errors.ImportCancelled` at the first check after it is set. A parse stores
+nothing, so a cancelled one leaves the store as it was.
+
 :class:`ImportReport` says what happened to every paragraph or row: added, skipped as a duplicate,
 or refused with the reason; ``left_out`` holds, with its full text and the reason, every paragraph
 of a bulletin that is not a draft (编者按, a section that is not a practice section, the footer, a
@@ -19,7 +24,7 @@ from reformkb.errors import InputError, ReformKBError
 from reformkb.ingest.bulletin import LeftOut, parse_bulletin
 from reformkb.ingest.documents import read_pages
 from reformkb.ingest.enrich import complete, place_review, topic_warnings
-from reformkb.ingest.limits import Progress, ReadLimits
+from reformkb.ingest.limits import Cancel, Progress, ReadLimits, checked, checkpoint
 from reformkb.ingest.recordfile import RECORD_FILE_SUFFIXES, read_record_file
 from reformkb.ingest.regions import gazetteer_for
 from reformkb.ingest.sections import SectionNames
@@ -62,12 +67,17 @@ def check_new(store: Store, rec: Record) -> None:
         raise InputError(f"外部编号 ref“{rec.ref}”已被第 {taken} 条使用：一个外部编号只能对应一条案例。")
 
 
-def _drafted(rows: list[tuple[str, Record | dict]], settings: Settings, report: ImportReport,
-             keep_text: bool = False) -> list[Record]:
-    """Prepared records; a row that cannot be prepared is refused (and, from a bulletin, left out)."""
+def _drafted(rows: list[tuple[str, Record | dict]], settings: Settings, report: ImportReport, keep_text: bool = False,
+             progress: Progress | None = None, cancel: Cancel | None = None) -> list[Record]:
+    """Prepared records; a row that cannot be prepared is refused (and, from a bulletin, left out).
+
+    ``cancel`` is checked and ``progress(done so far, total)`` called before each row, and once at the end."""
     drafts = []
     gaz = gazetteer_for(settings.home)
-    for label, row in rows:
+    for done, (label, row) in enumerate(rows):
+        checkpoint(cancel)
+        if progress:
+            progress(done, len(rows))
         try:
             rec = prepare(row, settings)
         except ReformKBError as exc:
@@ -80,35 +90,43 @@ def _drafted(rows: list[tuple[str, Record | dict]], settings: Settings, report: 
         review = place_review(rec, gaz)
         if review is not None:
             report.warnings.append(f"{label}：{review.message}")
+    if progress and rows:
+        progress(len(rows), len(rows))
     return drafts
 
 
-def parse_file(source: Path | bytes, settings: Settings, name: str | None = None,
-               include_actions: bool = True, page_progress: Progress | None = None) -> tuple[list[Record], ImportReport]:
+def parse_file(source: Path | bytes, settings: Settings, name: str | None = None, include_actions: bool = True,
+               page_progress: Progress | None = None, draft_progress: Progress | None = None,
+               cancel: Cancel | None = None) -> tuple[list[Record], ImportReport]:
     """Draft records from a bulletin or record file, validated but not stored (for review).
 
     A bulletin may be in any form :func:`read_pages` reads; ``page_progress(done, total)`` follows
-    the pages that need OCR. What the reader noticed (a scanned page, a name that lies) is a warning.
+    the pages that need OCR, ``draft_progress(done, total)`` the paragraphs (or rows) being completed.
+    What the reader noticed (a scanned page, a name that lies) is a warning. ``cancel`` set (from
+    another thread): :class:`ImportCancelled` at the next page or paragraph.
     """
+    checkpoint(cancel)
     report = ImportReport()
     name = name or Path(source).name
     if Path(name).suffix.lower() in RECORD_FILE_SUFFIXES:
         rows = read_record_file(source, name, settings.max_file_bytes, report.refused, report.warnings)
     else:
         paged = read_pages(source, name, settings.max_file_bytes, limits=ReadLimits.from_settings(settings),
-                           progress=page_progress)
+                           progress=checked(page_progress, cancel))
+        checkpoint(cancel)
         report.warnings += paged.warnings
         rows = _rows_from_text(paged.text, name, include_actions, report, settings, default_title=paged.title)
-        return _drafted(rows, settings, report, keep_text=True), report
-    return _drafted(rows, settings, report), report
+        return _drafted(rows, settings, report, True, draft_progress, cancel), report
+    return _drafted(rows, settings, report, False, draft_progress, cancel), report
 
 
-def parse_text(text: str, settings: Settings, name: str = "粘贴的专报",
-               include_actions: bool = True) -> tuple[list[Record], ImportReport]:
+def parse_text(text: str, settings: Settings, name: str = "粘贴的专报", include_actions: bool = True,
+               draft_progress: Progress | None = None, cancel: Cancel | None = None) -> tuple[list[Record], ImportReport]:
     """Like :func:`parse_file` for pasted bulletin text."""
+    checkpoint(cancel)
     report = ImportReport()
     rows = _rows_from_text(text, name, include_actions, report, settings)
-    return _drafted(rows, settings, report, keep_text=True), report
+    return _drafted(rows, settings, report, True, draft_progress, cancel), report
 
 
 def _rows_from_text(text: str, name: str, include_actions: bool, report: ImportReport,

@@ -1,0 +1,85 @@
+"""取消导入: once its cancel event is set, an import's parse stops at the next checkpoint (after a page of
+OCR, before a paragraph or row) with ImportCancelled, and nothing of it is stored."""
+from __future__ import annotations
+
+import threading
+
+import forms_support as fs
+import pytest
+from reliability_support import fingerprint, practice_text
+
+from reformkb.errors import ImportCancelled
+
+CANCELLED = "导入已取消：没有保存任何内容"
+
+
+def bulletin(paragraphs: int) -> str:
+    return ("测试市优化营商环境工作专报\n\n第 1 期\n\n2023 年 6 月 1 日\n\n【战术借鉴】\n\n"
+            + "\n\n".join(practice_text(n, "取消") for n in range(paragraphs)) + "\n")
+
+
+def test_a_cancel_stops_the_parse_before_the_next_paragraph_and_stores_nothing(kb):
+    before = fingerprint(kb.settings.db_path)
+    cancel = threading.Event()
+    seen = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append(done)
+        if done == 5:
+            cancel.set()  # as the 取消导入 button does, from another thread
+
+    with pytest.raises(ImportCancelled, match=CANCELLED):
+        kb.parse_file(bulletin(200).encode("utf-8"), "长专报.txt", draft_progress=progress, cancel=cancel)
+    assert seen == [0, 1, 2, 3, 4, 5]  # the paragraph under way was finished, the next one never begun
+    assert fingerprint(kb.settings.db_path) == before
+
+    # the same file, not cancelled, is whole: the cancelled run had kept nothing back
+    drafts, _ = kb.parse_file(bulletin(200).encode("utf-8"), "长专报.txt", cancel=threading.Event())
+    assert len(drafts) == 200 and len(kb.store_records(drafts).added) == 200
+
+
+def test_a_cancel_set_before_the_parse_reads_nothing(kb, tmp_path):
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(ImportCancelled):  # not "找不到文件": the file is never opened
+        kb.parse_file(tmp_path / "没有这个文件.txt", cancel=cancel)
+    with pytest.raises(ImportCancelled):
+        kb.parse_text(bulletin(3), cancel=cancel)
+
+
+def test_a_cancel_from_another_thread_stops_a_running_parse(kb):
+    before = fingerprint(kb.settings.db_path)
+    started, cancel, outcome = threading.Event(), threading.Event(), {}
+
+    def work() -> None:
+        try:
+            outcome["drafts"] = kb.parse_file(bulletin(3000).encode("utf-8"), "三千段.txt",
+                                              draft_progress=lambda done, total: started.set(), cancel=cancel)[0]
+        except ImportCancelled as exc:
+            outcome["cancelled"] = exc
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    assert started.wait(120)
+    cancel.set()
+    thread.join(120)
+    assert "cancelled" in outcome and "drafts" not in outcome, outcome.keys()
+    assert fingerprint(kb.settings.db_path) == before
+
+
+@pytest.mark.skipif(fs.cjk_font() is None, reason="needs a CJK font to draw the scanned pages")
+def test_a_cancel_stops_ocr_between_pages(kb):
+    pages = fs.render_pages("\n\n".join(f"长沙市推行企业开办“一网通办”第{n}项。" for n in range(4)),
+                            width=500, height=110, size=24, margin=30)
+    assert len(pages) >= 3
+    before = fingerprint(kb.settings.db_path)
+    cancel, seen = threading.Event(), []
+
+    def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+        cancel.set()  # pressed while the first page was being recognised
+
+    with pytest.raises(ImportCancelled):
+        kb.parse_file(fs.image_pdf(pages), "扫描件.pdf", page_progress=progress, cancel=cancel)
+    assert seen == [(1, len(pages))]  # the second page was never recognised
+    assert fingerprint(kb.settings.db_path) == before
