@@ -1,14 +1,19 @@
 """取消导入: once its cancel event is set, an import's parse stops at the next checkpoint (after a page of
-OCR, before a paragraph or row) with ImportCancelled, and nothing of it is stored."""
+OCR, before a paragraph or row) with ImportCancelled, and nothing of it is stored; the import page's
+「取消导入」 button sets that event while the file is read (AppTest, the real app.py)."""
 from __future__ import annotations
 
+import shutil
 import threading
+import time
 
 import forms_support as fs
 import pytest
 from reliability_support import fingerprint, practice_text
+from streamlit.testing.v1 import AppTest
 
 from reformkb.errors import ImportCancelled
+from reformkb.settings import project_root
 
 CANCELLED = "导入已取消：没有保存任何内容"
 
@@ -83,3 +88,32 @@ def test_a_cancel_stops_ocr_between_pages(kb):
         kb.parse_file(fs.image_pdf(pages), "扫描件.pdf", page_progress=progress, cancel=cancel)
     assert seen == [(1, len(pages))]  # the second page was never recognised
     assert fingerprint(kb.settings.db_path) == before
+
+
+# -- the import page ---------------------------------------------------------------------------------
+def test_the_import_page_cancels_a_long_parse_and_says_nothing_was_saved(seeded_home, tmp_path, monkeypatch):
+    home = tmp_path / "kb"
+    home.mkdir()
+    shutil.copy(seeded_home / "reformkb.db", home / "reformkb.db")
+    monkeypatch.setenv("REFORMKB_HOME", str(home))
+    before = fingerprint(home / "reformkb.db")
+    at = AppTest.from_file(str(project_root() / "app.py"), default_timeout=120)
+    at.query_params["page"] = "import"
+    at.run()
+    at.file_uploader(key="imp_file").upload("长专报.txt", bulletin(8000).encode("utf-8"), "text/plain")
+    next(b for b in at.button if b.label == "解析文件").click().run()
+    assert not at.exception, at.exception
+    # still reading after QUICK_S: the page shows the progress and the button
+    assert at.get("progress") and [b for b in at.button if b.label == "取消导入"]
+    assert not [s for s in at.subheader if s.value.startswith("核对解析结果")]
+
+    next(b for b in at.button if b.label == "取消导入").click().run()
+    deadline = time.monotonic() + 60
+    while CANCELLED not in " ".join(w.value for w in at.warning) and time.monotonic() < deadline:
+        time.sleep(0.3)
+        at.run()  # what the page's half-second refresh does in a browser
+    assert not at.exception, at.exception
+    assert CANCELLED in " ".join(w.value for w in at.warning)
+    assert not [s for s in at.subheader if s.value.startswith("核对解析结果")]  # no review of a half-read file
+    assert "imp_drafts" not in at.session_state and not [b for b in at.button if b.label == "取消导入"]
+    assert fingerprint(home / "reformkb.db") == before

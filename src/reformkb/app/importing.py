@@ -1,14 +1,16 @@
 """导入专报: paste or upload a bulletin, review the drafts in a table, then store them."""
 from __future__ import annotations
 
-from dataclasses import replace
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 import streamlit as st
 
 from reformkb.app import display as ui
 from reformkb.app.common import current_editor, flash, knowledge_base, reported, require_editor
-from reformkb.errors import ReformKBError
+from reformkb.errors import ImportCancelled, ReformKBError
 from reformkb.ingest.pipeline import ImportReport
 from reformkb.records import Record
 
@@ -23,47 +25,137 @@ def _parsed(drafts: list[Record], report: ImportReport, name: str, unreadable: l
     s.imp_round = s.get("imp_round", 0) + 1  # a fresh review table for every parse
 
 
+# -- reading and parsing in a thread of its own, so that the page stays live and 取消导入 can stop it --
+QUICK_S = 2.0  # a parse that ends within this is shown at once, without the progress panel
+
+
+@dataclass
+class _Job:
+    """One parse running in its own thread; the page follows ``status`` and ``fraction``.
+
+    Pressing 取消导入 sets ``cancel``: the pipeline stops at its next checkpoint (after a page of OCR,
+    before a paragraph) with ImportCancelled. A parse stores nothing, so nothing is left to undo.
+    """
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    status: str = "正在读取……"
+    fraction: float = 0.0
+    outcome: tuple | None = None  # ("parsed", drafts, report, name, unreadable) or ("flash", kind, message)
+    error: Exception | None = None
+    thread: threading.Thread | None = None
+
+    def show(self, status: str, done: int = 0, total: int = 0) -> None:
+        self.status, self.fraction = status, (done / total if total else 0.0)
+
+    def finished(self) -> bool:
+        return self.thread is not None and not self.thread.is_alive()
+
+
+def _start(work: Callable[[_Job], tuple]) -> None:
+    """Run ``work(job)`` in a thread; the previous review is dropped (a new parse replaces it)."""
+    job = _Job()
+
+    def run() -> None:
+        try:
+            job.outcome = work(job)
+        except ImportCancelled as exc:
+            job.outcome = ("flash", "warning", str(exc))
+        except ReformKBError as exc:
+            job.outcome = ("flash", "error", ui.web_message(exc))
+        except Exception as exc:  # noqa: BLE001 -- raised again in the page, where Streamlit shows it
+            job.error = exc
+
+    job.thread = threading.Thread(target=run, name="reformkb-import", daemon=True)
+    st.session_state.pop("imp_drafts", None)
+    st.session_state.imp_job = job
+    job.thread.start()
+    job.thread.join(QUICK_S)
+
+
+def _take(job: _Job) -> None:
+    """The finished job's outcome into the session: drafts for review, or a message."""
+    del st.session_state["imp_job"]
+    if job.error is not None:
+        raise job.error
+    if job.outcome[0] == "parsed":
+        _parsed(*job.outcome[1:])
+    else:
+        st.session_state.imp_flash = job.outcome[1:]
+
+
+@st.fragment(run_every=0.5)
+def _follow() -> None:
+    """The running parse: its progress and 取消导入, redrawn every half second until it ends."""
+    job = st.session_state.get("imp_job")
+    if job is None:
+        return
+    if not job.finished():
+        st.progress(min(job.fraction, 1.0), text=ui.plain(job.status))
+        if job.cancel.is_set():
+            st.info("正在取消……当前这一页或这一段处理完就停止，不会保存任何内容。")
+        else:
+            st.button("取消导入", key="imp_cancel", on_click=job.cancel.set, icon=":material/cancel:",
+                      help="停止读取和解析；已读取的内容全部丢弃，知识库不会有任何变化。")
+        return
+    _take(job)
+    st.rerun()
+
+
 def _parse_pasted() -> None:
     text = st.session_state.get("imp_text") or ""
-    try:
-        _parsed(*knowledge_base().parse_text(text, include_actions=st.session_state.imp_actions), "粘贴的专报")
-    except ReformKBError as exc:
-        st.session_state.imp_flash = ("error", ui.web_message(exc))
+    actions = st.session_state.imp_actions
+    kb = knowledge_base()
+
+    def work(job: _Job) -> tuple:
+        job.show("正在解析粘贴的专报……")
+        return ("parsed", *kb.parse_text(text, include_actions=actions, cancel=job.cancel), "粘贴的专报")
+
+    _start(work)
 
 
 def _parse_upload() -> None:
     """Parse every chosen file into one review table; a file that cannot be read is listed with the
-    reason and the others are still parsed. Scans and photos show a bar that advances page by page."""
+    reason and the others are still parsed. The progress follows OCR page by page, then the paragraphs."""
     uploads = st.session_state.get("imp_file") or []
     if not uploads:
         st.session_state.imp_flash = ("warning", "请先选择专报文件（可一次选多个）。")
         return
+    files = [(u.name, u.getvalue()) for u in uploads]
+    actions = st.session_state.imp_actions
+    kb = knowledge_base()
+    _start(lambda job: _read_files(job, kb, files, actions))
+
+
+def _read_files(job: _Job, kb, files: list[tuple[str, bytes]], include_actions: bool) -> tuple:
+    """What :func:`_parse_upload` shows, computed in the job's thread (no Streamlit calls here)."""
     drafts: list[Record] = []
     merged = ImportReport()
     unreadable: list[tuple[str, str]] = []
-    bar = st.empty()
-    for upload in uploads:
-        def pages(done: int, total: int, name: str = upload.name) -> None:
-            bar.progress(done / total, text=f"正在识别 {name} 中的文字：第 {done}/{total} 页")
+    many = len(files) > 1
+    for number, (name, data) in enumerate(files, 1):
+        which = f"（第 {number}/{len(files)} 个文件）" if many else ""
+        job.show(f"正在读取 {name}{which}……")
+
+        def pages(done: int, total: int, n: str = name, w: str = which) -> None:
+            job.show(f"正在识别 {n} 中的文字：第 {done}/{total} 页{w}", done, total)
+
+        def paragraphs(done: int, total: int, n: str = name, w: str = which) -> None:
+            job.show(f"正在核对 {n} 的段落：{done}/{total}{w}", done, total)
 
         try:
-            with st.spinner(f"正在读取 {upload.name}……"):
-                found, report = knowledge_base().parse_file(upload.getvalue(), upload.name,
-                                                            include_actions=st.session_state.imp_actions,
-                                                            page_progress=pages)
+            found, report = kb.parse_file(data, name, include_actions=include_actions, page_progress=pages,
+                                          draft_progress=paragraphs, cancel=job.cancel)
+        except ImportCancelled:
+            raise
         except ReformKBError as exc:
-            unreadable.append((upload.name, ui.web_message(exc)))
+            unreadable.append((name, ui.web_message(exc)))
             continue
-        finally:
-            bar.empty()
         drafts += found
-        many = len(uploads) > 1
-        merged.warnings += [f"{upload.name}：{w}" if many else w for w in report.warnings]
-        merged.left_out += [replace(o, reason=f"{upload.name}：{o.reason}") if many else o for o in report.left_out]
-    if not drafts and len(uploads) == 1 and unreadable:
-        st.session_state.imp_flash = ("error", unreadable[0][1])
-        return
-    _parsed(drafts, merged, "、".join(u.name for u in uploads), unreadable)
+        merged.warnings += [f"{name}：{w}" if many else w for w in report.warnings]
+        merged.left_out += [replace(o, reason=f"{name}：{o.reason}") if many else o for o in report.left_out]
+    if not drafts and len(files) == 1 and unreadable:
+        return ("flash", "error", unreadable[0][1])
+    return ("parsed", drafts, merged, "、".join(n for n, _ in files), unreadable)
 
 
 def show_import_summary(report: ImportReport) -> None:
@@ -104,7 +196,13 @@ def page() -> None:
                               "扫描件和图片会逐页做文字识别，请核对识别结果。")
         if st.button("解析文件", icon=":material/upload_file:"):
             _parse_upload()
-            flash("imp_flash")
+    job = st.session_state.get("imp_job")
+    if job is not None and job.finished():  # a parse that ended at once (or while the page was away)
+        _take(job)
+    if "imp_job" in st.session_state:
+        _follow()
+        return
+    flash("imp_flash")
 
     drafts = st.session_state.get("imp_drafts")
     if drafts is None:
