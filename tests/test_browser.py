@@ -246,3 +246,25 @@ def test_sign_in_survives_a_refresh_until_sign_out(kb_home, app_url, browser):
     browser.refresh()
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'input[aria-label="密码"]'))
     assert "已登录" not in browser.find_element(By.TAG_NAME, "body").text
+
+
+def test_cancel_a_long_import_while_it_is_read(kb_home, app_url, browser, tmp_path):
+    """取消导入 pressed in a real browser while a long bulletin is parsed: the page says the import was
+    cancelled and nothing saved, shows no review table, and the knowledge base is unchanged."""
+    from reliability_support import fingerprint, practice_text
+
+    before = fingerprint(kb_home / "reformkb.db")
+    long = tmp_path / "长专报.txt"
+    long.write_text("测试市优化营商环境工作专报\n\n【战术借鉴】\n\n"
+                    + "\n\n".join(practice_text(n, "浏览器") for n in range(8000)) + "\n", encoding="utf-8")
+    browser.get(f"{app_url}/?page=import")
+    wait(browser, lambda d: d.find_element(By.XPATH, "//*[normalize-space(text())='上传文件']")).click()
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, '[data-testid="stFileUploaderDropzoneInput"]')).send_keys(str(long))
+    wait(browser, lambda d: "长专报.txt" in d.find_element(By.TAG_NAME, "body").text)
+    click_button(browser, "解析文件")
+    wait(browser, lambda d: "正在核对 长专报.txt 的段落" in d.find_element(By.TAG_NAME, "body").text)  # the live progress
+    click_button(browser, "取消导入")
+    wait(browser, lambda d: "导入已取消：没有保存任何内容" in d.find_element(By.TAG_NAME, "body").text, 60)
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "核对解析结果" not in body and "取消导入" not in body
+    assert fingerprint(kb_home / "reformkb.db") == before
