@@ -38,3 +38,19 @@ def test_bench_smoke_report():
         assert size["txtai_serve"]["latency"]["hybrid"]["p50_ms"] <= size["txtai_serve"]["latency"]["hybrid"]["p95_ms"]
     else:
         assert "skipped" in proc.stdout
+
+
+@pytest.mark.slow
+def test_bench_imports_smoke_report():
+    """``python -m bench.imports --smoke``: each case imported once in its own process, with its peak memory."""
+    proc = subprocess.run([sys.executable, "-m", "bench.imports", "--smoke"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((ROOT / "bench" / "out" / "results" / "imports-smoke.json").read_text(encoding="utf-8"))
+    cases = result["cases"]
+    assert list(cases) == ["large", "huge-text", "bomb"] and result["limit_mib"] == 1024
+    assert cases["large"]["accepted"] and cases["large"]["added"] > 100
+    for case in ("huge-text", "bomb"):
+        assert not cases[case]["accepted"] and cases[case]["refused"] and cases[case]["under_limit"], cases[case]
+    assert all(0 < c["peak_rss_mib"] and 0 < c["wall_s"] for c in cases.values())
+    assert "| large:" in proc.stdout and "load average" in proc.stdout

@@ -66,6 +66,9 @@ def _start(work: Callable[[_Job], tuple]) -> None:
             job.error = exc
 
     job.thread = threading.Thread(target=run, name="reformkb-import", daemon=True)
+    earlier = st.session_state.get("imp_job")
+    if earlier is not None:
+        earlier.cancel.set()  # one parse per session: a new one replaces the one still running
     st.session_state.pop("imp_drafts", None)
     st.session_state.imp_job = job
     job.thread.start()
@@ -182,19 +185,21 @@ def page() -> None:
     require_editor()
     kb = knowledge_base()
     flash("imp_flash")
+    job = st.session_state.get("imp_job")
+    busy = job is not None and not job.finished()  # the parse buttons wait for the running parse (or its cancel)
     st.toggle("同时导入本地工作动态（【战斗动态】）", value=True, key="imp_actions",
               help="关闭后只导入【战术借鉴】中其他地方的标杆经验。")
     paste, upload = st.tabs(["粘贴专报文字", "上传文件"])
     with paste:
         st.text_area("专报全文", key="imp_text", height=200, label_visibility="collapsed",
                      placeholder="把专报全文粘贴到这里：【战术借鉴】等栏目下的每一段会成为一条待核对的案例。")
-        st.button("解析粘贴的文字", on_click=_parse_pasted, icon=":material/article:")
+        st.button("解析粘贴的文字", on_click=_parse_pasted, icon=":material/article:", disabled=busy)
     with upload:
         # No type= filter: Streamlit's own refusal is in English; read_document refuses other files in Chinese.
         st.file_uploader("专报文件（可一次选多个）", key="imp_file", accept_multiple_files=True,
                          help="Word（.docx/.doc/.wps）、PDF（含扫描件）、OFD、图片（扫描件、手机拍照）、网页（.html/.mhtml）或 .txt；"
                               "扫描件和图片会逐页做文字识别，请核对识别结果。")
-        if st.button("解析文件", icon=":material/upload_file:"):
+        if st.button("解析文件", icon=":material/upload_file:", disabled=busy):
             _parse_upload()
     job = st.session_state.get("imp_job")
     if job is not None and job.finished():  # a parse that ended at once (or while the page was away)
