@@ -3,6 +3,7 @@
     python -m bench.imports                  # full size, 3 runs per case (≈ 10 min on 2 cores)
     python -m bench.imports --smoke          # small sizes, 1 run per case (≈ 1 min)
     python -m bench.imports --runs 5 --cases bomb,huge-text
+    python -m bench.imports --large 12000 --runs 1   # a larger bulletin (embedding dominates: minutes)
 
 Each run of each case is a fresh ``python -m bench.imports --worker`` process that opens a new, empty
 knowledge base (the real model, from ``REFORMKB_MODELS_DIR`` or ``models/``) and calls
@@ -10,7 +11,8 @@ knowledge base (the real model, from ``REFORMKB_MODELS_DIR`` or ``models/``) and
 index → save, the whole import the CLI's ``reformkb import`` does. The cases, built on the fly:
 
 - ``large``: a valid bulletin as a many-page .docx: masthead, 【战术借鉴】 and one synthetic practice
-  (bench/synth.py) per paragraph; accepted, every practice stored and embedded.
+  (bench/synth.py) per paragraph, 3,000 of them (about 0.8 MB of text, some 100 A4 pages); accepted,
+  every practice stored and embedded (a few are refused: their place is not at the start).
 - ``huge-text``: a .docx that unpacks to 100 MB of text without a sentence ending (issue 16's
   1.7 MB file); refused.
 - ``bomb``: a .docx whose document.xml inflates to 2 GiB of zeros while its headers claim 1,000
@@ -45,7 +47,7 @@ MIB = 1024 * 1024
 LIMIT_MIB = 1024  # issue 16: peak memory of any refused import under 1 GiB
 CASES = ("large", "huge-text", "bomb")
 #: per case: (full size, smoke size): practices in the bulletin, MB of text, MiB of zeros
-SIZES = {"large": (12_000, 150), "huge-text": (100, 8), "bomb": (2048, 64)}
+SIZES = {"large": (3_000, 150), "huge-text": (100, 8), "bomb": (2048, 64)}
 TIMEOUT_S = 1800
 
 
@@ -228,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="small sizes, 1 run per case")
     parser.add_argument("--runs", type=int, help="runs per case (default 3; 1 with --smoke)")
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {','.join(CASES)}")
+    parser.add_argument("--large", type=int, help=f"practices in the large bulletin (default {SIZES['large'][0]:,}; "
+                                                  f"{SIZES['large'][1]} with --smoke)")
     parser.add_argument("--worker", nargs=2, metavar=("FILE", "HOME"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -237,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     if set(cases) - set(CASES):
         parser.error(f"unknown cases: {', '.join(sorted(set(cases) - set(CASES)))}")
     runs = args.runs or (1 if args.smoke else 3)
+    if args.large:
+        SIZES["large"] = (args.large, args.large)
     result = run(cases, runs, args.smoke)
     out = RESULTS / ("imports-smoke.json" if args.smoke else "imports.json")
     out.parent.mkdir(parents=True, exist_ok=True)

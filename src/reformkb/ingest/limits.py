@@ -1,4 +1,5 @@
-"""The limits every reader of a bulletin file works within, so that one file cannot exhaust memory or time.
+"""The limits every reader of a bulletin file works within, so that one file cannot exhaust memory or time;
+and :func:`checkpoint`, where an import stops once the person importing has cancelled it.
 
 One :class:`ReadLimits` is passed from the dispatch (:func:`reformkb.ingest.documents.read_pages`) to
 each reader. The defaults suit bulletins (a few pages, a few MB); an administrator raises them through
