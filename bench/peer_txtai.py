@@ -2,8 +2,11 @@
 
 Configuration (everything else is txtai's default)::
 
-    {"path": <models/multilingual-e5-small>, "instructions": {"query": "query: ", "data": "passage: "},
+    {"path": <models/multilingual-e5-small-reformkb>, "instructions": {"query": "query: ", "data": "passage: "},
      "content": True, "hybrid": True}
+
+The model is the one reformkb uses by default (multilingual-e5-small with the project's domain adapter
+merged in, :data:`reformkb.search.e5convert.DEFAULT_MODEL_NAME`), as reformkb converted it into ``models/``.
 
 ``instructions`` gives txtai the model's e5 prompts, as reformkb uses them; ``content`` stores the
 fields so a filter can be written in txtai's SQL; ``hybrid`` is its BM25 + dense fusion.
@@ -25,8 +28,10 @@ import shutil
 import time
 from pathlib import Path
 
+from reformkb.search.e5convert import DEFAULT_MODEL_NAME
+
 ROOT = Path(__file__).resolve().parents[1]
-MODEL_DIR = ROOT / "models" / "multilingual-e5-small"
+MODEL_DIR = ROOT / "models" / DEFAULT_MODEL_NAME
 INSTRUCTIONS = {"query": "query: ", "data": "passage: "}
 
 

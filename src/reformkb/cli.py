@@ -574,7 +574,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="reformkb", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--home", help="知识库目录（含数据库和索引），默认为项目的 kb/ 与 index/；也可用环境变量 REFORMKB_HOME "
                                        "/ folder of the knowledge base")
-    parser.add_argument("--model", help="向量模型目录或名称，默认 multilingual-e5-small / embedding model")
+    parser.add_argument("--model", help="向量模型目录或名称，默认 multilingual-e5-small-reformkb（带本项目的领域适配）；"
+                                        "multilingual-e5-small 为不带适配的基础模型 / embedding model")
     parser.add_argument("--actor", help="操作人（单用户模式下记入审计日志） / who makes the change (single-user mode)")
     parser.add_argument("--user", help="编辑姓名（知识库设置了编辑账号时，修改需登录；密码取自 REFORMKB_PASSWORD 或提示输入）"
                                        " / editor name for sign-in")

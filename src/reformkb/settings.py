@@ -10,6 +10,10 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+# The built-in embedding model: multilingual-e5-small with the domain adapter (e5convert.DEFAULT_MODEL_NAME;
+# not imported from there, so that the core does not import the search wing).
+DEFAULT_MODEL = "multilingual-e5-small-reformkb"
+
 
 def project_root() -> Path:
     """The checkout that holds ``pyproject.toml`` (editable install), else the current directory."""
@@ -49,7 +53,7 @@ class Settings:
     index_dir: Path
     sources_dir: Path
     models_dir: Path
-    model: str = "multilingual-e5-small"
+    model: str = DEFAULT_MODEL  # see reformkb.search.e5convert
     # Hard limits on input, so that one bad file cannot exhaust memory. Documented in docs/.
     max_text_chars: int = 20_000
     max_file_bytes: int = 20 * 1024 * 1024
@@ -87,7 +91,7 @@ class Settings:
             index_dir=index_dir,
             sources_dir=root / "kb" / "sources",
             models_dir=models_dir,
-            model=os.environ.get("REFORMKB_MODEL", "multilingual-e5-small"),
+            model=os.environ.get("REFORMKB_MODEL", DEFAULT_MODEL),
             max_text_chars=_env_int("REFORMKB_MAX_TEXT_CHARS", 20_000),
             max_file_bytes=_env_int("REFORMKB_MAX_FILE_BYTES", 20 * 1024 * 1024),
             max_query_chars=_env_int("REFORMKB_MAX_QUERY_CHARS", 500),

