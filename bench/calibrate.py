@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.quality import DEFAULT_EVAL, ROOT, memoized_query_embeddings, open_eval_kb, read_jsonl, write_report
+from reformkb.search.embedding import model_key
 from reformkb.search.relevance import HEAD, Model, is_latin
 
 CALIBRATION = ROOT / "tests" / "data" / "search"
@@ -45,7 +46,7 @@ DEV_HOME = ROOT / "bench" / "out" / "quality-kb"
 OUT = ROOT / "src" / "reformkb" / "data" / "relevance.json"
 K = HEAD
 FOLDS = 5
-ANSWERED_TARGET = 0.96  # fitted with a margin over the 95 % target
+ANSWERED_TARGET = 0.97  # margin over the 95 % target: the smallest whose 5-fold CV rate reaches 95 % (0.96 gave 94.8 %)
 STRONG_PRECISION = 0.85
 L2 = 1.0
 FEATURES = {
@@ -272,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     dev = read_jsonl(args.eval / "queries-dev.jsonl") if (args.eval / "queries-dev.jsonl").exists() else []
     data, dev_data = {}, {}
     with open_eval_kb(CALIBRATION, HOME) as kb, memoized_query_embeddings(kb):
-        embedding_model = kb.settings.model
+        embedding_model = model_key(kb.settings.model)
         for mode in args.modes:
             data[mode] = collect(kb, queries, mode)
     if dev:

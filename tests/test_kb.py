@@ -9,6 +9,7 @@ from conftest import SEED, make_kb
 
 from reformkb.errors import InputError
 from reformkb.records import KIND_PRACTICE
+from reformkb.search.embedding import model_key
 from reformkb.settings import Settings
 
 SEED_REGIONS = {"长沙市": "湖南省", "株洲市": "湖南省", "衡阳市": "湖南省", "邵阳市": "湖南省", "益阳市": "湖南省",
@@ -196,6 +197,7 @@ def test_index_picks_up_writes_of_another_instance(seeded_kb):
 def test_switching_model_reembeds_only_what_it_must(seeded_kb, tmp_path):
     home = seeded_kb.settings.home
     default_model = seeded_kb.settings.model
+    default_key = model_key(default_model)  # the default model's vectors are keyed with its adapter's version
     seeded_kb.search("中标贷", k=1)
     n = seeded_kb.count()
     seeded_kb.close()
@@ -210,9 +212,9 @@ def test_switching_model_reembeds_only_what_it_must(seeded_kb, tmp_path):
     kb_b.add({"text": NEW_CASE})
     kb_b.close()
     kb_a = KnowledgeBase(settings=Settings.default(home))
-    assert kb_a.store.vector_count(default_model) == n  # nothing re-embedded for the old model yet
+    assert kb_a.store.vector_count(default_key) == n  # nothing re-embedded for the old model yet
     assert kb_a.search("企业开办一日办结", k=1)[0].record.region == "苏州市"
-    assert kb_a.store.vector_count(default_model) == n + 1  # only the record added meanwhile
+    assert kb_a.store.vector_count(default_key) == n + 1  # only the record added meanwhile
     kb_a.close()
 
 

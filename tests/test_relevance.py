@@ -17,6 +17,8 @@ from reformkb.cli import main
 from reformkb.errors import InputError
 from reformkb.kb import KnowledgeBase
 from reformkb.search import relevance
+from reformkb.search.e5convert import BASE_MODEL_NAME, DEFAULT_MODEL_NAME
+from reformkb.search.embedding import model_key
 from reformkb.search.fusion import RELEVANCE_GRADES, answers
 from reformkb.search.segment import simplified
 from reformkb.settings import Settings
@@ -113,7 +115,8 @@ def test_a_closer_record_never_gets_a_lower_probability():
 
 def test_grades_fitted_for_another_embedding_model_are_not_applied():
     assert set(relevance.models("some-other-model")) == {"keyword"}
-    assert set(relevance.models("multilingual-e5-small")) == {"hybrid", "keyword", "semantic"}
+    assert set(relevance.models(model_key(DEFAULT_MODEL_NAME))) == {"hybrid", "keyword", "semantic"}
+    assert set(relevance.models(BASE_MODEL_NAME)) == {"keyword"}  # fitted for the adapted model
 
 
 def test_without_a_model_every_hit_is_related():

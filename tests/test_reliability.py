@@ -43,6 +43,7 @@ from reformkb.cli import main
 from reformkb.errors import InputError, StoreError
 from reformkb.kb import KnowledgeBase
 from reformkb.records import KIND_ACTION, vector_key
+from reformkb.search.embedding import model_key
 from reformkb.search.vectors import _safe_key
 from reformkb.settings import Settings
 from reformkb.store import verify_backup
@@ -71,7 +72,7 @@ def assert_search_agrees(kb: KnowledgeBase) -> None:
     assert index_ids == db_ids
     index = kb._sync_index()
     recs = kb.store.get_many(sorted(db_ids))
-    cached = kb.store.get_vectors(kb.settings.model, [vector_key(r) for r in recs.values()])
+    cached = kb.store.get_vectors(model_key(kb.settings.model), [vector_key(r) for r in recs.values()])
     for rid, rec in recs.items():
         assert np.allclose(index.vector(rid), cached[vector_key(rec)], atol=1e-5)
 
