@@ -4,8 +4,8 @@
     python -m bench.calibrate --write         # ... and write src/reformkb/data/relevance.json
     python -m bench.calibrate --write --out docs/search-quality.md   # ... and the figures into the docs
 
-The calibration set (``tests/data/search/``: 160 practice records of our own, 122 graded queries of
-which 35 have no answer) is loaded into a scratch knowledge base under ``bench/out/`` like the dev
+The calibration set (``tests/data/search/``: 160 practice records of our own and 237 graded queries
+in three files, 79 of them without answer) is loaded into a scratch knowledge base under ``bench/out/`` like the dev
 set in :mod:`bench.quality`. Every query is searched in each mode (k=10); each hit's signals
 (:mod:`reformkb.search.relevance`) and its grade in the set (relevant = grade ≥ 1) make one row.
 
@@ -39,7 +39,7 @@ from reformkb.search.embedding import model_key
 from reformkb.search.relevance import HEAD, Model, is_latin
 
 CALIBRATION = ROOT / "tests" / "data" / "search"
-QUERY_FILES = ("queries.jsonl", "queries-more.jsonl")
+QUERY_FILES = ("queries.jsonl", "queries-more.jsonl", "queries-extra.jsonl")
 FIRST_FILE_QIDS: set[str] = set()  # the qids of QUERY_FILES[0] (its rows are also cross-validated alone)
 HOME = ROOT / "bench" / "out" / "calibration-kb"
 DEV_HOME = ROOT / "bench" / "out" / "quality-kb"

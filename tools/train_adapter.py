@@ -3,7 +3,7 @@
     .venv/bin/python tools/train_adapter.py                # writes src/reformkb/data/e5-adapter.safetensors
     .venv/bin/python tools/train_adapter.py --out /tmp/a.safetensors --epochs 1
 
-Data: the hand-written (query, practice) pairs of ``tests/data/training/`` (390 practices, five
+Data: the hand-written (query, practice) pairs of ``tests/data/training/`` (515 practices, five
 queries each), plus two template queries per practice that name its place (``place_queries``), so
 that the adapter keeps place names in the vectors. Never the dev set of ``../shared/eval`` nor the
 calibration set of ``tests/data/search``: those measure the adapter.
