@@ -13,6 +13,7 @@ from reliability_support import fingerprint, practice_text
 from streamlit.testing.v1 import AppTest
 
 from reformkb.errors import ImportCancelled
+from reformkb.kb import KnowledgeBase
 from reformkb.settings import project_root
 
 CANCELLED = "导入已取消：没有保存任何内容"
@@ -52,14 +53,25 @@ def test_a_cancel_set_before_the_parse_reads_nothing(kb, tmp_path):
         kb.parse_text(bulletin(3), cancel=cancel)
 
 
+def held_at_the_first_paragraph(progress, cancel: threading.Event):
+    """A draft progress that, after the first paragraph, waits for the cancel as a slow file keeps the
+    parse busy: the cancel then surely arrives while the parse is running, however fast the machine."""
+    def held(done: int, total: int) -> None:
+        progress(done, total)
+        if done == 1:
+            cancel.wait(60)
+    return held
+
+
 def test_a_cancel_from_another_thread_stops_a_running_parse(kb):
     before = fingerprint(kb.settings.db_path)
     started, cancel, outcome = threading.Event(), threading.Event(), {}
 
     def work() -> None:
         try:
-            outcome["drafts"] = kb.parse_file(bulletin(3000).encode("utf-8"), "三千段.txt",
-                                              draft_progress=lambda done, total: started.set(), cancel=cancel)[0]
+            progress = held_at_the_first_paragraph(lambda done, total: started.set(), cancel)
+            outcome["drafts"] = kb.parse_file(bulletin(200).encode("utf-8"), "两百段.txt",
+                                              draft_progress=progress, cancel=cancel)[0]
         except ImportCancelled as exc:
             outcome["cancelled"] = exc
 
@@ -96,11 +108,18 @@ def test_the_import_page_cancels_a_long_parse_and_says_nothing_was_saved(seeded_
     home.mkdir()
     shutil.copy(seeded_home / "reformkb.db", home / "reformkb.db")
     monkeypatch.setenv("REFORMKB_HOME", str(home))
+    parse_file = KnowledgeBase.parse_file
+
+    def slow_parse(self, *args, draft_progress, cancel, **kwargs):  # the page's parse, held as above
+        return parse_file(self, *args, draft_progress=held_at_the_first_paragraph(draft_progress, cancel),
+                          cancel=cancel, **kwargs)
+
+    monkeypatch.setattr(KnowledgeBase, "parse_file", slow_parse)
     before = fingerprint(home / "reformkb.db")
     at = AppTest.from_file(str(project_root() / "app.py"), default_timeout=120)
     at.query_params["page"] = "import"
     at.run()
-    at.file_uploader(key="imp_file").upload("长专报.txt", bulletin(8000).encode("utf-8"), "text/plain")
+    at.file_uploader(key="imp_file").upload("长专报.txt", bulletin(200).encode("utf-8"), "text/plain")
     next(b for b in at.button if b.label == "解析文件").click().run()
     assert not at.exception, at.exception
     # still reading after QUICK_S: the page shows the progress and the button
