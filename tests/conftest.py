@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,17 @@ SEED = next((ROOT / "kb" / "sources").glob("*.txt"))
 def make_kb(home: Path, **kwargs) -> KnowledgeBase:
     """A knowledge base in ``home`` whose default content is the project's kb/sources/."""
     return KnowledgeBase(settings=Settings.default(home), **kwargs)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _warm_ups_end_before_exit():
+    """Pages under AppTest load the language model in a daemon thread (app/common.py); Python exiting
+    while one is still inside torch aborts the run ("terminate called without an active exception",
+    exit 134) even though every test passed. The session waits for them before it ends."""
+    yield
+    for thread in threading.enumerate():
+        if thread.name == "reformkb-warm-up":
+            thread.join(300)
 
 
 @pytest.fixture(scope="session")
