@@ -114,6 +114,8 @@ class _Parser(argparse.ArgumentParser):
 
 MODEL_NOTE = ("智能（hybrid，默认）和语义（semantic）检索在每次运行时先加载语言模型，本机约 10–15 秒；"
               "--mode keyword 只按字词检索，不加载模型，约 1 秒返回。similar 和 export --query 也要加载模型。")
+AS_TYPED_HELP = ("按原词检索，不纠正同音错别字（默认会把“企业住销”按“企业注销”检索并提示） / "
+                 "search the query as typed, without correcting homophone typos")
 
 
 def _settings(args):
@@ -358,11 +360,20 @@ def cmd_undelete(args) -> int:
     return 0
 
 
+def _searched_as(hits, out=None) -> None:
+    """Say so when the query was searched as its homophone correction."""
+    if hits and hits[0].searched_as:
+        print(f"检索词可能有同音错别字，已按“{hits[0].searched_as}”检索；要按原词检索，加 --as-typed。",
+              file=out or sys.stdout)
+
+
 def cmd_search(args) -> int:
     with _kb(args) as kb:
-        hits = kb.search(args.query, k=args.k, mode=args.mode, filters=_filters(args))
+        hits = kb.search(args.query, k=args.k, mode=args.mode, filters=_filters(args), as_typed=args.as_typed)
     if not hits and not args.json:
         print("没有找到相关案例：可以换个说法，或去掉筛选条件再试。")
+    if not args.json:
+        _searched_as(hits)
     return _print_hits(hits, args.json, "得分")
 
 
@@ -438,7 +449,8 @@ def cmd_export(args) -> int:
         if args.query:
             from reformkb.search.fusion import answers
 
-            hits = kb.search(args.query, k=args.k, mode=args.mode, filters=_filters(args))
+            hits = kb.search(args.query, k=args.k, mode=args.mode, filters=_filters(args), as_typed=args.as_typed)
+            _searched_as(hits, sys.stderr)
             records = [h.record for h in answers(hits, include_weak=args.include_weak)]
             if hits and not records:
                 print("没有找到高度相关的做法，未导出：可以换个更宽泛的说法，"
@@ -635,6 +647,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["hybrid", "keyword", "semantic"], default="hybrid",
                    help="hybrid 智能（默认）/ keyword 关键词 / semantic 语义")
     _add_filters(p)
+    p.add_argument("--as-typed", action="store_true", help=AS_TYPED_HELP)
     p.add_argument("--json", action="store_true", help="输出 JSON（含全部字段） / print hits as JSON")
     p.set_defaults(func=cmd_search)
 
@@ -675,6 +688,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--query 时也导出相关度较低的结果 / with --query, also export weak hits")
     p.add_argument("-k", type=int, default=50)
     p.add_argument("--mode", choices=["hybrid", "keyword", "semantic"], default="hybrid")
+    p.add_argument("--as-typed", action="store_true", help=AS_TYPED_HELP)
     p.add_argument("--force", action="store_true",
                    help="替换已存在的同名文件（知识库自身的文件永远不会被覆盖） / replace an existing file")
     _add_filters(p)

@@ -310,13 +310,13 @@ class KnowledgeBase:
         return self.records(filters or Filters(), order="latest", limit=hit_count(k))
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid", filters: Filters | None = None,
-               **filter_kwargs) -> list[Hit]:
+               as_typed: bool = False, **filter_kwargs) -> list[Hit]:
         """The k best records for ``query``. Modes: hybrid (default), keyword, semantic.
 
         Filters may be given as a :class:`Filters` or as keywords (province=, region=, topic=, …).
-        Raises InputError for an empty or punctuation-only query, an unknown mode or region.
-        """
-        return self.searcher.search(query, hit_count(k), mode, self._filters(filters, filter_kwargs))
+        Raises InputError for an empty or punctuation-only query, an unknown mode or region. Homophone
+        typos are corrected (企业住销 is searched as 企业注销, ``hit.searched_as``) unless ``as_typed``."""
+        return self.searcher.search(query, hit_count(k), mode, self._filters(filters, filter_kwargs), as_typed)
 
     def _filters(self, filters: Filters | None, kwargs: dict) -> Filters:
         return search_filters(filters, kwargs, self.gazetteer)

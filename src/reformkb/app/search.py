@@ -23,6 +23,18 @@ MAX_LATEST = 200  # newest cases listed page by page when nothing is typed
 SEARCH_FILTERS = {"province": "", "region": None, "topic": "", "source": "", "date_from": None, "date_to": None}
 
 
+def _search_as_typed(query: str) -> None:
+    st.session_state.s_as_typed = query
+
+
+def _searched_as(hits: list[Hit], query: str) -> None:
+    """When the query was searched as its homophone correction: say so, and offer it as typed."""
+    if hits and hits[0].searched_as:
+        row = st.container(horizontal=True, vertical_alignment="center")
+        row.info(f"检索词可能有同音错别字，已按“{ui.plain(hits[0].searched_as)}”检索。", icon=":material/spellcheck:")
+        row.button(f"仍按“{query}”检索", key="s_as_typed_btn", on_click=_search_as_typed, args=(query,))
+
+
 def _clear_filters() -> None:
     for key, value in SEARCH_FILTERS.items():
         st.session_state[key] = value
@@ -127,7 +139,9 @@ def page() -> None:
     with reported():
         if query.strip():
             with st.spinner("正在检索……"):
-                hits = kb.search(query, k=MAX_HITS, mode=mode, filters=filters)
+                hits = kb.search(query, k=MAX_HITS, mode=mode, filters=filters,
+                                 as_typed=st.session_state.get("s_as_typed") == query)
+            _searched_as(hits, query)
             shown = [h for h in hits if h.relevance != "weak"]
             weak = [h for h in hits if h.relevance == "weak"]
         else:

@@ -16,7 +16,16 @@ from reformkb.ingest.regions import Gazetteer, normalize
 from reformkb.ingest.topics import nearest_topic, normalize_topic
 from reformkb.records import KIND_PRACTICE, Record
 from reformkb.search import relevance
-from reformkb.search.fusion import MODES, Filters, Hit, fts_phrase, matched_terms, parse_query, rank
+from reformkb.search.fusion import (
+    MODES,
+    Filters,
+    Hit,
+    corrected_query,
+    fts_phrase,
+    matched_terms,
+    parse_query,
+    rank,
+)
 from reformkb.search.glossary import Glossary
 from reformkb.search.keeper import IndexKeeper
 from reformkb.settings import Settings
@@ -101,20 +110,23 @@ class Searcher:
         self._lock = threading.Lock()
         self._postings_cache: tuple[int, dict] = (0, {})
 
-    def search(self, query: str, k: int, mode: str, filters: Filters) -> list[Hit]:
+    def search(self, query: str, k: int, mode: str, filters: Filters, as_typed: bool = False) -> list[Hit]:
         """The k best records for ``query`` (see :meth:`KnowledgeBase.search`)."""
         if mode not in MODES:
             raise InputError(f"未知的检索方式“{mode}”：可选 hybrid（智能）、keyword（关键词）、semantic（语义）。")
         q = parse_query(query, self.settings.max_query_chars, self.glossary)
         k = max(1, min(int(k), 1000))
-        ranked = rank(q, mode, k, SearchBackend(self, filters, dense=mode != "keyword"))[:k]
+        backend = SearchBackend(self, filters, dense=mode != "keyword")
+        if not as_typed:
+            q = corrected_query(q, backend, self.glossary)
+        ranked = rank(q, mode, k, backend)[:k]
         found = self.store.get_many([s.id for s in ranked])
         ranked = [s for s in ranked if s.id in found]
         texts = [f"{found[s.id].title} {found[s.id].text}" for s in ranked]
         sigs = relevance.signals(q, ranked, texts)
         hits = [Hit(found[s.id], s.score, s.lexical, s.semantic,
                     matched_terms(q, found[s.id].title + found[s.id].text), s.boost,
-                    relevance=g, relevance_p=p, signals=sig)
+                    relevance=g, relevance_p=p, signals=sig, searched_as=q.text if q.typed else "")
                 for s, sig, (g, p) in zip(ranked, sigs, relevance.grade(sigs, mode, embedding_model=self.keeper.model_key))]
         if mode != "keyword" and any(not h.record.topics for h in hits):  # keyword search loads no model
             for hit, topic in zip(hits, self.suggest_topics([h.record for h in hits])):

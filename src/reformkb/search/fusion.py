@@ -3,7 +3,10 @@
 **Query understanding** (:func:`parse_query`). The query is normalized (NFKC, traditional-only
 characters to simplified, control characters out), cut into content words (jieba with the domain
 dictionary) and character bigrams, matched against the glossary (each evoked group is a
-:class:`~reformkb.search.glossary.Concept`), and scanned for place names (长沙, 湖南省 …).
+:class:`~reformkb.search.glossary.Concept`), and scanned for place names (长沙, 湖南省 …). Unless the
+search is ``as_typed``, homophone typos are then corrected against the records' own bigrams
+(:func:`corrected_query`, :mod:`reformkb.search.homophones`: 企业住销 is searched as 企业注销 in every
+mode, and :attr:`Hit.searched_as` says so).
 
 **Keyword search** runs SQLite FTS5 over two views of each record (jieba words and character bigrams,
 see :mod:`reformkb.search.segment`), ranked by BM25 with column weights :data:`WORDS_WEIGHT` and
@@ -12,7 +15,7 @@ other terms of every glossary group it evokes, so "公司不开了" also finds "
 quoted: user text is never FTS syntax.
 
 **Semantic search** embeds the query (e5 "query: " prompt) and asks the vector index for the nearest
-records. On its own (``mode="semantic"``) it uses the query exactly as typed.
+records. On its own (``mode="semantic"``) it uses the query as typed (after the homophone check).
 
 **Hybrid search** (:func:`rank`) is what users get by default. Plain reciprocal-rank fusion barely
 beats dense retrieval alone and lets BM25's noise (an English query over Chinese text, a typo, a
@@ -53,7 +56,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -61,6 +64,7 @@ import numpy as np
 from reformkb.errors import InputError
 from reformkb.ingest.regions import Region, gazetteer
 from reformkb.records import KIND_PRACTICE, Record, check_encoding, has_content
+from reformkb.search import homophones
 from reformkb.search.glossary import Concept, Glossary
 from reformkb.search.segment import bigrams, simplified, words
 
@@ -79,6 +83,7 @@ FEEDBACK_DOCS = 2  # pseudo-relevance feedback: how many top fused records move 
 FEEDBACK_WEIGHT = 0.5  # ... and how far (0 turns feedback off)
 REGION_BOOST = 0.3  # added to the fused score of records in a region the query names
 WORDS_WEIGHT, GRAMS_WEIGHT = 1.0, 0.5  # BM25 column weights: jieba words, character bigrams
+HOLDERS_CAP = 20  # homophone correction: records holding a bigram (or trigram) are counted up to this
 POSTINGS_BUDGET = 50_000  # keyword side: summed document counts of the terms ranked (see affordable_terms)
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
@@ -165,11 +170,12 @@ class Hit:
     relevance_p: float | None = None  # the calibrated probability behind it (None: not calibrated)
     signals: dict = field(default_factory=dict, repr=False)  # what the grade was computed from
     suggested_topic: str = ""  # for a record without topics: the nearest topic by the model (a suggestion)
+    searched_as: str = ""  # the query as searched, when it was the homophone correction of what was typed
 
     def to_dict(self) -> dict:
         return {"score": round(self.score, 4), "relevance": self.relevance,
                 "relevance_p": None if self.relevance_p is None else round(self.relevance_p, 3),
-                "suggested_topic": self.suggested_topic,
+                "suggested_topic": self.suggested_topic, "searched_as": self.searched_as,
                 "lexical": None if self.lexical is None else round(self.lexical, 4),
                 "semantic": None if self.semantic is None else round(self.semantic, 4),
                 "boost": round(self.boost, 4),
@@ -196,6 +202,7 @@ class Query:
     grams: list[str]
     concepts: list[Concept] = field(default_factory=list)
     regions: list[Region] = field(default_factory=list)
+    typed: str = ""  # the query as typed, when ``text`` is its homophone correction (corrected_query)
 
     @property
     def expansions(self) -> list[str]:
@@ -257,6 +264,16 @@ def parse_query(text: str, max_chars: int, glossary: Glossary | None = None) -> 
         raise InputError("检索词里只有标点或符号：请输入要找的做法，例如“企业注销提速”。")
     concepts = glossary.concepts(text) if glossary is not None else []
     return Query(text, words(text), bigrams(text), concepts, gazetteer().find_all(text))
+
+
+def corrected_query(q: Query, backend: "Backend", glossary: Glossary | None = None) -> Query:
+    """``q`` with its homophone typos corrected against the records' own bigrams
+    (:func:`reformkb.search.homophones.corrected`: 企业住销 is searched as 企业注销), else ``q`` itself.
+    Only what no record holds is changed, so the keyword side loses no match the typed text had."""
+    fixed = homophones.corrected(q.text, lambda chars: backend.postings("grams", " ".join(bigrams(chars)), HOLDERS_CAP))
+    if fixed == q.text:
+        return q
+    return replace(parse_query(fixed, len(fixed), glossary), typed=q.text)
 
 
 def matched_terms(query: Query, text: str) -> list[str]:
