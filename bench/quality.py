@@ -231,6 +231,7 @@ def _patched(obj, **values):
 
 def _ablations(kb: KnowledgeBase) -> dict:
     """name → a context manager that takes one mechanism of :func:`reformkb.search.fusion.rank` out."""
+    from reformkb.search import homophones
     from reformkb.search.glossary import Glossary
 
     return {
@@ -241,6 +242,7 @@ def _ablations(kb: KnowledgeBase) -> dict:
             search_module, query_vector=lambda q, backend, own=None: backend.embed_queries([q.text])[0]),
         "without pseudo-relevance feedback": lambda: knobs(FEEDBACK_WEIGHT=0.0),
         "without the region boost": lambda: knobs(REGION_BOOST=0.0),
+        "without homophone correction": lambda: _patched(homophones, MAX_CHARS=0),
     }
 
 

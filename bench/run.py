@@ -21,7 +21,8 @@ What is measured, per size (records from :mod:`bench.synth`, marked synthetic):
   embedding-only rate. The embedding-only rate is the same model on a sample of the same texts, in the
   same process, right after the ingest.
 - query latency: p50/p95 in ms, warm (one untimed pass first), k=10, per mode, with and without a
-  selective filter (one region: about 1/490 of the records); query embedding included.
+  selective filter (one region: about 1/490 of the records); query embedding included; and hybrid
+  "as typed" (``as_typed=True``: without the homophone check), to show what that check costs.
 - cold start: from the parent starting the worker process to the first answer (hybrid, and keyword).
 - memory: VmHWM of the ingest and of the serving process; disk: database (+WAL) and index files.
 """
@@ -270,6 +271,9 @@ def w_rk_serve(home: str, t_spawn: float, passes: int, n_queries: int, mode: str
             ms = _latencies(lambda q, m=m, counts=counts: counts.append(len(kb.search(q, k=10, mode=m, region=FILTER_REGION))),
                             queries, passes)
             out["latency"][m + "+filter"] = {**latency_summary(ms), "mean_hits": round(statistics.mean(counts), 1)}
+        # what the homophone check costs: the same hybrid searches as typed (no check), in the same process
+        out["latency"]["hybrid as typed"] = latency_summary(
+            _latencies(lambda q: kb.search(q, k=10, mode="hybrid", as_typed=True), queries, passes))
         out["filter_share"] = round(kb.count(__import__("reformkb.search.fusion", fromlist=["Filters"]).Filters(region=FILTER_REGION)) / kb.count(), 5)
     out.update(proc_status())
     kb.close()

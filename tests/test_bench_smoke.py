@@ -31,6 +31,8 @@ def test_bench_smoke_report():
             lat = serve["latency"][key]
             assert 0 < lat["p50_ms"] <= lat["p95_ms"], (key, lat)
     assert serve["latency"]["hybrid+filter"]["mean_hits"] <= 10
+    as_typed = serve["latency"]["hybrid as typed"]  # hybrid without the homophone check, for its cost
+    assert 0 < as_typed["p50_ms"] <= as_typed["p95_ms"]
     assert serve["cold_start_s"] > 0 and serve["first_hits"] == 10
     assert 0 < size["reformkb_cold_keyword"]["cold_start_s"]
     if result["txtai"]:
