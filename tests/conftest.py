@@ -50,12 +50,18 @@ def seeded_home(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def seeded_kb(seeded_home, tmp_path):
-    """A fresh copy of the knowledge base built from the seed bulletin."""
+def seeded_copy(seeded_home, tmp_path) -> Path:
+    """A folder of its own holding a fresh copy of the seed knowledge base's database."""
     home = tmp_path / "kb"
     home.mkdir()
     shutil.copy(seeded_home / "reformkb.db", home / "reformkb.db")
-    kb = make_kb(home)
+    return home
+
+
+@pytest.fixture
+def seeded_kb(seeded_copy):
+    """A fresh copy of the knowledge base built from the seed bulletin."""
+    kb = make_kb(seeded_copy)
     yield kb
     kb.close()
 

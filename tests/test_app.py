@@ -6,7 +6,6 @@ dir) and checks what a member of staff would see, and what ended up in the knowl
 from __future__ import annotations
 
 import re
-import shutil
 import threading
 
 import pytest
@@ -48,13 +47,10 @@ BULLETIN = """测试市优化营商环境工作专报
 
 
 @pytest.fixture
-def home(seeded_home, tmp_path, monkeypatch):
+def home(seeded_copy, monkeypatch):
     """A fresh copy of the seed knowledge base, which the app opens through REFORMKB_HOME."""
-    home = tmp_path / "kb"
-    home.mkdir()
-    shutil.copy(seeded_home / "reformkb.db", home / "reformkb.db")
-    monkeypatch.setenv("REFORMKB_HOME", str(home))
-    return home
+    monkeypatch.setenv("REFORMKB_HOME", str(seeded_copy))
+    return seeded_copy
 
 
 def open_app(page: str = "search") -> AppTest:

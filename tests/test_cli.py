@@ -19,11 +19,8 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def home(seeded_home, tmp_path):
-    target = tmp_path / "kb"
-    target.mkdir()
-    shutil.copy(seeded_home / "reformkb.db", target / "reformkb.db")
-    return str(target)
+def home(seeded_copy):
+    return str(seeded_copy)
 
 
 def test_search_json_ranks_changsha_first(capsys, home):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections import Counter
 
 import pytest
@@ -87,15 +86,8 @@ def test_keyword_search_as_typed_finds_what_the_typo_holds_only(seeded_kb):
     assert all("中标贷" not in h.matched for h in typed)
 
 
-@pytest.fixture
-def home(seeded_home, tmp_path):
-    target = tmp_path / "kb"
-    target.mkdir()
-    shutil.copy(seeded_home / "reformkb.db", target / "reformkb.db")
-    return target
-
-
-def test_the_cli_says_what_it_searched_and_how_to_search_as_typed(capsys, home):
+def test_the_cli_says_what_it_searched_and_how_to_search_as_typed(capsys, seeded_copy):
+    home = seeded_copy
     assert main(["--home", str(home), "search", "企业住销", "--mode", "keyword"]) == 0
     out = capsys.readouterr().out
     assert "已按“企业注销”检索" in out and "--as-typed" in out and "长沙市" in out
@@ -105,8 +97,8 @@ def test_the_cli_says_what_it_searched_and_how_to_search_as_typed(capsys, home):
     assert json.loads(capsys.readouterr().out)[0]["searched_as"] == "企业注销"
 
 
-def test_the_search_page_says_what_it_searched_and_offers_the_query_as_typed(home, monkeypatch):
-    monkeypatch.setenv("REFORMKB_HOME", str(home))
+def test_the_search_page_says_what_it_searched_and_offers_the_query_as_typed(seeded_copy, monkeypatch):
+    monkeypatch.setenv("REFORMKB_HOME", str(seeded_copy))
     at = AppTest.from_file(str(project_root() / "app.py"), default_timeout=120)
     at.query_params["page"] = "search"
     at.run()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 from conftest import SEED
@@ -29,11 +28,8 @@ BULLETIN = """黄冈市优化营商环境专刊
 
 
 @pytest.fixture
-def home(seeded_home, tmp_path):
-    target = tmp_path / "kb"
-    target.mkdir()
-    shutil.copy(seeded_home / "reformkb.db", target / "reformkb.db")
-    return target
+def home(seeded_copy):
+    return seeded_copy
 
 
 @pytest.fixture
