@@ -363,8 +363,9 @@ def cmd_undelete(args) -> int:
 def _searched_as(hits, out=None) -> None:
     """Say so when the query was searched as its homophone correction."""
     if hits and hits[0].searched_as:
-        print(f"检索词可能有同音错别字，已按“{hits[0].searched_as}”检索；要按原词检索，加 --as-typed。",
-              file=out or sys.stdout)
+        from reformkb.search.fusion import SEARCHED_AS
+
+        print(SEARCHED_AS.format(hits[0].searched_as) + "要按原词检索，加 --as-typed。", file=out or sys.stdout)
 
 
 def cmd_search(args) -> int:

@@ -9,7 +9,7 @@ from reformkb.app.common import clear_ticks, counted, export_bar, knowledge_base
 from reformkb.ingest.topics import topic_names
 from reformkb.kb import KnowledgeBase
 from reformkb.records import KIND_PRACTICE, Record
-from reformkb.search.fusion import Filters, Hit
+from reformkb.search.fusion import SEARCHED_AS, Filters, Hit
 
 MODES = {"hybrid": "智能", "keyword": "关键词", "semantic": "语义"}
 MODE_HELP = "智能：兼顾字面和意思（推荐）；关键词：只找包含这些字词的案例；语义：按意思找，说法不同也能找到。"
@@ -31,7 +31,7 @@ def _searched_as(hits: list[Hit], query: str) -> None:
     """When the query was searched as its homophone correction: say so, and offer it as typed."""
     if hits and hits[0].searched_as:
         row = st.container(horizontal=True, vertical_alignment="center")
-        row.info(f"检索词可能有同音错别字，已按“{ui.plain(hits[0].searched_as)}”检索。", icon=":material/spellcheck:")
+        row.info(SEARCHED_AS.format(ui.plain(hits[0].searched_as)), icon=":material/spellcheck:")
         row.button(f"仍按“{query}”检索", key="s_as_typed_btn", on_click=_search_as_typed, args=(query,))
 
 

@@ -73,6 +73,7 @@ RELEVANCE_GRADES = ("strong", "related", "weak")  # Hit.relevance, best first
 #: How each grade is named to users.
 RELEVANCE_LABELS = {"strong": "高度相关", "related": "相关", "weak": "相关度较低"}
 #: What to say when no hit is better than weak (the closest few may follow, below this line).
+SEARCHED_AS = "检索词可能有同音错别字，已按“{}”检索。"  # Hit.searched_as, said by the page and the CLI
 NOTHING_CLOSE = "没有找到高度相关的做法。下面是意思最接近的几条，仅供参考；可以换个更宽泛的说法再试。"
 
 # -- the knobs (see the module docstring and docs/search-quality.md) ---------------------------------
@@ -269,7 +270,9 @@ def parse_query(text: str, max_chars: int, glossary: Glossary | None = None) -> 
 def corrected_query(q: Query, backend: "Backend", glossary: Glossary | None = None) -> Query:
     """``q`` with its homophone typos corrected against the records' own bigrams
     (:func:`reformkb.search.homophones.corrected`: 企业住销 is searched as 企业注销), else ``q`` itself.
-    Only what no record holds is changed, so the keyword side loses no match the typed text had."""
+    A character is changed only where one of its bigrams is held by no record; the typed text's other
+    bigram at that place is given up with it (一件事一次办 → 一件时一次办 loses 件事), which is why every
+    hit says what was searched."""
     fixed = homophones.corrected(q.text, lambda chars: backend.postings("grams", " ".join(bigrams(chars)), HOLDERS_CAP))
     if fixed == q.text:
         return q

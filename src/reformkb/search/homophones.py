@@ -11,13 +11,11 @@ records holds is never the outcome of a correction. See docs/search-quality.md, 
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable
 from importlib import resources
 
-from reformkb.search.segment import STOPWORDS
+from reformkb.search.segment import CJK_RUN, STOPWORDS
 
-_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 #: Longer queries are left as typed: they carry enough context for the semantic side, and every
 #: character checked costs lookups of its bigrams.
 MAX_CHARS = 12
@@ -45,9 +43,9 @@ def corrected(text: str, holders: Callable[[str], int]) -> str:
     three characters are held most is taken. Only runs of three CJK characters or more are checked
     (two carry too little evidence), left to right, a corrected character counting as typed for the
     next; function words (吗, 的 …) are never replaced."""
-    if sum(len(run) for run in _CJK_RUN.findall(text)) > MAX_CHARS:
+    if sum(len(run) for run in CJK_RUN.findall(text)) > MAX_CHARS:
         return text
-    return _CJK_RUN.sub(lambda m: _run_corrected(m.group(), holders), text)
+    return CJK_RUN.sub(lambda m: _run_corrected(m.group(), holders), text)
 
 
 def _with(chars: list[str], i: int, c: str, span: range) -> str:

@@ -14,7 +14,7 @@ from importlib import resources
 
 import jieba
 
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORDISH = re.compile(r"[\w\u3400-\u4dbf\u4e00-\u9fff]")
 # Function words that carry no meaning for search; kept short on purpose.
 STOPWORDS = frozenset(
@@ -68,7 +68,7 @@ def words(text: str) -> list[str]:
 def bigrams(text: str) -> list[str]:
     """Character bigrams of each CJK run (a lone CJK character stands for itself)."""
     out = []
-    for run in _CJK_RUN.findall(text):
+    for run in CJK_RUN.findall(text):
         if len(run) == 1:
             out.append(run)
         else:
