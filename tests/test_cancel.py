@@ -3,7 +3,6 @@ OCR, before a paragraph or row) with ImportCancelled, and nothing of it is store
 「取消导入」 button sets that event while the file is read (AppTest, the real app.py)."""
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 
@@ -103,10 +102,8 @@ def test_a_cancel_stops_ocr_between_pages(kb):
 
 
 # -- the import page ---------------------------------------------------------------------------------
-def test_the_import_page_cancels_a_long_parse_and_says_nothing_was_saved(seeded_home, tmp_path, monkeypatch):
-    home = tmp_path / "kb"
-    home.mkdir()
-    shutil.copy(seeded_home / "reformkb.db", home / "reformkb.db")
+def test_the_import_page_cancels_a_long_parse_and_says_nothing_was_saved(seeded_copy, monkeypatch):
+    home = seeded_copy
     monkeypatch.setenv("REFORMKB_HOME", str(home))
     parse_file = KnowledgeBase.parse_file
 

@@ -5,9 +5,9 @@
 
 The readings are pypinyin's (MIT License, https://github.com/mozillazg/python-pinyin; its character
 data comes from pinyin-data), each character's most common reading (the one a pinyin input method
-offers it under first; 长 is chang, not zhang), without tones. One line a
-reading: the syllable, a tab, then its characters. Only the 6,763 characters of GB 2312 (the
-simplified set the records are written in) are listed. ``reformkb.search.homophones`` reads the file
+offers it under first; 长 is chang, not zhang), without tones. One line a reading: the syllable, a
+tab, then its characters. Only the 6,763 characters of GB 2312 (the simplified set the records are
+written in) are listed. ``reformkb.search.homophones`` reads the file
 to correct homophone typos in queries (企业住销 → 企业注销); the package does not depend on pypinyin.
 """
 from __future__ import annotations
