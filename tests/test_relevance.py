@@ -11,6 +11,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from reformkb.cli import main
@@ -236,3 +237,24 @@ def test_the_fitted_threshold_keeps_the_answered_target_and_flags_what_it_can():
     t = calibrate.targets(model, entries)
     assert t["answered_not_weak"] >= calibrate.ANSWERED_TARGET
     assert t["noanswer_weak"] == 1.0  # separable: every no-answer query's top hit is weak
+
+
+def test_queries_without_answer_weigh_as_much_as_the_answerable_ones_in_the_fit():
+    from bench import calibrate
+
+    entries = [_entry(f"A{i}", "keyword", [(0.86, 2), (0.80, 0)]) for i in range(6)]
+    entries += [_entry(f"N{i}", "noanswer", [(0.82, 0), (0.79, 0)]) for i in range(2)]
+    weight = calibrate.balance(entries)
+    assert list(weight) == [1.0] * 12 + [3.0] * 4  # 6 answerable, 2 without: their rows count 3 times
+    assert weight[:12].sum() == weight[12:].sum()
+    # a heavier negative row pulls the fitted probability near it down
+    x = np.array([[0.1], [0.5], [0.9], [0.4]])
+    y = np.array([0.0, 1.0, 1.0, 0.0])
+
+    def p(fitted, v: float) -> float:
+        mean, scale, coef, b = fitted
+        return float(1 / (1 + np.exp(-(b + ((np.array([v]) - mean) / scale) @ coef))))
+
+    plain = calibrate.fit_logistic(x, y)
+    heavier = calibrate.fit_logistic(x, y, weight=np.array([1.0, 1.0, 1.0, 3.0]))
+    assert p(heavier, 0.45) < p(plain, 0.45) - 0.02
