@@ -370,6 +370,9 @@ def test_unresolved_places_are_confirmed_or_added(home, model):
         assert kb.unresolved_places() == []
         assert {r.region for r in kb.records(Filters(region="浏阳市"))} == {"大瑶镇"}
         assert kb.prepare({"text": TEXT.format(n=9), "region": "浏阳大瑶镇"}).region == "大瑶镇"
+        # a query naming the county lifts the records of the places inside it
+        boosts = {h.record.region: h.boost for h in kb.search("浏阳 营商环境", k=10)}
+        assert boosts["大瑶镇"] > 0 and boosts["长沙市"] == 0
     assert (home / PLACES_FILE).read_text(encoding="utf-8").splitlines()[1].startswith("大瑶镇\t")
     with open_kb(home, model) as kb:  # read again by a new process
         assert kb.gazetteer.lookup("大瑶镇").county == "浏阳市"

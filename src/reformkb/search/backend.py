@@ -97,9 +97,9 @@ class SearchBackend:
     def in_regions(self, regions) -> list[int]:
         names = [r.name for r in regions]
         marks = ",".join("?" for _ in names)
-        where = f"(region IN ({marks}) OR city IN ({marks}) OR province IN ({marks}))"
+        where = f"(region IN ({marks}) OR county IN ({marks}) OR city IN ({marks}) OR province IN ({marks}))"
         own, params = self.filters.sql(alias="")
-        return self.store.ids(f"{where} AND {own}" if own else where, names * 3 + params)
+        return self.store.ids(f"{where} AND {own}" if own else where, names * 4 + params)
 
 
 class Searcher:
