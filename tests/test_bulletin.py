@@ -173,3 +173,22 @@ def test_corrupt_documents(tmp_path, suffix, content, message):
     path.write_bytes(content)
     with pytest.raises(InputError, match=message):
         read_document(path)
+
+
+def test_action_labels_that_start_with_a_place_give_the_place(tmp_path):
+    from reformkb.ingest.pipeline import parse_file
+    from reformkb.settings import Settings
+
+    text = ("南京市优化营商环境工作专报\n第 3 期\n【战术借鉴】\n"
+            "长沙市：推行“无证明城市”建设，企业注销时间由20个工作日压缩至0.5个工作日。\n【战斗动态】\n"
+            "鼓楼区：3月14日，召开优化营商环境推进会，部署企业开办提速工作。\n"
+            "江宁区税务局：推出“非接触式”办税，线上办税率达到96%。\n"
+            "市税务局：推出“非接触式”办税，线上办税率达到95%。\n")
+    records, _ = parse_file(text.encode("utf-8"), Settings.default(tmp_path), "nanjing.txt")
+    actions = {r.text[:3]: r for r in records if r.kind == KIND_ACTION}
+    # an ambiguous district (four cities have a 鼓楼区) is the one of the bulletin's home city
+    assert (actions["鼓楼区"].city, actions["鼓楼区"].region, actions["鼓楼区"].agency) == ("南京市", "鼓楼区", "")
+    # a place with its agency: the place is the district, the agency what follows it
+    assert (actions["江宁区"].region, actions["江宁区"].agency) == ("江宁区", "税务局")
+    # an agency without a place is the home city's
+    assert (actions["市税务"].region, actions["市税务"].agency) == ("南京市", "市税务局")

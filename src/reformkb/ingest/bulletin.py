@@ -660,6 +660,15 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
         emit(intro[0], None)
 
 
+def _names_place(label: str) -> bool:
+    """Whether a local-action label starts with a place, also an ambiguous one (鼓楼区) or one followed
+    by a smaller place or an agency (江宁区大学城街道, 江宁区税务局): the label is then the record's
+    place field, read as any place field is (the agency split off, the ambiguity settled by the
+    bulletin's home). ``市税务局`` names no place: it is the agency, the place is the bulletin's home."""
+    placement = gazetteer().resolve(label)
+    return bool(placement.region or placement.candidates or placement.parent)
+
+
 def _action_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> None:
     number = 0
     for what, item in section.items:
@@ -667,7 +676,7 @@ def _action_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> Non
             continue
         number += 1
         body, tag = _action_draft(item if what == "para" else "".join(item))
-        is_place = bool(tag) and gazetteer().lookup(tag) is not None
+        is_place = bool(tag) and _names_place(tag)
         lead = None if tag else leading_places(body)  # 冷水滩区推行…, without a colon
         region = tag if is_place else lead.span if lead else parsed.home_region
         parsed.drafts.append(Draft(body, region, "" if is_place else tag, KIND_ACTION, section.name or label, number))
