@@ -109,7 +109,7 @@ def test_shipped_models_cover_every_mode_and_grade_by_thresholds():
 def test_a_closer_record_never_gets_a_lower_probability():
     model = relevance.models()["hybrid"]
     base = {"latin": 0.0, "latin_words": 0, "cosine": 0.85, "cosine_best": 0.85, "cosine_gap": 0.0,
-            "coverage": 0.5, "coverage_best": 0.5, "lexical": 0.5, "score_gap": 0.0, "rank": 0.0}
+            "coverage": 0.5, "coverage_best": 0.5, "lexical": 0.5, "rank": 0.0}
     closer = dict(base, cosine=0.9, cosine_best=0.9)
     assert model.probability(closer) > model.probability(base)
 
@@ -258,3 +258,14 @@ def test_queries_without_answer_weigh_as_much_as_the_answerable_ones_in_the_fit(
     plain = calibrate.fit_logistic(x, y)
     heavier = calibrate.fit_logistic(x, y, weight=np.array([1.0, 1.0, 1.0, 3.0]))
     assert p(heavier, 0.45) < p(plain, 0.45) - 0.02
+
+
+def test_a_model_over_a_signal_not_computed_grades_nothing(monkeypatch):
+    relevance._shipped.cache_clear()
+    monkeypatch.setattr(relevance, "SIGNALS", tuple(s for s in relevance.SIGNALS if s != "cosine"))
+    try:
+        shipped = relevance.models()
+        assert "keyword" in shipped and "hybrid" not in shipped and "semantic" not in shipped
+        assert relevance.grade([{"latin": 0.0}], "hybrid") == [("related", None)]
+    finally:
+        relevance._shipped.cache_clear()

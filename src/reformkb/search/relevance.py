@@ -14,7 +14,9 @@ grows with the knowledge base):
   the record uses another expression of a glossary group the word belongs to), and
   ``coverage_best``: the best coverage among the first :data:`HEAD` hits;
 - ``lexical``: BM25 relative to the best lexical hit (0 when keyword search did not find it);
-- ``score_gap``: the fused score's distance to the top hit's; ``rank``: log(1 + position);
+- ``rank``: log(1 + position) (keyword mode only: the hybrid and semantic grades judge a hit by
+  what it holds, not where it ranks, since a relevant record ranked below an unrelated one must
+  still come out relevant);
 - ``latin``: the share of the query's letters that are Latin (English queries have lower cosines).
 
 A logistic model per search mode turns them into the probability that the record is relevant
@@ -45,7 +47,7 @@ LATIN = 0.5
 #: Query-level signals (``*_best``) are taken over this many first hits, whatever k is.
 HEAD = 10
 
-SIGNALS = ("latin", "cosine", "cosine_best", "cosine_gap", "coverage", "coverage_best", "lexical", "score_gap", "rank")
+SIGNALS = ("latin", "cosine", "cosine_best", "cosine_gap", "coverage", "coverage_best", "lexical", "rank")
 _FALLBACK = "related"
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
@@ -92,7 +94,9 @@ def _shipped() -> tuple[str, dict[str, Model]]:
         raw = json.loads(resources.files("reformkb.data").joinpath("relevance.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
         return "", {}
-    return raw.get("embedding_model", ""), {mode: Model.from_dict(d) for mode, d in raw.get("models", {}).items()}
+    fitted = {mode: Model.from_dict(d) for mode, d in raw.get("models", {}).items()}
+    # a model over a signal this code no longer computes (fitted by another version) grades nothing
+    return raw.get("embedding_model", ""), {mode: m for mode, m in fitted.items() if set(m.features) <= set(SIGNALS)}
 
 
 def models(embedding_model: str | None = None) -> dict[str, Model]:
@@ -129,11 +133,9 @@ def signals(q: Query, ranked: Sequence[Scored], texts: Sequence[str]) -> list[di
     cosines = [s.cosine if s.cosine is not None else 0.0 for s in ranked]
     cos_best = max(cosines[:HEAD])
     cov_best = max(coverage[:HEAD])
-    top = ranked[0].score
     latin, latin_words = latin_share(q.text), len(_LATIN_WORD.findall(q.text))
     return [{"latin": latin, "latin_words": latin_words, "cosine": c, "cosine_best": cos_best, "cosine_gap": cos_best - c, "coverage": cov,
-             "coverage_best": cov_best, "lexical": s.lexical or 0.0, "score_gap": top - s.score,
-             "rank": math.log1p(i)}
+             "coverage_best": cov_best, "lexical": s.lexical or 0.0, "rank": math.log1p(i)}
             for i, (s, c, cov) in enumerate(zip(ranked, cosines, coverage))]
 
 
