@@ -240,7 +240,7 @@ def cached_count() -> int:
     if not (CACHE_HOME / "reformkb.db").exists():
         return 0
     with open_cache() as kb:
-        return kb.store.vector_count(kb.settings.model)
+        return kb.store.vector_count(kb.keeper.model_key)
 
 
 def fill_cache(n: int, log=print) -> dict:
@@ -259,16 +259,19 @@ def fill_cache(n: int, log=print) -> dict:
 
 
 def harvest(kb) -> int:
-    """Copy the real vectors of knowledge base ``kb`` (built from this stream) into the cache."""
+    """Copy the records of knowledge base ``kb`` (built from this stream's prefix) and their real
+    vectors into the cache; the records are what later lookups by text find the vectors through."""
     records_ = kb.records()
     from reformkb.records import vector_key
 
-    found = kb.store.get_vectors(kb.settings.model, [vector_key(r) for r in records_])
+    found = kb.store.get_vectors(kb.keeper.model_key, [vector_key(r) for r in records_])
     have = [r for r in records_ if vector_key(r) in found]
     with open_cache() as cache:
         for start in range(0, len(have), 20_000):
             chunk = have[start : start + 20_000]
             cache.put_vectors(chunk, np.vstack([found[vector_key(r)] for r in chunk]))
+            cache.store_records(chunk)  # embeds nothing: every vector is cached; a record held already is skipped
+    _cache_keys.cache_clear()
     return len(have)
 
 
@@ -296,7 +299,7 @@ def _base() -> np.ndarray:
     """Every real vector in the cache, in content-hash order (the sources of derived vectors)."""
     with open_cache() as kb:
         rows = kb.store.db.execute("SELECT vector FROM vectors WHERE model = ? ORDER BY content_hash",
-                                   [kb.settings.model]).fetchall()
+                                   [kb.keeper.model_key]).fetchall()
     if not rows:
         raise SystemExit("the vector cache is empty: python -m bench.synth --fill-cache 100000")
     return np.vstack([np.frombuffer(r[0], dtype=np.float32) for r in rows])
@@ -320,7 +323,7 @@ def vectors_for(texts: list[str]) -> tuple[np.ndarray, int]:
     with open_cache() as kb:
         found = {}
         for start in range(0, len(hashes), 50_000):
-            found.update(kb.store.get_vectors(kb.settings.model, hashes[start : start + 50_000]))
+            found.update(kb.store.get_vectors(kb.keeper.model_key, hashes[start : start + 50_000]))
     out = np.empty((len(texts), _base().shape[1]), dtype=np.float32)
     for i, h in enumerate(hashes):
         out[i] = found[h] if h in found else derived_vector(h)
@@ -331,7 +334,7 @@ def cached_vectors(texts: list[str]) -> np.ndarray | None:
     """Real vectors for these texts from the cache, or None if any is missing."""
     hashes = _hashes(texts)
     with open_cache() as kb:
-        found = kb.store.get_vectors(kb.settings.model, hashes)
+        found = kb.store.get_vectors(kb.keeper.model_key, hashes)
     if len(found) < len(hashes):
         return None
     return np.vstack([found[h] for h in hashes])
