@@ -192,3 +192,20 @@ def test_action_labels_that_start_with_a_place_give_the_place(tmp_path):
     assert (actions["江宁区"].region, actions["江宁区"].agency) == ("江宁区", "税务局")
     # an agency without a place is the home city's
     assert (actions["市税务"].region, actions["市税务"].agency) == ("南京市", "市税务局")
+
+
+def test_action_labels_naming_the_knowledge_base_s_own_places(tmp_path):
+    """A label naming a place the user added (places.tsv) is a place, not an agency of the home city."""
+    from reformkb.ingest.pipeline import parse_file
+    from reformkb.ingest.regions import add_place
+    from reformkb.settings import Settings
+
+    add_place(tmp_path, "大瑶镇", "浏阳市")
+    text = ("长沙市优化营商环境工作专报\n第 5 期\n【战术借鉴】\n"
+            "株洲市：推行“一件事一次办”，企业开办压缩至1个工作日。\n【战斗动态】\n"
+            "大瑶镇：3月14日，设立花炮企业服务专窗，办理时限压缩一半。\n"
+            "市税务局：推出“非接触式”办税，线上办税率达到95%。\n")
+    records, _ = parse_file(text.encode("utf-8"), Settings.default(tmp_path), "changsha.txt")
+    actions = {r.text[:3]: r for r in records if r.kind == KIND_ACTION}
+    assert (actions["大瑶镇"].region, actions["大瑶镇"].county, actions["大瑶镇"].agency) == ("大瑶镇", "浏阳市", "")
+    assert (actions["市税务"].region, actions["市税务"].agency) == ("长沙市", "市税务局")

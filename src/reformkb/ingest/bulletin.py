@@ -32,7 +32,7 @@ from reformkb.errors import InputError
 from reformkb.ingest.lines import FOOTER, join_spaces
 from reformkb.ingest.lines import repair as _repair_lines
 from reformkb.ingest.masthead import find_date, find_issue, is_issue_or_date, looks_like_title, read_masthead, strip_meta
-from reformkb.ingest.regions import Region, gazetteer
+from reformkb.ingest.regions import Gazetteer, Region, gazetteer
 from reformkb.ingest.sections import ACTION, PRACTICE, SectionNames, Tally, classify_by_content, heading_of
 from reformkb.ingest.titles import find_agency
 from reformkb.records import KIND_ACTION, KIND_PRACTICE, Source
@@ -125,9 +125,10 @@ class Lead:
         return self.places[0][1]
 
 
-def leading_places(text: str) -> Lead | None:
-    """The place(s) ``text`` starts with, after an enumerator and a time phrase (近日，/3月16日，)."""
-    gaz = gazetteer()
+def leading_places(text: str, gaz: Gazetteer | None = None) -> Lead | None:
+    """The place(s) ``text`` starts with, after an enumerator and a time phrase (近日，/3月16日，),
+    read with ``gaz`` (default: the shipped gazetteer)."""
+    gaz = gaz or gazetteer()
     start = 0
     if m := _ENUM_LEAD.match(text):
         start = m.end()
@@ -519,10 +520,12 @@ def _home(source: Source, head: list[str]) -> Region | None:
 
 
 def parse_bulletin(text: str, filename: str = "", include_actions: bool = True,
-                   names: SectionNames | None = None) -> ParsedBulletin:
+                   names: SectionNames | None = None, gaz: Gazetteer | None = None) -> ParsedBulletin:
     """Parse a bulletin's text. Raises InputError when it holds no practice at all.
 
-    ``names`` are the section names to know (the defaults, or :meth:`SectionNames.extended`).
+    ``names`` are the section names to know (the defaults, or :meth:`SectionNames.extended`); ``gaz``
+    the gazetteer local actions' places are read with (default: the shipped one; a knowledge base
+    passes its own, with the places its users added, such as a town of the home city).
     """
     names = names or SectionNames()
     lines = repair(text)
@@ -548,7 +551,7 @@ def parse_bulletin(text: str, filename: str = "", include_actions: bool = True,
             found_practices = True
             _practice_drafts(section, label, parsed)
         elif kind == ACTION and include_actions:
-            _action_drafts(section, label, parsed)
+            _action_drafts(section, label, parsed, gaz or gazetteer())
         else:
             reason = ("本地工作动态（未选择导入工作动态）" if kind == ACTION else
                       f"【{label}】不是标杆经验栏目" if section.name else "不在任何标杆经验栏目中")
@@ -660,23 +663,23 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
         emit(intro[0], None)
 
 
-def _names_place(label: str) -> bool:
+def _names_place(label: str, gaz: Gazetteer) -> bool:
     """Whether a local-action label starts with a place, also an ambiguous one (鼓楼区) or one followed
     by a smaller place or an agency (江宁区大学城街道, 江宁区税务局): the label is then the record's
     place field, read as any place field is (the agency split off, the ambiguity settled by the
     bulletin's home). ``市税务局`` names no place: it is the agency, the place is the bulletin's home."""
-    placement = gazetteer().resolve(label)
+    placement = gaz.resolve(label)
     return bool(placement.region or placement.candidates or placement.parent)
 
 
-def _action_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> None:
+def _action_drafts(section: _Section, label: str, parsed: ParsedBulletin, gaz: Gazetteer) -> None:
     number = 0
     for what, item in section.items:
         if what not in ("para", "row"):
             continue
         number += 1
         body, tag = _action_draft(item if what == "para" else "".join(item))
-        is_place = bool(tag) and _names_place(tag)
-        lead = None if tag else leading_places(body)  # 冷水滩区推行…, without a colon
+        is_place = bool(tag) and _names_place(tag, gaz)
+        lead = None if tag else leading_places(body, gaz)  # 冷水滩区推行…, without a colon
         region = tag if is_place else lead.span if lead else parsed.home_region
         parsed.drafts.append(Draft(body, region, "" if is_place else tag, KIND_ACTION, section.name or label, number))

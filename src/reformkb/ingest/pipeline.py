@@ -133,7 +133,7 @@ def _rows_from_text(text: str, name: str, include_actions: bool, report: ImportR
                     settings: Settings, default_title: str = "") -> list[tuple[str, Record]]:
     """Draft rows of a bulletin; ``default_title`` (a web page's <title>) stands in for a masthead title."""
     names = SectionNames.for_home(settings.home)
-    parsed = parse_bulletin(text, name, include_actions=include_actions, names=names)
+    parsed = parse_bulletin(text, name, include_actions=include_actions, names=names, gaz=gazetteer_for(settings.home))
     report.warnings += parsed.warnings
     report.left_out += parsed.left_out
     title = parsed.source.title or default_title
