@@ -175,17 +175,22 @@ def test_corrupt_documents(tmp_path, suffix, content, message):
         read_document(path)
 
 
-def test_action_labels_that_start_with_a_place_give_the_place(tmp_path):
+def _actions(home, text: str, name: str) -> dict:
+    """The local actions parsed from a bulletin's text for the knowledge base in ``home``, by their
+    first three characters."""
     from reformkb.ingest.pipeline import parse_file
     from reformkb.settings import Settings
 
-    text = ("南京市优化营商环境工作专报\n第 3 期\n【战术借鉴】\n"
-            "长沙市：推行“无证明城市”建设，企业注销时间由20个工作日压缩至0.5个工作日。\n【战斗动态】\n"
-            "鼓楼区：3月14日，召开优化营商环境推进会，部署企业开办提速工作。\n"
-            "江宁区税务局：推出“非接触式”办税，线上办税率达到96%。\n"
-            "市税务局：推出“非接触式”办税，线上办税率达到95%。\n")
-    records, _ = parse_file(text.encode("utf-8"), Settings.default(tmp_path), "nanjing.txt")
-    actions = {r.text[:3]: r for r in records if r.kind == KIND_ACTION}
+    records, _ = parse_file(text.encode("utf-8"), Settings.default(home), name)
+    return {r.text[:3]: r for r in records if r.kind == KIND_ACTION}
+
+
+def test_action_labels_that_start_with_a_place_give_the_place(tmp_path):
+    actions = _actions(tmp_path, "南京市优化营商环境工作专报\n第 3 期\n【战术借鉴】\n"
+                       "长沙市：推行“无证明城市”建设，企业注销时间由20个工作日压缩至0.5个工作日。\n【战斗动态】\n"
+                       "鼓楼区：3月14日，召开优化营商环境推进会，部署企业开办提速工作。\n"
+                       "江宁区税务局：推出“非接触式”办税，线上办税率达到96%。\n"
+                       "市税务局：推出“非接触式”办税，线上办税率达到95%。\n", "nanjing.txt")
     # an ambiguous district (four cities have a 鼓楼区) is the one of the bulletin's home city
     assert (actions["鼓楼区"].city, actions["鼓楼区"].region, actions["鼓楼区"].agency) == ("南京市", "鼓楼区", "")
     # a place with its agency: the place is the district, the agency what follows it
@@ -196,16 +201,12 @@ def test_action_labels_that_start_with_a_place_give_the_place(tmp_path):
 
 def test_action_labels_naming_the_knowledge_base_s_own_places(tmp_path):
     """A label naming a place the user added (places.tsv) is a place, not an agency of the home city."""
-    from reformkb.ingest.pipeline import parse_file
     from reformkb.ingest.regions import add_place
-    from reformkb.settings import Settings
 
     add_place(tmp_path, "大瑶镇", "浏阳市")
-    text = ("长沙市优化营商环境工作专报\n第 5 期\n【战术借鉴】\n"
-            "株洲市：推行“一件事一次办”，企业开办压缩至1个工作日。\n【战斗动态】\n"
-            "大瑶镇：3月14日，设立花炮企业服务专窗，办理时限压缩一半。\n"
-            "市税务局：推出“非接触式”办税，线上办税率达到95%。\n")
-    records, _ = parse_file(text.encode("utf-8"), Settings.default(tmp_path), "changsha.txt")
-    actions = {r.text[:3]: r for r in records if r.kind == KIND_ACTION}
+    actions = _actions(tmp_path, "长沙市优化营商环境工作专报\n第 5 期\n【战术借鉴】\n"
+                       "株洲市：推行“一件事一次办”，企业开办压缩至1个工作日。\n【战斗动态】\n"
+                       "大瑶镇：3月14日，设立花炮企业服务专窗，办理时限压缩一半。\n"
+                       "市税务局：推出“非接触式”办税，线上办税率达到95%。\n", "changsha.txt")
     assert (actions["大瑶镇"].region, actions["大瑶镇"].county, actions["大瑶镇"].agency) == ("大瑶镇", "浏阳市", "")
     assert (actions["市税务"].region, actions["市税务"].agency) == ("长沙市", "市税务局")
