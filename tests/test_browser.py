@@ -182,14 +182,18 @@ def test_tick_two_cards_and_export_excel_and_report_text(app_url, browser, downl
 
     browser.get(f"{app_url}/?q=营商环境")
     result_card(browser, wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".rk-card .rk-head").text))
-    boxes = wait(browser, lambda d: [b for b in d.find_elements(By.CSS_SELECTOR, '[data-testid="stCheckbox"] label')
-                                     if "选入报告" in b.text] or False)
-    heads = [h.text for h in browser.find_elements(By.CSS_SELECTOR, ".rk-card .rk-head")]
+
+    def four_cards(d):
+        """The cards' heads and 选入报告 boxes, once at least four of each are drawn (Streamlit draws them one by one)."""
+        boxes = [b for b in d.find_elements(By.CSS_SELECTOR, '[data-testid="stCheckbox"] label') if "选入报告" in b.text]
+        heads = [h.text for h in d.find_elements(By.CSS_SELECTOR, ".rk-card .rk-head")]
+        return (heads, boxes) if len(boxes) >= 4 and len(heads) >= 4 else False
+
+    heads, boxes = wait(browser, four_cards)
     chosen = [heads[1], heads[3]]
     boxes[1].click()
     wait(browser, lambda d: "已选入报告 1 条" in d.find_element(By.TAG_NAME, "body").text)
-    wait(browser, lambda d: [b for b in d.find_elements(By.CSS_SELECTOR, '[data-testid="stCheckbox"] label')
-                             if "选入报告" in b.text][3]).click()
+    wait(browser, four_cards)[1][3].click()
     wait(browser, lambda d: "已选入报告 2 条" in d.find_element(By.TAG_NAME, "body").text)
 
     click_button(browser, "导出 Excel", '[data-testid="stDownloadButton"] button')
