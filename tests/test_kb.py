@@ -102,6 +102,36 @@ def test_reimport_adds_nothing(seeded_kb):
     assert snapshot(seeded_kb) == before
 
 
+def test_metrics_stored_by_an_older_reader_are_read_again_on_open(seeded_copy):
+    import sqlite3
+
+    def stored(record_id):
+        with sqlite3.connect(seeded_copy / "reformkb.db") as conn:
+            return conn.execute("SELECT metrics, best_reduction FROM records WHERE id = ?", (record_id,)).fetchone()
+
+    def write(sql, *params):
+        conn = sqlite3.connect(seeded_copy / "reformkb.db")
+        with conn:
+            conn.execute(sql, params)
+        conn.close()
+
+    with make_kb(seeded_copy) as kb:
+        rec = next(r for r in kb.records() if any(m.get("reduction_pct") for m in r.metrics))
+        right = stored(rec.id)
+    assert right[1] is not None
+    with sqlite3.connect(seeded_copy / "reformkb.db") as conn:
+        changes = conn.execute("SELECT count(*) FROM changes").fetchone()[0]
+    write("UPDATE records SET metrics = '[]', best_reduction = NULL WHERE id = ?", rec.id)
+    with make_kb(seeded_copy) as kb:  # read by this version: opening does not read every record again
+        assert kb.get(rec.id).metrics == []
+    write("UPDATE meta SET value = 'an-older-reader' WHERE key = 'metrics_version'")
+    with make_kb(seeded_copy) as kb:
+        assert kb.get(rec.id).metrics == rec.metrics
+    assert stored(rec.id) == right
+    with sqlite3.connect(seeded_copy / "reformkb.db") as conn:
+        assert conn.execute("SELECT count(*) FROM changes").fetchone()[0] == changes  # no edit: nothing logged
+
+
 def test_refused_import_changes_nothing(seeded_kb, tmp_path):
     before = snapshot(seeded_kb)
     bad = tmp_path / "无借鉴.txt"

@@ -244,6 +244,22 @@ def test_an_older_schema_backup_is_restored_and_upgraded(home, model, tmp_path):
         assert kb._sync_index().ids() == set(kb.store.ids())
 
 
+def test_a_backup_with_metrics_of_an_older_reader_has_them_read_again(home, model, tmp_path):
+    backup = tmp_path / "old-metrics.db"
+    with open_kb(home, model) as kb:
+        kb.backup(backup)
+        right = {r.id: r.metrics for r in kb.records()}
+    assert any(right.values())
+    conn = sqlite3.connect(backup)
+    conn.execute("UPDATE records SET metrics = '[]', best_reduction = NULL")
+    conn.execute("UPDATE meta SET value = 'an-older-reader' WHERE key = 'metrics_version'")
+    conn.commit()
+    conn.close()
+    with open_kb(home, model) as kb:
+        kb.restore_database(backup)
+        assert {r.id: r.metrics for r in kb.records()} == right
+
+
 # -- editors ------------------------------------------------------------------------------------------
 def _dangling(path: Path) -> None:
     path.symlink_to(path.parent / "未挂载的共享目录" / "editors.toml")

@@ -22,7 +22,7 @@ import numpy as np
 from reformkb import backup as backups
 from reformkb.auth import Editor, Editors
 from reformkb.errors import InputError, ModelError, ReformKBError
-from reformkb.ingest import pipeline, places
+from reformkb.ingest import metrics, pipeline, places
 from reformkb.ingest.documents import BULLETIN_SUFFIXES
 from reformkb.ingest.enrich import PlaceReview, place_review
 from reformkb.ingest.pipeline import FilePreview, ImportReport
@@ -58,6 +58,7 @@ class KnowledgeBase:
         self.store = Store(self.settings.db_path)
         if not self.store.read_only:
             clean_stale(self.settings.db_path.parent)  # temporary files of killed backups and restores
+        self.store.refresh_metrics(metrics.VERSION, metrics.record_metrics)  # stored by an older reader
         self.actor = actor
         self.editors = Editors.for_home(self.settings.home)
         self.editor = editor
@@ -436,6 +437,7 @@ class KnowledgeBase:
         with self.keeper.lock:
             result = backups.restore_into(self.store, self.settings, backup, actor, undo=undo)
             self.keeper.forget(result["db_id"])
+        self.store.refresh_metrics(metrics.VERSION, metrics.record_metrics)  # the backup's may be older
         return result
 
     @classmethod

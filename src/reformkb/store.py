@@ -17,7 +17,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 APPLICATION_ID = 0x52464B42  # "RFKB"
 BUSY_TIMEOUT_MS = 30_000
+METRICS_VERSION = "metrics_version"  # meta key: which version of the metrics reader read the stored metrics
 
 RECORD_COLUMNS = [
     "id", "ref", "kind", "region", "region_raw", "province", "city", "county", "agency", "title",
@@ -310,9 +311,13 @@ def _record_to_row(rec: Record) -> dict:
     row = {k: d.get(k) for k in RECORD_COLUMNS if k in d}
     row["topics"] = json.dumps(rec.topics, ensure_ascii=False)
     row["metrics"] = json.dumps(rec.metrics, ensure_ascii=False)
-    reductions = [m.get("reduction_pct") for m in rec.metrics if m.get("reduction_pct") is not None]
-    row["best_reduction"] = max(reductions) if reductions else None
+    row["best_reduction"] = _best_reduction(rec.metrics)
     return row
+
+
+def _best_reduction(metrics: list[dict]) -> float | None:
+    reductions = [m.get("reduction_pct") for m in metrics if m.get("reduction_pct") is not None]
+    return max(reductions) if reductions else None
 
 
 class Store:
@@ -745,6 +750,36 @@ class Store:
         with self.transaction() as conn:
             conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
             return conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+
+    def refresh_metrics(self, version: str, derive: Callable[[str], list[dict]], batch: int = 2000) -> int:
+        """Read every record's metrics again with ``derive`` (text → metrics) unless ``version`` read them
+        (meta ``metrics_version``); returns how many records' metrics changed.
+
+        Metrics follow from the text alone, so this is no edit: no change-log entry, no new vector.
+        Records are read and written ``batch`` at a time, each batch its own short transaction (other
+        programs' writes wait for one batch, not for the whole knowledge base); a record whose text
+        changed meanwhile keeps the metrics its writer gave it. Interrupted, it starts again next time.
+        """
+        if self.read_only or self.get_meta(METRICS_VERSION) == version:
+            return 0
+        changed, last = 0, 0
+        while rows := self._all("SELECT id, text, metrics, content_hash FROM records WHERE id > ? ORDER BY id LIMIT ?",
+                                [last, batch]):
+            last = rows[-1][0]
+            updates = []
+            for record_id, text, stored, content in rows:
+                metrics = derive(text)
+                if json.loads(stored or "[]") != metrics:
+                    updates.append((json.dumps(metrics, ensure_ascii=False), _best_reduction(metrics), record_id, content))
+            if updates:
+                with self.transaction() as conn:
+                    changed += conn.executemany("UPDATE records SET metrics = ?, best_reduction = ?"
+                                                " WHERE id = ? AND content_hash = ?", updates).rowcount
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (METRICS_VERSION, version))
+        if changed:
+            log.info("%s: metrics of %d records read again (metrics version %s)", self.path, changed, version)
+        return changed
 
     def backup_to(self, dest: Path, *, force: bool = False, protected: Iterable[Path] = ()) -> Path:
         """A consistent copy through SQLite's online backup API (safe while others write).

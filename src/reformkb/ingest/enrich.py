@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from reformkb.errors import InputError
 from reformkb.ingest.bulletin import leading_places
-from reformkb.ingest.metrics import extract_metrics
+from reformkb.ingest.metrics import record_metrics
 from reformkb.ingest.regions import (
     Gazetteer,
     Placement,
@@ -183,7 +183,7 @@ def complete(rec: Record, settings: Settings, gaz: Gazetteer | None = None) -> R
     rec.title = (rec.title or "").strip()[:40] or make_title(rec.text, leading_place(rec.text, gaz) or rec.region_raw)
     rec.agency = (rec.agency or "").strip() or agency or find_agency(rec.text) or ""
     rec.topics = list(dict.fromkeys(_topics(rec.topics) or assign_topics(rec.text)))
-    rec.metrics = [{**m.to_dict(), "badge": m.badge(), "summary": m.summary()} for m in extract_metrics(rec.text)]
+    rec.metrics = record_metrics(rec.text)
     rec.source.date = parse_date(rec.source.date)
     rec.ref = (rec.ref or "").strip()
     rec.content_hash = record_hash(rec)

@@ -27,8 +27,10 @@ whitespace collapsed to one space.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from reformkb.errors import InputError
@@ -562,3 +564,15 @@ def best_reduction(metrics: list[Metric]) -> float | None:
     """The largest ``reduction_pct`` among ``metrics`` (for sorting practices), or ``None``."""
     values = [m.reduction_pct for m in metrics if m.reduction_pct is not None]
     return max(values) if values else None
+
+
+def record_metrics(text: str) -> list[dict]:
+    """What a record stores as its metrics: each figure of :func:`extract_metrics` as a dict, with its
+    badge and summary."""
+    return [{**m.to_dict(), "badge": m.badge(), "summary": m.summary()} for m in extract_metrics(text)]
+
+
+#: Changes whenever this module does. A knowledge base whose metrics another version read has them read
+#: again when it is opened (:meth:`reformkb.store.Store.refresh_metrics`), so an upgrade that reads
+#: figures better also corrects the records stored before it.
+VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
