@@ -9,7 +9,8 @@ A restore, in order:
 3. keeps the current database as ``reformkb.db-before-restore-<time>`` (the last
    ``Settings.keep_restores`` of these are kept; older ones are removed);
 4. replaces the records, keyword index and meta in one transaction, keeping the audit log whole
-   (entries written since the backup stay) and adding a ``restore-db`` entry naming the backup.
+   (entries written since the backup stay) and adding a ``restore-db`` entry naming the backup;
+5. reads the records' metrics again if an older version read them (:meth:`Store.refresh_metrics`).
 
 The database gets a new identity, so every process rebuilds its vector index. A restore is undone by
 restoring the copy it kept (:func:`undo_source`; ``reformkb restore --undo``), which is itself logged.
@@ -23,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 
 from reformkb.errors import InputError, NotFoundError, StoreError
+from reformkb.ingest import metrics
 from reformkb.outputs import TMP_SUFFIX, temp_path
 from reformkb.settings import Settings
 from reformkb.store import BackupInfo, Store, _read_only, verify_backup
@@ -139,6 +141,7 @@ def restore_into(store: Store, settings: Settings, backup: Path, actor: str, kep
                     raise
     finally:
         _remove(staged)
+    store.refresh_metrics(metrics.VERSION, metrics.record_metrics)  # a backup's may be an older reader's
     rotate(settings.db_path, settings.keep_restores)
     log.info("restored %s from %s (%d records); previous database kept as %s",
              settings.db_path, backup, info.records, kept)

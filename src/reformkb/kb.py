@@ -383,8 +383,7 @@ class KnowledgeBase:
         info.update(
             practices=self.store.count("kind = ?", [KIND_PRACTICE]),
             actions=self.store.count("kind != ?", [KIND_PRACTICE]),
-            regions=len(regions),
-            provinces=len({r.province for r in regions}),
+            regions=len(regions), provinces=len({r.province for r in regions}),
             sources=len([s for s in self.sources() if s[0]]),  # cases without a source are not a bulletin
             database=str(self.settings.db_path),
             index_dir=str(self.settings.index_dir),
@@ -437,7 +436,6 @@ class KnowledgeBase:
         with self.keeper.lock:
             result = backups.restore_into(self.store, self.settings, backup, actor, undo=undo)
             self.keeper.forget(result["db_id"])
-        self.store.refresh_metrics(metrics.VERSION, metrics.record_metrics)  # the backup's may be older
         return result
 
     @classmethod
