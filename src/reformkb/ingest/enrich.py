@@ -19,6 +19,7 @@ from reformkb.errors import InputError
 from reformkb.ingest.bulletin import leading_places
 from reformkb.ingest.metrics import record_metrics
 from reformkb.ingest.regions import (
+    NATIONAL_BODY,
     Gazetteer,
     Placement,
     Region,
@@ -61,13 +62,13 @@ def context_regions(rec: Record, gaz: Gazetteer) -> list[Region]:
 
 def read_place(text: str, gaz: Gazetteer, context=()) -> tuple[Placement, str]:
     """The place a region field names and the agency written with it (``深圳市税务局`` → 深圳市,
-    ``税务局``; ``国家税务总局厦门市税务局`` → 厦门市, ``税务局``)."""
+    ``税务局``; ``国家税务总局厦门市税务局`` → 厦门市, ``税务局``; ``国网江苏省电力有限公司`` → 江苏省)."""
     placement = gaz.resolve(text, context)
     if not (placement.region or placement.candidates or placement.parent):
         # An agency of higher level in front of the place (国家税务总局厦门市税务局)
         written = placement.written
         for k in range(2, len(written) - 1):
-            if is_agency_name(written[:k]):
+            if is_agency_name(written[:k]) or NATIONAL_BODY.fullmatch(written[:k]):
                 inner = gaz.resolve(written[k:], context)
                 if inner.region or inner.candidates or inner.parent:
                     placement = inner

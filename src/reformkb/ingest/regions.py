@@ -155,9 +155,13 @@ _LEADER = re.compile(
     r"|[0-9]+[.．、]"
     r"|[一二三四五六七八九十]+[、.．]"
     r"|[一二三四五六七八九十]+是[，,：:]?"
-    r"|[•●○◆■▪·*\-—]+))*"
+    r"|[•●○◆■▪·*\-—▲△◇◎★☆►▶]+))*"
     r"[\s\u3000]*"
 )
+# National bodies whose local branch is written as the place: 国家税务总局上海市税务局, 国网江苏省电力有限公司,
+# 中国人民银行浙江省分行. A paragraph that starts with one starts with the place right after it.
+NATIONAL_BODY = re.compile(r"国家税务总局|国家电网(?:有限公司)?|国网|中国人民银行|人民银行|国家金融监督管理总局"
+                            r"|国家外汇管理局|中国银保监会|中国证监会")
 
 
 @dataclass(frozen=True)
@@ -422,12 +426,15 @@ class Gazetteer:
     def find_leading(self, text: str) -> tuple[Region, str] | None:
         """The region a paragraph starts with, and the span of ``text`` that names it, as written.
 
-        Leading white space, bullets and enumerators ("1.", "（一）", "一是") are skipped. A chain
+        Leading white space, bullets and enumerators ("1.", "（一）", "一是") are skipped, and so is a
+        national body before its branch's place (国家税务总局上海市税务局: 上海市, spanned with the body). A chain
         such as ``湖南省长沙市`` gives the most specific region (长沙市) and the whole chain as the
         span. ``None`` when the paragraph does not start with a region ("市税务局创新…").
         """
         start = _LEADER.match(text).end()
         found = self._match_at(text, start, within=None, only_within=False, after_break=True)
+        if found is None and (body := NATIONAL_BODY.match(text, start)):
+            found = self._match_at(text, body.end(), within=None, only_within=False, after_break=True)
         if found is None:
             return None
         region, end = found
