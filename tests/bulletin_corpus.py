@@ -134,6 +134,7 @@ class FileScore:
     known_right: int = 0
     actions: int = 0
     actions_found: int = 0
+    actions_extra: list[str] = field(default_factory=list)  # action drafts that are no gold action
     metadata: dict[str, tuple[str, str]] = field(default_factory=dict)  # field: (got, expected), wrong only
     noise: list[str] = field(default_factory=list)  # noise found in a practice
     missed: list[str] = field(default_factory=list)
@@ -201,6 +202,7 @@ def score_file(kb, stem: Path) -> FileScore:
         score.noise += [n for n in gold.get("noise", []) if n in rec.text]
     score.actions = len(gold.get("actions", []))
     score.actions_found = sum(any(a["snippet"] in r.text for r in actions) for a in gold.get("actions", []))
+    score.actions_extra = [r.text[:40] for r in actions if not any(a["snippet"] in r.text for a in gold.get("actions", []))]
     return score
 
 
@@ -237,6 +239,8 @@ def table(scores: list[FileScore]) -> str:
             lines.append(f"  missed {s.name}: {m}")
         for w in s.wrong:
             lines.append(f"  wrong  {s.name}: {w}")
+        for a in s.actions_extra:
+            lines.append(f"  extra action {s.name}: {a}")
         for n in s.noise:
             lines.append(f"  NOISE  {s.name}: {n}")
     return "\n".join(lines)

@@ -210,3 +210,42 @@ def test_action_labels_naming_the_knowledge_base_s_own_places(tmp_path):
                        "市税务局：推出“非接触式”办税，线上办税率达到95%。\n", "changsha.txt")
     assert (actions["大瑶镇"].region, actions["大瑶镇"].county, actions["大瑶镇"].agency) == ("大瑶镇", "浏阳市", "")
     assert (actions["市税务"].region, actions["市税务"].agency) == ("长沙市", "市税务局")
+
+
+def test_a_news_section_of_other_places_holds_practices_and_its_closing_plan_is_no_action():
+    parsed = parse_bulletin("大同市营商环境建设工作简讯\n2024年第4期\n◇ 各地动态 ◇\n"
+                            "■北京市深化“接诉即办”改革，企业诉求响应率达到100%。\n"
+                            "■浙江省推行“综合查一次”，入企检查次数同比下降30%以上。\n"
+                            "■江苏省上线“苏服办”总门户，可办理2000余项政务服务事项。\n"
+                            "◇ 本地进展 ◇\n■平城区：推行“一窗通办”，企业开办时间压缩至0.5个工作日。\n"
+                            "下一步，市营商环境建设局将对标北京、上海等地经验，研究工作方案。\n"
+                            "发送：市委、市政府领导\n", "简讯.txt")
+    assert parsed.source.title == "大同市营商环境建设工作简讯"
+    assert [d.region_raw for d in practices(parsed)] == ["北京市", "浙江省", "江苏省"]
+    actions = [d for d in parsed.drafts if d.kind == KIND_ACTION]
+    assert [d.region_raw for d in actions] == ["平城区"] and "下一步" not in actions[0].text
+    assert any(o.text.startswith("下一步") for o in parsed.left_out)
+    assert any(o.text.startswith("发送") for o in parsed.left_out)
+
+
+def test_a_place_headline_opens_the_practice_under_it_and_is_none_of_its_own():
+    parsed = parse_bulletin("德阳市营商环境工作专报\n第 5 期\n一、经验交流\n"
+                            "（一）江西省：迭代升级“赣服通”5.0版\n"
+                            "江西省上线“赣服通”5.0版，开设“无证明办事”专区，可用电子证照替代纸质证明。\n"
+                            "（二）义乌市：深化“义新欧”班列便利化改革\n"
+                            "一是推行“一单到底”联运模式，一次报关即可完成全程运输；二是设立“拼箱服务中心”，"
+                            "小批量货物也能上班列。\n", "专报.txt")
+    drafts = practices(parsed)
+    assert [d.region_raw for d in drafts] == ["江西省", "义乌市", "义乌市"]
+    assert drafts[0].text.startswith("江西省：迭代升级") and "开设“无证明办事”专区" in drafts[0].text
+    assert "一单到底" in drafts[1].text and "拼箱" not in drafts[1].text and "拼箱" in drafts[2].text
+
+
+def test_the_lines_of_a_table_of_contents_start_no_section():
+    parsed = parse_bulletin("威海市营商环境简报\n第11期\n本期要目\n全市召开攻坚推进会\n先进地区做法摘编\n各区市进展\n"
+                            "全市召开攻坚推进会\n6月20日，全市攻坚推进会召开，通报了上半年指标进展。\n"
+                            "先进地区做法摘编\n（1）深圳市推行商事登记“秒批”，营业执照申请即时办结。\n"
+                            "各区市进展\n▲环翠区：推行“首席服务官”制度，为全区重点企业配备服务专员。\n", "简报.txt")
+    assert [d.region_raw for d in practices(parsed)] == ["深圳市"]
+    assert [d.region_raw for d in parsed.drafts if d.kind == KIND_ACTION] == ["环翠区"]
+    assert not any("推进会召开" in d.text for d in parsed.drafts)

@@ -49,6 +49,13 @@ def test_no_bulletin_is_read_badly(scores):
     assert not bad, table(scores)
 
 
+def test_local_actions_are_found_and_nothing_else_is_one(scores):
+    """Every gold local action is drafted, and no draft action is something else (a 下一步 plan, a 发送 line,
+    a report under a table of contents)."""
+    assert sum(s.actions_found for s in scores) == sum(s.actions for s in scores), table(scores)
+    assert not [(s.name, s.actions_extra) for s in scores if s.actions_extra], table(scores)
+
+
 @pytest.mark.parametrize("width, lines_per_page", [(24, 25), (48, 12)])
 def test_plain_text_bulletins_read_as_well_when_wrapped_into_a_pdf(tmp_path, width, lines_per_page):
     """Every .txt bulletin of the set, typeset as a PDF (wrapped at a fixed width, page numbers, the

@@ -62,6 +62,11 @@ _PRINT_NOTE = re.compile(r"^[（(]?(?:共印\s*\d+\s*份|此件.{0,20}|本期.{0
 _FRAME = re.compile(r"(?:学习借鉴|参考借鉴|借鉴参考|学习参考|参照学习|供.{0,16}(?:参考|借鉴|学习)|(?:摘编|整理|汇编|刊发)如下|如下[：:]$)")
 _PLACE_SUFFIX = re.compile(r"(?:特别行政区|自治区|自治州|自治县|新区|新片区|开发区|高新区|园区|合作区|试验区|示范区|片区|市|县|区|旗|盟|州|镇|乡|街道)$")
 _AGENCY_WORDS = re.compile(r"(?:局|委|办|院|厅|署|中心|法院|法庭|海关|检察院|公司|银行|集团|协会)$")
+# A section name that says its news are the home city's own (an action section whose name does not,
+# such as 各地动态 or 工作动态, holds other places' practices when its paragraphs say so).
+_CONTENTS = re.compile(r"要目|目录|导读")  # a table of contents: its lines are the names of later sections
+_NEXT_STEPS = re.compile(r"^(?:下一步|下步|接下来)[，,：:]")  # the home city's plans closing a section
+_OWN_NEWS = re.compile(r"我市|本市|本地|本县|本区|全市|县市区|县区|市直|战斗")
 _LOCAL_LABEL = re.compile(r"^(?:[市县区州]|[\u4e00-\u9fff]{1,10}(?:区|县|镇|乡|街道|市))[\u4e00-\u9fff]{0,14}[：:]")
 _BRACKETED = re.compile(r"^[【\[]([^】\]]{2,24})[】\]]$")
 _INLINE_HEADING = re.compile(r"^【([^】]{2,16})】\s*(\S.{9,})$")
@@ -255,6 +260,7 @@ def outline(lines: list[str], names: SectionNames, title: str = "") -> tuple[lis
     sections = [_Section("", None, 99)]
     noise: list[LeftOut] = []
     in_notes = False
+    toc: set[str] | None = None  # the entries so far, inside a table of contents (本期要目)
     for line in _split_inline_headings(lines):
         plain = _strip_marks(line)
         current = sections[-1]
@@ -286,6 +292,12 @@ def outline(lines: list[str], names: SectionNames, title: str = "") -> tuple[lis
             in_notes = False
             continue
         heading = heading_of(line)
+        if toc is not None:  # the lines of a table of contents name the sections, they do not start them
+            if heading is not None and heading.weak and heading.name not in toc:
+                toc.add(heading.name)
+                current.items.append(("label", heading.name))
+                continue
+            toc = None  # its first line that is no entry, or an entry again (the section itself), ends it
         if heading is None:
             if in_notes and len(plain) < 80 and not leading_places(plain):
                 noise.append(LeftOut(line, "注释，不是案例", current.name))
@@ -298,6 +310,8 @@ def outline(lines: list[str], names: SectionNames, title: str = "") -> tuple[lis
             current.items.append(("label", heading.name))
         else:
             sections.append(_Section(heading.name, kind, heading.rank))
+            if _CONTENTS.search(heading.name):
+                toc = set()
     return sections, noise
 
 
@@ -546,6 +560,9 @@ def parse_bulletin(text: str, filename: str = "", include_actions: bool = True,
     found_practices = False
     for section in sections:
         kind = section.kind or classify_by_content(_tally(section, home))
+        if kind == ACTION and home is not None and not _OWN_NEWS.search(section.name) \
+                and classify_by_content(_tally(section, home)) == PRACTICE:
+            kind = PRACTICE  # 各地动态 that are other places' news: most paragraphs start with a place outside home
         label = section.name or "正文"
         if kind == PRACTICE:
             found_practices = True
@@ -599,13 +616,18 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
     intro_used = False  # the intro went into its first item
     labelled = False  # the place heading's label went into the first paragraph under it
 
-    def emit(paragraph: str, inherited: _PlaceHeading | None) -> None:
+    def emit(paragraph: str, inherited: _PlaceHeading | None, headline: str = "") -> None:
         nonlocal number, previous_region
         paragraph, tail = _frame_tail(paragraph)
         if tail:
             parsed.left_out.append(LeftOut(tail, "栏目的导语或结语，没有写明地区", section.name))
         number += 1
-        for chunk, region_raw, agency, siblings in split_practices(paragraph, inherited):
+        chunks = split_practices(paragraph, inherited)
+        if headline and len(chunks) > 1 and chunks[0][0].strip() == headline:
+            # a place heading's headline over practices that each name their place or are 一是/二是 items:
+            # the headline opens the first of them, it is no practice of its own
+            chunks = [(f"{headline}{chunks[1][0]}", *chunks[1][1:]), *chunks[2:]]
+        for chunk, region_raw, agency, siblings in chunks:
             if not region_raw:
                 parsed.warnings.append(f"【{label}】第 {number} 段没有写明地区，请在导入前补上：{chunk[:30]}…")
             for place_raw in siblings or (region_raw,):
@@ -653,12 +675,13 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
         if not lead and place is None and _FRAME.search(paragraph):
             parsed.left_out.append(LeftOut(paragraph, "栏目的导语或结语，没有写明地区", section.name))
             continue
-        inherited = place
+        inherited, headline = place, ""
         if place is not None and place.label and not labelled:
-            paragraph, labelled = f"{place.line}：{place.label}。{_ENUM_LEAD.sub('', paragraph, count=1)}", True
+            headline = f"{place.line}：{place.label}。"
+            paragraph, labelled = headline + _ENUM_LEAD.sub('', paragraph, count=1), True
         elif not lead and place is None and previous_region and re.match(r"^(?:该[市省区县州]|其|此外|同时|另外|还)", paragraph):
             inherited = _PlaceHeading(previous_region, previous_region, "")
-        emit(paragraph, inherited)
+        emit(paragraph, inherited, headline)
     if intro is not None and not intro_used:
         emit(intro[0], None)
 
@@ -676,6 +699,9 @@ def _action_drafts(section: _Section, label: str, parsed: ParsedBulletin, gaz: G
     number = 0
     for what, item in section.items:
         if what not in ("para", "row"):
+            continue
+        if what == "para" and _NEXT_STEPS.match(item):
+            parsed.left_out.append(LeftOut(item, "下一步工作打算，不是已做的工作", section.name))
             continue
         number += 1
         body, tag = _action_draft(item if what == "para" else "".join(item))

@@ -38,7 +38,7 @@ PAGE_NUMBER = re.compile(
     r"^\s*(?:[-—–]\s*\d{1,4}\s*[-—–]|第\s*\d{1,4}\s*页(?:\s*[/／,，]?\s*共\s*\d+\s*页)?|\d{1,4}\s*/\s*\d{1,4}|\d{1,4})\s*$"
 )
 FOOTER = re.compile(
-    r"^[（(]?(?:报|送|发|抄送|抄报|报送|主送|分送|印发|联系电话|电话|电子邮箱|邮箱|联系人|编辑|主编|审核|签发|责任编辑|校对)\s*[：:]"
+    r"^[（(]?(?:报|送|发|抄送|抄报|报送|主送|分送|发送|印发|联系电话|电话|电子邮箱|邮箱|联系人|编辑|主编|审核|签发|责任编辑|校对)\s*[：:]"
     r"|^.{0,40}(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{1,2}-\d{1,2})\s*印发[）)]?$"
 )
 _ENDS = "。！？；!?;…"
@@ -46,6 +46,8 @@ _CLOSERS = "”」』）》)"
 _ENUMERATOR = re.compile(r"^(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[)）]|[0-9]{1,2}\s*[.．、](?!\d)|[一二三四五六七八九十]+、|[①-⑳]|[•●○◆◇■□▪▲△★☆◎❖►▶])")
 _HEADING_LIKE = re.compile(r"^(?:【[^】]{1,30}】|#+\s*\S.{0,40}|第[一二三四五六七八九十]+部分.{0,20})$")
 _OPENS = re.compile(r"^(?:【?编者按|【?按语|编者的话|注\s*\d?\s*[：:])")  # paragraphs that always start anew
+# ... and after a finished sentence: the closing word on the home city's next steps (下一步，我市将…)
+_CLOSING = re.compile(r"^(?:下一步|下步|接下来)[，,：:]")
 _CONTINUATION_START = re.compile(r"^[\d０-９月日年%％，。、；：）》”」』.]")
 # A short line holding one of these verbs is the start of a sentence, not a heading or a masthead line.
 _SENTENCE_VERB = re.compile(r"推行|推出|打造|建立|开展|实施|上线|设立|出台|印发|探索|创新|建设|推动|推进|实行|开通|发布")
@@ -258,7 +260,7 @@ def _joins(prev: str, line: str, indented: bool, width: int, depth: int, size: i
     if ends_sentence(prev) or prev.endswith(("：", ":")):
         # A finished sentence ends the paragraph, unless the line was cut at the margin of a wrapped
         # document and the next line does not start a new practice.
-        return bool(full) and not starts_place(line) and not _alone(line, width)
+        return bool(full) and not starts_place(line) and not _alone(line, width) and not _CLOSING.match(line)
     if full:
         return True
     if _ENUMERATOR.match(prev) and len(prev) <= 40:

@@ -37,7 +37,7 @@ DEFAULT_PRACTICE_NAMES = (
 )
 DEFAULT_ACTION_NAMES = ("战斗动态", "工作动态", "动态", "进展", "我市", "本市", "本地", "县市区", "各地")
 DEFAULT_SKIP_NAMES = ("编者按", "按语", "批示", "解读", "点评", "评论", "附件", "注释", "备注", "工作要求",
-                      "下步", "下一步")
+                      "下步", "下一步", "要目", "目录", "导读")
 
 _CN_NUM = "一二三四五六七八九十"
 _BRACKET = re.compile(r"^【([^】]{1,30})】$")
@@ -49,6 +49,7 @@ _RANKED = (
     (re.compile(r"^[0-9]{1,2}\s*[.．、]\s*(?!\d)(.+)$"), 3),
 )
 _SENTENCE_PUNCT = re.compile(r"[。！？；，,;!?]")
+_ORNAMENTS = "◇◆□■○●☆★△▲▽▼◎※►▶•·～~=＝—-* \u3000"  # framing a heading: ◇ 各地动态 ◇, ★ 工作动态 ★
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class Heading:
 def heading_of(line: str, max_chars: int = 24) -> Heading | None:
     """The heading that ``line`` is, or None for a paragraph (see the module docstring)."""
     if m := _BRACKET.match(line):
-        return Heading(m.group(1).strip(), 0)
+        return Heading(m.group(1).strip(_ORNAMENTS) or m.group(1).strip(), 0)
     if m := _MARKDOWN.match(line):
         name = m.group(1).strip().strip("#").strip()
         inner = heading_of(name, max_chars) if not name.startswith("#") else None
@@ -74,7 +75,7 @@ def heading_of(line: str, max_chars: int = 24) -> Heading | None:
         if (m := pattern.match(line)) and _short_name(m.group(1), max_chars):
             return Heading(m.group(1).strip().rstrip("：:"), rank)
     if _short_name(line, max_chars):
-        return Heading(line.strip().rstrip("：:"), 3, weak=True)
+        return Heading(line.strip().strip(_ORNAMENTS).rstrip("：:") or line.strip(), 3, weak=True)
     return None
 
 
