@@ -249,3 +249,9 @@ def test_the_lines_of_a_table_of_contents_start_no_section():
     assert [d.region_raw for d in practices(parsed)] == ["深圳市"]
     assert [d.region_raw for d in parsed.drafts if d.kind == KIND_ACTION] == ["环翠区"]
     assert not any("推进会召开" in d.text for d in parsed.drafts)
+
+
+def test_a_body_that_repeats_the_end_of_its_place_heading_names_the_place_once():
+    parsed = parse_bulletin("保定市营商环境工作专报\n第 6 期\n【对标学习】\n江苏省昆山市周市镇\n"
+                            "周市镇作为经济发达镇改革试点镇，承接县级审批权限268项，企业办事不出镇。\n", "专报.txt")
+    assert [d.text[:11] for d in practices(parsed)] == ["江苏省昆山市周市镇作为"]

@@ -400,8 +400,11 @@ def split_practices(paragraph: str, inherited: _PlaceHeading | None = None) -> l
     elif inherited is not None:
         region_raw, siblings, actor = inherited.span, (inherited.span,), inherited.line
         head_agency = inherited.agency
-        if not find_agency(paragraph):
-            paragraph = inherited.line + paragraph if not paragraph.startswith(inherited.line) else paragraph
+        if not find_agency(paragraph) and not paragraph.startswith(inherited.line):
+            # the text names its place: 江苏省昆山市周市镇 + 周市镇作为… is 江苏省昆山市周市镇作为…
+            again = next((k for k in range(min(len(inherited.line), len(paragraph)), 1, -1)
+                          if inherited.line.endswith(paragraph[:k])), 0)
+            paragraph = inherited.line[:len(inherited.line) - again] + paragraph
     else:
         region_raw, siblings, actor, head_agency = "", (), "", ""
     if len(siblings) < 2:
