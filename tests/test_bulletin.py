@@ -255,3 +255,15 @@ def test_a_body_that_repeats_the_end_of_its_place_heading_names_the_place_once()
     parsed = parse_bulletin("保定市营商环境工作专报\n第 6 期\n【对标学习】\n江苏省昆山市周市镇\n"
                             "周市镇作为经济发达镇改革试点镇，承接县级审批权限268项，企业办事不出镇。\n", "专报.txt")
     assert [d.text[:11] for d in practices(parsed)] == ["江苏省昆山市周市镇作为"]
+
+
+def test_a_section_the_users_named_as_local_news_stays_local_news():
+    from reformkb.ingest.sections import SectionNames
+
+    text = ("大同市营商环境建设工作简讯\n2024年第4期\n【他山之石】\n合肥市推行“拿地即开工”，审批时间压缩至10个工作日。\n"
+            "【一周快讯】\n■北京市深化“接诉即办”改革，企业诉求响应率达到100%。\n"
+            "■浙江省推行“综合查一次”，入企检查次数同比下降30%以上。\n")
+    assert [d.region_raw for d in practices(parse_bulletin(text, "简讯.txt"))] == ["合肥市", "北京市", "浙江省"]
+    ours = parse_bulletin(text, "简讯.txt", names=SectionNames().extended(action=["一周快讯"]))
+    assert [d.region_raw for d in practices(ours)] == ["合肥市"]
+    assert [d.kind for d in ours.drafts].count(KIND_ACTION) == 2

@@ -33,7 +33,7 @@ from reformkb.ingest.lines import FOOTER, join_spaces
 from reformkb.ingest.lines import repair as _repair_lines
 from reformkb.ingest.masthead import find_date, find_issue, is_issue_or_date, looks_like_title, read_masthead, strip_meta
 from reformkb.ingest.regions import Gazetteer, Region, gazetteer
-from reformkb.ingest.sections import ACTION, PRACTICE, SectionNames, Tally, classify_by_content, heading_of
+from reformkb.ingest.sections import ACTION, DEFAULT_ACTION_NAMES, PRACTICE, SectionNames, Tally, classify_by_content, heading_of
 from reformkb.ingest.titles import find_agency
 from reformkb.records import KIND_ACTION, KIND_PRACTICE, Source
 
@@ -564,8 +564,11 @@ def parse_bulletin(text: str, filename: str = "", include_actions: bool = True,
     for section in sections:
         kind = section.kind or classify_by_content(_tally(section, home))
         if kind == ACTION and home is not None and not _OWN_NEWS.search(section.name) \
+                and not any(w in section.name for w in names.action if w not in DEFAULT_ACTION_NAMES) \
                 and classify_by_content(_tally(section, home)) == PRACTICE:
-            kind = PRACTICE  # 各地动态 that are other places' news: most paragraphs start with a place outside home
+            # 各地动态 that are other places' news (most paragraphs start with a place outside home); a name
+            # the users put in sections.tsv as 工作动态 stays theirs
+            kind = PRACTICE
         label = section.name or "正文"
         if kind == PRACTICE:
             found_practices = True
