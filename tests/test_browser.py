@@ -259,8 +259,10 @@ def test_cancel_a_long_import_while_it_is_read(kb_home, app_url, browser, tmp_pa
 
     before = fingerprint(kb_home / "reformkb.db")
     long = tmp_path / "长专报.txt"
+    # 24,000 paragraphs: their check takes about 7 s here, long enough for the page (redrawn every half second
+    # while the parse holds the interpreter) to show it; 8,000 (2.4 s) were sometimes over before it did
     long.write_text("测试市优化营商环境工作专报\n\n【战术借鉴】\n\n"
-                    + "\n\n".join(practice_text(n, "浏览器") for n in range(8000)) + "\n", encoding="utf-8")
+                    + "\n\n".join(practice_text(n, "浏览器") for n in range(24000)) + "\n", encoding="utf-8")
     browser.get(f"{app_url}/?page=import")
     wait(browser, lambda d: d.find_element(By.XPATH, "//*[normalize-space(text())='上传文件']")).click()
     wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, '[data-testid="stFileUploaderDropzoneInput"]')).send_keys(str(long))
