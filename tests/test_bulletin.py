@@ -267,3 +267,44 @@ def test_a_section_the_users_named_as_local_news_stays_local_news():
     ours = parse_bulletin(text, "简讯.txt", names=SectionNames().extended(action=["一周快讯"]))
     assert [d.region_raw for d in practices(ours)] == ["合肥市"]
     assert [d.kind for d in ours.drafts].count(KIND_ACTION) == 2
+
+
+_HEAD = "鞍山市优化营商环境工作简报\n第15期\n"
+
+
+@pytest.mark.parametrize("body, expected", [
+    # a headline over 一是/二是 lines of its own: each item under the headline's place
+    ("第一篇　先进地区经验借鉴\n广州市黄埔区：打造企业全生命周期服务\n一是推行“信用+承诺”审批，实行告知承诺制。\n"
+     "二是设立“政策兑现窗口”，奖补资金最快7个工作日到账。\n",
+     [("广州市黄埔区", "信用+承诺"), ("广州市黄埔区", "政策兑现窗口")]),
+    # an introduction and its items in one paragraph, items after a time or news lead
+    ("二、外地经验\n各地持续推出新举措，现择要摘编如下：上海市闵行区推行工业项目“用地清单制”，企业拿地即开工；"
+     "今年以来，南京市江北新区实施“证照联办”改革，办理时间压缩一半；记者从湖北省武汉市了解到，东湖新技术开发区推行"
+     "“先使用后付费”模式，减轻企业负担。\n",
+     [("上海市闵行区", "用地清单制"), ("南京市江北新区", "证照联办"), ("东湖新技术开发区", "先使用后付费")]),
+    # 〔〕 place headings; a contributor's credit line is no part of a practice
+    ("【他山之石】\n〔广州互联网法院〕\n上线“E链存证”平台，电子证据存证核验一次完成。\n（市营商办 供稿）\n"
+     "〔仙桃〕\n推行“链长+行长”金融服务模式，银行为产业链企业授信20亿元。\n",
+     [("广州", "广州互联网法院上线“E链存证”"), ("仙桃", "链长+行长")]),
+    # a place after the headline's dash; a box inside the section; a paragraph opening 在…，
+    ("【学习借鉴】\n▶ 惠企政策“直达快享”——湖北省仙桃市\n该市梳理惠企政策清单186项，“免申即享”直接兑现。\n"
+     "【专家点评】“直达快享”减少了企业申报环节，值得学习。\n在苏州工业园区，企业遇到难题可通过“企业服务管家”一键直达。\n",
+     [("湖北省仙桃市", "186项"), ("苏州工业园区", "企业服务管家")]),
+])
+def test_more_house_styles(body, expected):
+    parsed = parse_bulletin(_HEAD + body, "简报.txt")
+    got = [(d.region_raw, d.text) for d in practices(parsed)]
+    assert len(got) == len(expected), got
+    for (region, text), (want_region, snippet) in zip(got, expected):
+        assert region == want_region and snippet in text, got
+        assert "供稿" not in text and "专家点评" not in text
+
+
+def test_a_table_with_a_title_column_keeps_the_practice_and_its_highlight():
+    from reformkb.ingest.bulletin import _row_draft, _table_columns
+
+    columns = _table_columns(["序号", "经验名称", "地区", "主要做法", "亮点"])
+    text, region, _ = _row_draft(["1", "工业项目“带方案出让”", "青岛市崂山区", "方案审查与土地出让同步进行",
+                                  "项目开工时间平均提前60天"], columns)
+    assert region == "青岛市崂山区"
+    assert text == "青岛市崂山区工业项目“带方案出让”：方案审查与土地出让同步进行。项目开工时间平均提前60天。"

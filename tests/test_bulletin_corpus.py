@@ -2,7 +2,7 @@
 
 See tests/bulletin_corpus.py for how files are built and scored; ``python tests/bulletin_corpus.py``
 prints the table per file. Places the current gazetteer does not know (a county-level city outside
-Hunan, a new area) cannot be right yet; recall and precision are held to 0.95 on the places it
+Hunan, a new area) cannot be right yet; recall and precision are held to 0.98 on the places it
 knows, and reported on all.
 """
 from __future__ import annotations
@@ -38,8 +38,8 @@ def test_recall_and_precision_overall(scores):
     known, known_found = sum(s.known for s in scores), sum(s.known_found for s in scores)
     drafts, right = sum(s.drafts for s in scores), sum(s.right for s in scores)
     known_drafts, known_right = sum(s.known_drafts for s in scores), sum(s.known_right for s in scores)
-    assert known_found / known >= 0.95, table(scores)
-    assert known_right / known_drafts >= 0.95 and right / drafts >= 0.95, table(scores)
+    assert known_found / known >= 0.98, table(scores)
+    assert known_right / known_drafts >= 0.98 and right / drafts >= 0.98, table(scores)
 
 
 def test_no_bulletin_is_read_badly(scores):

@@ -33,7 +33,16 @@ from reformkb.ingest.lines import FOOTER, join_spaces
 from reformkb.ingest.lines import repair as _repair_lines
 from reformkb.ingest.masthead import find_date, find_issue, is_issue_or_date, looks_like_title, read_masthead, strip_meta
 from reformkb.ingest.regions import Gazetteer, Region, gazetteer
-from reformkb.ingest.sections import ACTION, DEFAULT_ACTION_NAMES, PRACTICE, SectionNames, Tally, classify_by_content, heading_of
+from reformkb.ingest.sections import (
+    ACTION,
+    DEFAULT_ACTION_NAMES,
+    PRACTICE,
+    SKIP,
+    SectionNames,
+    Tally,
+    classify_by_content,
+    heading_of,
+)
 from reformkb.ingest.titles import find_agency
 from reformkb.records import KIND_ACTION, KIND_PRACTICE, Source
 
@@ -44,6 +53,7 @@ _MEASURE_VERBS = ("出台", "印发", "实施", "推行", "推出", "打造", "�
 _CONNECTIVE = re.compile(r"^(?:与此同时|同时|此外|另外|另一方面|而且|并且|还|另)[，,、]?")
 _TIME_LEAD = re.compile(
     r"^(?:近日|日前|近期|近年来|今年以来|去年以来|目前|截至目前|据悉|据了解"
+    r"|记者从[^，,。]{2,20}?(?:了解到|获悉)|据[^，,。]{2,16}?(?:消息|介绍|报道)"
     r"|\d{4}年(?:\d{1,2}月(?:\d{1,2}日)?)?(?:以来)?|\d{1,2}月(?:\d{1,2}日)?(?:以来)?)[，,]"
 )
 _ENUM_LEAD = re.compile(
@@ -53,7 +63,7 @@ _ENUM_LEAD = re.compile(
 # 一是……二是……: an item starts after the start of the text or a punctuation mark.
 _ENUM_ITEM = re.compile(r"(?:(?<=^)|(?<=[，,；;。：:]))\s*(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|第[一二三四五六七八九十]+[，,]|[（(][1-9][)）])[，,：:]?")
 _ITEM_LEAD = re.compile(r"^\s*(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|第[一二三四五六七八九十]+[，,、]|[（(][0-9一二三四五六七八九十]{1,2}[)）]|[0-9]{1,2}[.．、](?!\d)|[①-⑳])\s*[，,：:]?")
-_SOURCE_NOTE = re.compile(r"\s*[（(](?:信息|资料|数据|新闻)?来源[：:][^（）()]{1,40}[）)]\s*$")
+_SOURCE_NOTE = re.compile(r"\s*[（(](?:(?:信息|资料|数据|新闻)?来源[：:][^（）()]{1,40}|[^（）()]{2,30}?(?:供稿|推荐))[）)]\s*$")
 _FOOTNOTE_MARK = re.compile(r"(?<=[\u4e00-\u9fff”」』》）a-zA-Z0-9])(?:[①-⑳]|\[\d{1,2}\])(?=[，。；、：,;）)\s]|$)")
 _FOOTNOTE_LINE = re.compile(r"^(?:[①-⑳]|\[\d{1,2}\]|注\d?[：:]|\*\s*注|资料来源[：:]|数据来源[：:]|来源[：:])")
 _EDITORIAL = re.compile(r"^(?:【?编者按】?|【?按语】?|编者的话)[：:】]?")
@@ -61,21 +71,22 @@ _INSTRUCTION = re.compile(r"^.{0,40}?批示[：:]")
 _PRINT_NOTE = re.compile(r"^[（(]?(?:共印\s*\d+\s*份|此件.{0,20}|本期.{0,6}份)[）)]?$")
 _FRAME = re.compile(r"(?:学习借鉴|参考借鉴|借鉴参考|学习参考|参照学习|供.{0,16}(?:参考|借鉴|学习)|(?:摘编|整理|汇编|刊发)如下|如下[：:]$)")
 _PLACE_SUFFIX = re.compile(r"(?:特别行政区|自治区|自治州|自治县|新区|新片区|开发区|高新区|园区|合作区|试验区|示范区|片区|市|县|区|旗|盟|州|镇|乡|街道)$")
-_AGENCY_WORDS = re.compile(r"(?:局|委|办|院|厅|署|中心|法院|法庭|海关|检察院|公司|银行|集团|协会)$")
+_AGENCY_WORDS = re.compile(r"(?:局|委|办|院|厅|署|中心|法院|法庭|海关|检察院|公司|银行|分行|支行|集团|协会)$")
 # A section name that says its news are the home city's own (an action section whose name does not,
 # such as 各地动态 or 工作动态, holds other places' practices when its paragraphs say so).
 _CONTENTS = re.compile(r"要目|目录|导读")  # a table of contents: its lines are the names of later sections
 _NEXT_STEPS = re.compile(r"^(?:下一步|下步|接下来)[，,：:]")  # the home city's plans closing a section
 _OWN_NEWS = re.compile(r"我市|本市|本地|本县|本区|全市|县市区|县区|市直|战斗")
 _LOCAL_LABEL = re.compile(r"^(?:[市县区州]|[\u4e00-\u9fff]{1,10}(?:区|县|镇|乡|街道|市))[\u4e00-\u9fff]{0,14}[：:]")
-_BRACKETED = re.compile(r"^[【\[]([^】\]]{2,24})[】\]]$")
+_BRACKETED = re.compile(r"^[【\[〔［〖]([^】\]〕］〗]{2,24})[】\]〕］〗]$")
 _INLINE_HEADING = re.compile(r"^【([^】]{2,16})】\s*(\S.{9,})$")
 _MULTI_JOIN = "、和与及"
 _SUBPLACE = re.compile(r"^[\u4e00-\u9fff]{1,6}?(?:新区|新片区|开发区|高新区|园区|合作区|区|县|旗|镇)")
 _NOT_IN_SUBPLACE = ("在", "全", "各", "对", "为", "与", "和", "的", "以", "将", "把", "从", "向", "辖")
-_TABLE_PLACE = ("地区", "地方", "城市", "单位", "省份", "区域", "地市", "名称")
-_TABLE_TEXT = ("做法", "举措", "经验", "内容", "措施", "案例", "创新", "事项", "亮点")
-_TABLE_RESULT = ("成效", "效果", "成果", "成绩")
+_TABLE_PLACE = ("地区", "地方", "城市", "单位", "省份", "区域", "地市")
+_TABLE_TITLE = ("名称", "标题", "题目")  # 经验名称, 案例名称: a title, not the practice (单位名称 is a place)
+_TABLE_TEXT = ("做法", "举措", "内容", "措施", "经验", "案例", "创新", "事项")  # the first ones win
+_TABLE_RESULT = ("成效", "效果", "成果", "成绩", "亮点")
 
 
 @dataclass
@@ -140,6 +151,12 @@ def leading_places(text: str, gaz: Gazetteer | None = None) -> Lead | None:
     if m := _TIME_LEAD.match(text[start:]):
         start += m.end()
     found = gaz.find_leading(text[start : start + 60])
+    if not found and text.startswith("在", start):  # 在苏州工业园区，企业…
+        found = gaz.find_leading(text[start + 1 : start + 60])
+        if found and text.startswith((found[1] + "，", found[1] + ","), start + 1):
+            start += 1
+        else:
+            found = None
     if not found:
         return None
     places = [found]
@@ -194,6 +211,8 @@ def place_heading(line: str) -> _PlaceHeading | None:
     if m := _BRACKETED.match(text):  # 【深圳】
         text = m.group(1)
     label = ""
+    if (m := re.match(r"^([^。；！？—]{2,30})——\s*([^，。；：:—]{2,24})$", text)) and gazetteer().find_leading(m.group(2)):
+        text = f"{m.group(2)}：{m.group(1).strip()}"  # a headline with its place after a dash: 标题——江苏省昆山市
     if m := re.match(r"^([^：:，。；]{2,24})[：:]\s*([^。；！？]{2,30})$", text):
         text, label = m.group(1), m.group(2).strip()
         if re.search(r"[，,]", label):
@@ -238,13 +257,13 @@ def _masthead_end(lines: list[str], names: SectionNames) -> int:
     return min(len(lines), max(last_meta + 1, 0)) if last_meta >= 0 else 0
 
 
-def _split_inline_headings(lines: list[str]) -> list[str]:
+def _split_inline_headings(lines: list[str], names: SectionNames) -> list[str]:
     """Lines with a 【…】 heading and its first paragraph on one line (【他山之石】深圳市推行……,
-    【深圳】推行……) as two lines."""
+    【深圳】推行……) as two lines; a box (【专家点评】…, 【小贴士】…: a name not to import) stays one."""
     out = []
     for line in lines:
         m = _INLINE_HEADING.match(line)
-        if m and not m.group(2).startswith(("：", ":")):
+        if m and not m.group(2).startswith(("：", ":")) and names.kind_of(m.group(1)) != SKIP:
             out += [f"【{m.group(1)}】", m.group(2)]
         else:
             out.append(line)
@@ -261,9 +280,13 @@ def outline(lines: list[str], names: SectionNames, title: str = "") -> tuple[lis
     noise: list[LeftOut] = []
     in_notes = False
     toc: set[str] | None = None  # the entries so far, inside a table of contents (本期要目)
-    for line in _split_inline_headings(lines):
+    for line in _split_inline_headings(lines, names):
         plain = _strip_marks(line)
         current = sections[-1]
+        if (box := _INLINE_HEADING.match(plain)) and names.kind_of(box.group(1)) == SKIP:
+            # a box inside a section (【专家点评】…, 【小贴士】…): left out, the section goes on after it
+            noise.append(LeftOut(line, f"【{box.group(1)}】，不是案例", current.name))
+            continue
         if title and len(plain) <= len(title) + 12 and strip_meta(plain).replace(" ", "") == title.replace(" ", ""):
             noise.append(LeftOut(line, "页眉（重复的报头），不是案例", current.name))
             continue
@@ -278,6 +301,9 @@ def outline(lines: list[str], names: SectionNames, title: str = "") -> tuple[lis
             continue
         if _PRINT_NOTE.match(plain):
             noise.append(LeftOut(line, "印发说明，不是案例", current.name))
+            continue
+        if _SOURCE_NOTE.fullmatch(plain):
+            noise.append(LeftOut(line, "供稿或来源说明，不是案例", current.name))
             continue
         if re.match(r"^注\s*\d?\s*[：:]", plain):
             in_notes = True
@@ -302,7 +328,7 @@ def outline(lines: list[str], names: SectionNames, title: str = "") -> tuple[lis
             if in_notes and len(plain) < 80 and not leading_places(plain):
                 noise.append(LeftOut(line, "注释，不是案例", current.name))
                 continue
-            current.items.append(("para", plain))
+            current.items += [("para", part) for part in _split_intro(plain)]
             continue
         in_notes = False
         kind = names.kind_of(heading.name)
@@ -313,6 +339,16 @@ def outline(lines: list[str], names: SectionNames, title: str = "") -> tuple[lis
             if _CONTENTS.search(heading.name):
                 toc = set()
     return sections, noise
+
+
+def _split_intro(paragraph: str) -> list[str]:
+    """A paragraph that opens with an introduction ending in a colon and goes on with a place, as two:
+    ``各地持续推出新举措，现摘编如下：上海市闵行区推行……`` gives the introduction and ``上海市闵行区推行……``.
+    A paragraph that starts with a place (``深圳市：推行……``) is left whole."""
+    m = re.match(r"^([^：:]{4,60}[：:])(.{10,})$", paragraph)
+    if m is None or leading_places(m.group(1)) or not leading_places(m.group(2)):
+        return [paragraph]
+    return [m.group(1), m.group(2)]
 
 
 def _tally(section: _Section, home: Region | None) -> Tally:
@@ -418,8 +454,9 @@ def split_practices(paragraph: str, inherited: _PlaceHeading | None = None) -> l
                 chunks.append(_Chunk([piece], current))
                 continue
             body = _CONNECTIVE.sub("", piece.strip(), count=1)
-            found = gaz.find_leading(body[:40])
-            if found and body.startswith(found[1]) and not _same_place(found[0], current):
+            named = body[m.end():] if (m := _TIME_LEAD.match(body)) else body  # 今年以来，南京市江北新区…
+            found = gaz.find_leading(named[:40])
+            if found and named.startswith(found[1]) and not _same_place(found[0], current):
                 current = found[1]
                 chunks.append(_Chunk([body], current))
             elif agency := find_agency(body):
@@ -475,9 +512,10 @@ def _row_draft(cells: list[str], columns: dict[str, int] | None) -> tuple[str, s
     """(text, region_as_written, agency) of a table row, or None for a row that names no practice."""
     cells = [join_spaces(c.strip()) for c in cells]
     if columns:
-        place = cells[columns["place"]] if "place" in columns and columns["place"] < len(cells) else ""
-        body = cells[columns["text"]] if "text" in columns and columns["text"] < len(cells) else ""
-        result = cells[columns["result"]] if "result" in columns and columns["result"] < len(cells) else ""
+        place, body, result, title = (cells[columns[k]] if k in columns and columns[k] < len(cells) else ""
+                                      for k in ("place", "text", "result", "title"))
+        if title and body and title not in body:
+            body = f"{title}：{body}"
     else:
         longest = max(range(len(cells)), key=lambda i: len(cells[i]))
         body = cells[longest]
@@ -507,19 +545,24 @@ def _table_columns(cells: list[str]) -> dict[str, int] | None:
     if not cells or any(len(c) > 8 for c in cells):
         return None
     columns: dict[str, int] = {}
+    text_rank = len(_TABLE_TEXT)
     for i, cell in enumerate(cells):
         if any(w in cell for w in _TABLE_RESULT):
             columns.setdefault("result", i)
-        elif any(w in cell for w in _TABLE_TEXT):
-            columns.setdefault("text", i)
         elif any(w in cell for w in _TABLE_PLACE):
             columns.setdefault("place", i)
+        elif any(w in cell for w in _TABLE_TITLE):
+            columns.setdefault("title", i)
+        elif (rank := next((k for k, w in enumerate(_TABLE_TEXT) if w in cell), text_rank)) < text_rank:
+            columns["text"], text_rank = i, rank
+    if "text" not in columns and "title" in columns:  # 经验名称 alone: the practice is written there
+        columns["text"] = columns.pop("title")
     return columns if "text" in columns else None
 
 
 def _action_draft(paragraph: str) -> tuple[str, str]:
     """A local-action paragraph "冷水滩区：3月14日，…" and its label (a place or an agency), if any."""
-    paragraph = _FOOTNOTE_MARK.sub("", _ENUM_LEAD.sub("", paragraph, count=1))
+    paragraph = _SOURCE_NOTE.sub("", _FOOTNOTE_MARK.sub("", _ENUM_LEAD.sub("", paragraph, count=1)))
     m = re.match(r"^([^：:，。]{2,14})[：:]", paragraph)
     return paragraph, (m.group(1) if m else "")
 
@@ -708,6 +751,10 @@ def _action_drafts(section: _Section, label: str, parsed: ParsedBulletin, gaz: G
             continue
         if what == "para" and _NEXT_STEPS.match(item):
             parsed.left_out.append(LeftOut(item, "下一步工作打算，不是已做的工作", section.name))
+            continue
+        if what == "para" and (len(item) > 20 and re.search(r"[：:]$", item) or _FRAME.search(item)) \
+                and not leading_places(item, gaz):
+            parsed.left_out.append(LeftOut(item, "栏目的导语或结语，没有写明做了什么", section.name))
             continue
         number += 1
         body, tag = _action_draft(item if what == "para" else "".join(item))

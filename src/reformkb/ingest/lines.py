@@ -47,7 +47,11 @@ _ENUMERATOR = re.compile(r"^(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[
 _HEADING_LIKE = re.compile(r"^(?:【[^】]{1,30}】|#+\s*\S.{0,40}|第[一二三四五六七八九十]+部分.{0,20})$")
 _OPENS = re.compile(r"^(?:【?编者按|【?按语|编者的话|注\s*\d?\s*[：:])")  # paragraphs that always start anew
 # ... and after a finished sentence: the closing word on the home city's next steps (下一步，我市将…)
+_BRACKET_LEAD = re.compile(r"^【[^】]{1,16}】")
 _CLOSING = re.compile(r"^(?:下一步|下步|接下来)[，,：:]")
+# An item of an enumeration on its own line (一是…, 二是…); in a wrapped document only after a line that
+# ended before the margin (a full line may have been cut before 一是 of 统一是…)
+_ITEM_LINE = re.compile(r"^[一二三四五六七八九十]{1,2}是[，,：:]?(?=[\u4e00-\u9fff“])")
 _CONTINUATION_START = re.compile(r"^[\d０-９月日年%％，。、；：）》”」』.]")
 # A short line holding one of these verbs is the start of a sentence, not a heading or a masthead line.
 _SENTENCE_VERB = re.compile(r"推行|推出|打造|建立|开展|实施|上线|设立|出台|印发|探索|创新|建设|推动|推进|实行|开通|发布")
@@ -109,20 +113,22 @@ def _running_lines(pages: list[list[tuple[str, bool]]]) -> set[str]:
     at: dict[str, set[int]] = defaultdict(set)  # key -> boundaries where it stands
     later: set[str] = set()  # keys seen at the edge of a page after the first
     stripped: dict[str, str] = {}  # key -> key of the line without 期号 and date
-    for i in range(1, len(pages)):
-        for where, edge in ((i - 1, pages[i - 1][-_BOUNDARY_LINES:]), (i, pages[i][:_BOUNDARY_LINES])):
-            for line, _ in edge:
-                if len(line) <= 40 and not ends_sentence(line) and not line.startswith("【") and "\t" not in line:
-                    key = _key(line)
-                    at[key].add(i)
-                    if where > 0:
-                        later.add(key)
-                        stripped[key] = _key(strip_meta(line))
+    edges = [(i, where, edge) for i in range(1, len(pages))
+             for where, edge in ((i - 1, pages[i - 1][-_BOUNDARY_LINES:]), (i, pages[i][:_BOUNDARY_LINES]))]
+    edges.append((len(pages), len(pages) - 1, pages[-1][-_BOUNDARY_LINES:]))  # the foot of the last page too
+    for i, where, edge in edges:
+        for line, _ in edge:
+            if len(line) <= 40 and not ends_sentence(line) and not line.startswith("【") and "\t" not in line:
+                key = _key(line)
+                at[key].add(i)
+                if where > 0:
+                    later.add(key)
+                    stripped[key] = _key(strip_meta(line))
     top = [line for line, _ in pages[0][:8]]
     # The masthead's lines, alone and joined two or three at a time (a title over two lines).
     joined = top + ["".join(top[i:i + 2]) for i in range(len(top) - 1)] + ["".join(top[i:i + 3]) for i in range(len(top) - 2)]
     masthead = {_key(strip_meta(line)) for line in joined} | {_key(line) for line in joined}
-    boundaries = len(pages) - 1
+    boundaries = len(pages)
     running = set()
     for key, where in at.items():
         in_masthead = key in later and (key in masthead or stripped.get(key) in masthead)
@@ -135,12 +141,11 @@ def _without_running(pages: list[list[tuple[str, bool]]]) -> list[tuple[str, boo
     """All lines as (line, indented, starts_page), running headers and footers left out."""
     running = _running_lines(pages)
     out = []
-    last = len(pages) - 1
     for p, page in enumerate(pages):
         n = len(page)
         first = True
         for i, (line, indented) in enumerate(page):
-            at_edge = (p > 0 and i < _BOUNDARY_LINES) or (p < last and i >= n - _BOUNDARY_LINES)
+            at_edge = (p > 0 and i < _BOUNDARY_LINES) or i >= n - _BOUNDARY_LINES
             if at_edge and running and _key(line) in running:
                 continue
             out.append((line, indented, first and p > 0))
@@ -198,7 +203,9 @@ class _Open:
 
 
 def _starts_new_unit(line: str, indented: bool) -> bool:
-    return indented or bool(_ENUMERATOR.match(line) or _OPENS.match(line)) or _structural(line)
+    """Indented, enumerated, a heading, or a 【…】 heading with its text on the line (【案例四】云南省昆明市：…)."""
+    return indented or bool(_ENUMERATOR.match(line) or _OPENS.match(line) or _BRACKET_LEAD.match(line)) \
+        or _structural(line)
 
 
 def repair(text: str, starts_place=None) -> list[str]:
@@ -254,6 +261,8 @@ def _joins(prev: str, line: str, indented: bool, width: int, depth: int, size: i
         return False
     full = width and len(prev) >= width - 4
     if _starts_new_unit(line, indented) or _is_masthead_meta(prev) or _is_masthead_meta(line):
+        return False
+    if not full and _ITEM_LINE.match(line):
         return False
     if _structural(prev) and not (full and _ENUMERATOR.match(prev) and not ends_sentence(prev)):
         return False  # a heading stands alone; a full line that only looks like one (（二）某某市对煤炭、化) goes on
