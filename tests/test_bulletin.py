@@ -290,6 +290,21 @@ _HEAD = "鞍山市优化营商环境工作简报\n第15期\n"
     ("【学习借鉴】\n▶ 惠企政策“直达快享”——湖北省仙桃市\n该市梳理惠企政策清单186项，“免申即享”直接兑现。\n"
      "【专家点评】“直达快享”减少了企业申报环节，值得学习。\n在苏州工业园区，企业遇到难题可通过“企业服务管家”一键直达。\n",
      [("湖北省仙桃市", "186项"), ("苏州工业园区", "企业服务管家")]),
+    # questions and answers; a section named 学习先进; items numbered 第一，
+    ("【外地好做法·你问我答】\n问：企业开办后还要分头跑水电气，外地是怎么解决的？\n"
+     "答：重庆江北推行“开办+水电气讯”联合报装，企业一次申请即可。\n学习先进\n"
+     "第一，哈尔滨新区推行“拿地即开工”，项目开工提前3个月。\n",
+     [("重庆江北", "开办+水电气讯"), ("哈尔滨新区", "拿地即开工")]),
+    # Roman-numbered place headings over 主要做法 / 取得成效 paragraphs: one practice per place
+    ("【兄弟盟市经验】\nⅠ　赤峰市\n主要做法：推行肉牛产业“活体抵押”贷款，银行以活牛作抵押。\n"
+     "取得成效：已发放活体抵押贷款9.6亿元。\nⅡ　乌兰察布市\n主要做法：建立数据中心项目“专班服务”。\n"
+     "取得成效：平均用时缩短至45天。\n",
+     [("赤峰市", "9.6亿元"), ("乌兰察布市", "45天")]),
+    # tagged fields, a 兵团 city, a heading of three places, an editor's line
+    ("【他山借鉴】\n【地区】新疆生产建设兵团第四师可克达拉市\n【做法】推行兵地企业开办“同城通办”，双方大厅都能办。\n"
+     "【成效】今年以来跨兵地办理企业开办1200件。\n【地区】江苏省、浙江省和上海市\n"
+     "【做法】三省市在示范区建立“跨域执法协作”机制。\n（本期编辑：阿依古丽　校对：张华）\n",
+     [("新疆生产建设兵团第四师可克达拉市", "1200件"), ("江苏省", "跨域执法协作"), ("浙江省", "跨域执法协作"), ("上海市", "跨域执法协作")]),
 ])
 def test_more_house_styles(body, expected):
     parsed = parse_bulletin(_HEAD + body, "简报.txt")
@@ -297,14 +312,28 @@ def test_more_house_styles(body, expected):
     assert len(got) == len(expected), got
     for (region, text), (want_region, snippet) in zip(got, expected):
         assert region == want_region and snippet in text, got
-        assert "供稿" not in text and "专家点评" not in text
+        assert "供稿" not in text and "专家点评" not in text and "问：" not in text and "校对" not in text
 
 
 def test_a_table_with_a_title_column_keeps_the_practice_and_its_highlight():
-    from reformkb.ingest.bulletin import _row_draft, _table_columns
+    from reformkb.ingest.bulletin import _row_drafts, _table_columns
 
     columns = _table_columns(["序号", "经验名称", "地区", "主要做法", "亮点"])
-    text, region, _ = _row_draft(["1", "工业项目“带方案出让”", "青岛市崂山区", "方案审查与土地出让同步进行",
-                                  "项目开工时间平均提前60天"], columns)
+    [(text, region, _, _)] = _row_drafts(["1", "工业项目“带方案出让”", "青岛市崂山区", "方案审查与土地出让同步进行",
+                                         "项目开工时间平均提前60天"], columns)
     assert region == "青岛市崂山区"
     assert text == "青岛市崂山区工业项目“带方案出让”：方案审查与土地出让同步进行。项目开工时间平均提前60天。"
+
+
+def test_table_rows_carry_a_merged_place_down_and_split_numbered_and_shared_cells():
+    from reformkb.ingest.bulletin import _row_drafts, _table_columns
+
+    columns = _table_columns(["地区", "经验做法"])
+    assert [(r, t[:6]) for t, r, _, _ in _row_drafts(["苏州园区", "1.推行“一码通办”，扫码办理。2.设立“白名单”，通关提速。"],
+                                                    columns)] == [("苏州园区", "苏州园区推行"), ("苏州园区", "苏州园区设立")]
+    [(_, _, _, siblings)] = _row_drafts(["广州、深圳两市", "试点商事登记“跨城通办”。"], columns)
+    assert siblings == ("广州", "深圳")
+    parsed = parse_bulletin("景德镇市营商环境简报\n第3期\n【标杆城市在行动】\n地区\t主要举措\t成效\n"
+                            "深圳市\t推出“深i企”平台\t注册企业超过300万户\n\t市中级人民法院推行“预重整”识别机制\t已帮助23家企业\n",
+                            "简报.txt")
+    assert [(d.region_raw, d.text[:8]) for d in practices(parsed)] == [("深圳市", "深圳市推出“深i"), ("深圳市", "深圳市市中级人民")]

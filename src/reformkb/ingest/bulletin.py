@@ -26,7 +26,7 @@ can take any of it back.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from reformkb.errors import InputError
 from reformkb.ingest.lines import FOOTER, join_spaces
@@ -58,7 +58,7 @@ _TIME_LEAD = re.compile(
 )
 _ENUM_LEAD = re.compile(
     r"^(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[)）]|[0-9]{1,2}\s*[.．、](?!\d)|[一二三四五六七八九十]+[、.．]"
-    r"|[①-⑳]|[•●○◆◇■□▪▲△★☆◎❖►▶·\-—]+)\s*"
+    r"|[①-⑳]|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫ][、.．\s]?|第[一二三四五六七八九十]{1,3}[，,、]|答[：:]|[•●○◆◇■□▪▲△★☆◎❖►▶·\-—]+)\s*"
 )
 # 一是……二是……: an item starts after the start of the text or a punctuation mark.
 _ENUM_ITEM = re.compile(r"(?:(?<=^)|(?<=[，,；;。：:]))\s*(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|第[一二三四五六七八九十]+[，,]|[（(][1-9][)）])[，,：:]?")
@@ -66,7 +66,7 @@ _ITEM_LEAD = re.compile(r"^\s*(?:[一二三四五六七八九十]+是|其[一二
 _SOURCE_NOTE = re.compile(r"\s*[（(](?:(?:信息|资料|数据|新闻)?来源[：:][^（）()]{1,40}|[^（）()]{2,30}?(?:供稿|推荐))[）)]\s*$")
 _FOOTNOTE_MARK = re.compile(r"(?<=[\u4e00-\u9fff”」』》）a-zA-Z0-9])(?:[①-⑳]|\[\d{1,2}\])(?=[，。；、：,;）)\s]|$)")
 _FOOTNOTE_LINE = re.compile(r"^(?:[①-⑳]|\[\d{1,2}\]|注\d?[：:]|\*\s*注|资料来源[：:]|数据来源[：:]|来源[：:])")
-_EDITORIAL = re.compile(r"^(?:【?编者按】?|【?按语】?|编者的话)[：:】]?")
+_EDITORIAL = re.compile(r"^(?:【?编者按】?|【?按语】?|编者的话|【?编后语?】?)[：:】]?")
 _INSTRUCTION = re.compile(r"^.{0,40}?批示[：:]")
 _PRINT_NOTE = re.compile(r"^[（(]?(?:共印\s*\d+\s*份|此件.{0,20}|本期.{0,6}份)[）)]?$")
 _FRAME = re.compile(r"(?:学习借鉴|参考借鉴|借鉴参考|学习参考|参照学习|供.{0,16}(?:参考|借鉴|学习)|(?:摘编|整理|汇编|刊发)如下|如下[：:]$)")
@@ -74,6 +74,12 @@ _PLACE_SUFFIX = re.compile(r"(?:特别行政区|自治区|自治州|自治县|�
 _AGENCY_WORDS = re.compile(r"(?:局|委|办|院|厅|署|中心|法院|法庭|海关|检察院|公司|银行|分行|支行|集团|协会)$")
 # A section name that says its news are the home city's own (an action section whose name does not,
 # such as 各地动态 or 工作动态, holds other places' practices when its paragraphs say so).
+# A paragraph on the results of the practice before it (主要做法：… / 取得成效：…, 【做法】… / 【成效】…)
+_RESULT_LEAD = re.compile(r"^(?:取得|主要|工作|实施|改革)?(?:成效|效果|成果)[：:]")
+# Tagged fields of one practice: 【地区】赤峰市 / 【做法】… / 【成效】…
+_FIELD_TAG = re.compile(r"^【(地区|地点|单位|实施单位|做法|主要做法|举措|主要举措|成效|主要成效|取得成效)】\s*(\S.*)$")
+_QUESTION = re.compile(r"^问[：:]")
+_EDITOR_LINE = re.compile(r"^[（(]?(?:本期)?(?:编辑|责任编辑|校对|审核|审稿|签发)\s*[：:][^，。；]{1,30}[）)]?$")
 _CONTENTS = re.compile(r"要目|目录|导读")  # a table of contents: its lines are the names of later sections
 _NEXT_STEPS = re.compile(r"^(?:下一步|下步|接下来)[，,：:]")  # the home city's plans closing a section
 _OWN_NEWS = re.compile(r"我市|本市|本地|本县|本区|全市|县市区|县区|市直|战斗")
@@ -198,6 +204,7 @@ class _PlaceHeading:
     span: str  # the place as the gazetteer read it
     agency: str
     label: str = ""  # what follows a colon: 上海市浦东新区：“一业一证”改革
+    places: tuple[str, ...] = ()  # a heading naming several places (江苏省、浙江省和上海市): each as written
 
 
 def _strip_marks(line: str) -> str:
@@ -217,6 +224,9 @@ def place_heading(line: str) -> _PlaceHeading | None:
         text, label = m.group(1), m.group(2).strip()
         if re.search(r"[，,]", label):
             return None
+    several = leading_places(text)
+    if several and len(several.places) > 1 and several.end == len(text):  # 江苏省、浙江省和上海市
+        return _PlaceHeading(text, several.span, "", label, tuple(s for _, s in several.places))
     if not 2 <= len(text) <= 24 or re.search(r"[，。、；：,;“”《》（）()]", text):
         return None
     found = gazetteer().find_leading(text)
@@ -262,6 +272,11 @@ def _split_inline_headings(lines: list[str], names: SectionNames) -> list[str]:
     【深圳】推行……) as two lines; a box (【专家点评】…, 【小贴士】…: a name not to import) stays one."""
     out = []
     for line in lines:
+        if tag := _FIELD_TAG.match(line):
+            name, rest = tag.groups()
+            out.append(rest if name.endswith(("地区", "地点", "单位")) else
+                       f"成效：{rest}" if "成效" in name else rest)
+            continue
         m = _INLINE_HEADING.match(line)
         if m and not m.group(2).startswith(("：", ":")) and names.kind_of(m.group(1)) != SKIP:
             out += [f"【{m.group(1)}】", m.group(2)]
@@ -305,6 +320,12 @@ def outline(lines: list[str], names: SectionNames, title: str = "") -> tuple[lis
         if _SOURCE_NOTE.fullmatch(plain):
             noise.append(LeftOut(line, "供稿或来源说明，不是案例", current.name))
             continue
+        if _EDITOR_LINE.match(plain):
+            noise.append(LeftOut(line, "编辑、校对署名，不是案例", current.name))
+            continue
+        if _QUESTION.match(plain) and len(plain) <= 80:
+            noise.append(LeftOut(line, "问答中的问题，不是案例", current.name))
+            continue
         if re.match(r"^注\s*\d?\s*[：:]", plain):
             in_notes = True
             if len(plain) > 3:
@@ -331,6 +352,9 @@ def outline(lines: list[str], names: SectionNames, title: str = "") -> tuple[lis
             current.items += [("para", part) for part in _split_intro(plain)]
             continue
         in_notes = False
+        if heading.weak and re.search(r"[：:]$", plain) and leading_places(plain):
+            current.items.append(("para", plain))  # 深圳市多措并举优化纳税服务： over its items on lines of their own
+            continue
         kind = names.kind_of(heading.name)
         if kind is None and (heading.weak or (current.kind is not None and heading.rank > current.rank)):
             current.items.append(("label", heading.name))
@@ -434,7 +458,7 @@ def split_practices(paragraph: str, inherited: _PlaceHeading | None = None) -> l
         region_raw, siblings = lead.span, tuple(s for _, s in lead.places)
         actor, head_agency = _actor(paragraph, lead), ""
     elif inherited is not None:
-        region_raw, siblings, actor = inherited.span, (inherited.span,), inherited.line
+        region_raw, siblings, actor = inherited.span, inherited.places or (inherited.span,), inherited.line
         head_agency = inherited.agency
         if not find_agency(paragraph) and not paragraph.startswith(inherited.line):
             # the text names its place: 江苏省昆山市周市镇 + 周市镇作为… is 江苏省昆山市周市镇作为…
@@ -508,8 +532,10 @@ def _same_place(region: Region, span: str) -> bool:
                                   or region.province == other.name and other.level == "province" and region.level != "province")
 
 
-def _row_draft(cells: list[str], columns: dict[str, int] | None) -> tuple[str, str, str] | None:
-    """(text, region_as_written, agency) of a table row, or None for a row that names no practice."""
+def _row_drafts(cells: list[str], columns: dict[str, int] | None) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """(text, region_as_written, agency, sibling places) of each practice in a table row: none for a row that
+    names no practice, several for a cell that numbers them (1.…2.…) or a place cell that names several
+    places (广州、深圳两市)."""
     cells = [join_spaces(c.strip()) for c in cells]
     if columns:
         place, body, result, title = (cells[columns[k]] if k in columns and columns[k] < len(cells) else ""
@@ -522,22 +548,28 @@ def _row_draft(cells: list[str], columns: dict[str, int] | None) -> tuple[str, s
         place = next((c for i, c in enumerate(cells) if i != longest and gazetteer().find_leading(c)), "")
         result = ""
     if not body:
-        return None
+        return []
+    parts = [p for p in re.split(r"(?<=[。；;])\s*(?=[2-9][.．、](?!\d))", re.sub(r"^1[.．、](?!\d)\s*", "", body)) if p.strip()]
+    parts = [re.sub(r"^[2-9][.．、]\s*", "", p) for p in parts] if len(parts) > 1 else [body]
     found = gazetteer().find_leading(place) if place else None
-    lead = leading_places(body)
-    if lead:
-        text = body
-        region = lead.span
-    else:
-        text = place + body if place and not body.startswith(place) else body
-        region = found[1] if found and place.startswith(found[1]) else ""
-    agency = place[len(found[1]):] if found and place.startswith(found[1]) and _AGENCY_WORDS.search(place) else ""
-    text = _finish(text)
-    if not re.search(r"[。！？]$", text):
-        text += "。"
-    if result:
-        text += _finish(result) + ("" if re.search(r"[。！？]$", _finish(result)) else "。")
-    return text, region, agency or find_agency(text) or ""
+    places = leading_places(place) if place else None
+    out = []
+    for k, part in enumerate(parts):
+        lead = leading_places(part)
+        if lead:
+            text, region = part, lead.span
+        else:
+            text = place + part if place and not part.startswith(place) else part
+            region = found[1] if found and place.startswith(found[1]) else ""
+        agency = place[len(found[1]):] if found and place.startswith(found[1]) and _AGENCY_WORDS.search(place) else ""
+        text = _finish(text)
+        if not re.search(r"[。！？]$", text):
+            text += "。"
+        if result and k == len(parts) - 1:
+            text += _finish(result) + ("" if re.search(r"[。！？]$", _finish(result)) else "。")
+        siblings = tuple(s for _, s in places.places) if not lead and places and len(places.places) > 1 else ()
+        out.append((text, region, agency or find_agency(text) or "", siblings))
+    return out
 
 
 def _table_columns(cells: list[str]) -> dict[str, int] | None:
@@ -664,6 +696,7 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
     intro: tuple[str, _PlaceHeading] | None = None  # "深圳市多措并举：" before items on lines of their own
     intro_used = False  # the intro went into its first item
     labelled = False  # the place heading's label went into the first paragraph under it
+    row_place = ""  # the place cell of the table row above (a row with a blank one is the same place's)
 
     def emit(paragraph: str, inherited: _PlaceHeading | None, headline: str = "") -> None:
         nonlocal number, previous_region
@@ -701,14 +734,20 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
             if columns is None and (header := _table_columns(item)) is not None:
                 columns = header
                 continue
-            row = _row_draft(item, columns)
-            if row is None:
-                continue
-            number += 1
-            text, region, agency = row
-            if not region:
-                parsed.warnings.append(f"【{label}】表格第 {number} 行没有写明地区，请在导入前补上：{text[:30]}…")
-            parsed.drafts.append(Draft(text, region, agency, KIND_PRACTICE, section.name or label, number))
+            at = columns.get("place") if columns else None
+            if at is not None and at < len(item) and not item[at].strip() and row_place:
+                item = [row_place if i == at else c for i, c in enumerate(item)]  # merged cells: the place above
+            elif at is not None and at < len(item):
+                row_place = item[at].strip()
+            rows = _row_drafts(item, columns)
+            if rows:
+                number += 1
+            for text, region, agency, siblings in rows:
+                if not region:
+                    parsed.warnings.append(f"【{label}】表格第 {number} 行没有写明地区，请在导入前补上：{text[:30]}…")
+                for place_raw in siblings or (region,):
+                    parsed.drafts.append(Draft(text, place_raw, agency, KIND_PRACTICE, section.name or label, number,
+                                               siblings))
             continue
         paragraph = item
         lead = leading_places(_ENUM_LEAD.sub("", paragraph, count=1))
@@ -720,6 +759,8 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
         if lead and re.search(r"[：:]$", paragraph) and len(paragraph) <= 80:
             actor = _actor(_ENUM_LEAD.sub("", paragraph, count=1), lead)
             intro, intro_used = (paragraph, _PlaceHeading(actor, lead.span, "")), False
+            continue
+        if not lead and _RESULT_LEAD.match(paragraph) and _add_results(parsed, section.name or label, number, paragraph):
             continue
         if not lead and place is None and _FRAME.search(paragraph):
             parsed.left_out.append(LeftOut(paragraph, "栏目的导语或结语，没有写明地区", section.name))
@@ -733,6 +774,20 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
         emit(paragraph, inherited, headline)
     if intro is not None and not intro_used:
         emit(intro[0], None)
+
+
+def _add_results(parsed: ParsedBulletin, section: str, number: int, paragraph: str) -> bool:
+    """Join a results paragraph (取得成效：…) to the practice drafted last in this section (and to the
+    drafts of its other places); False when there is none."""
+    drafts = parsed.drafts
+    if not drafts or drafts[-1].kind != KIND_PRACTICE or drafts[-1].section != section or drafts[-1].paragraph != number:
+        return False
+    last = drafts[-1].text
+    for i in range(len(drafts) - 1, -1, -1):
+        if drafts[i].text != last or drafts[i].paragraph != number:
+            break
+        drafts[i] = replace(drafts[i], text=last + _finish(paragraph))
+    return True
 
 
 def _names_place(label: str, gaz: Gazetteer) -> bool:

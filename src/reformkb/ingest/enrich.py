@@ -19,6 +19,7 @@ from reformkb.errors import InputError
 from reformkb.ingest.bulletin import leading_places
 from reformkb.ingest.metrics import record_metrics
 from reformkb.ingest.regions import (
+    CORPS,
     NATIONAL_BODY,
     Gazetteer,
     Placement,
@@ -64,6 +65,8 @@ def read_place(text: str, gaz: Gazetteer, context=()) -> tuple[Placement, str]:
     """The place a region field names and the agency written with it (``深圳市税务局`` → 深圳市,
     ``税务局``; ``国家税务总局厦门市税务局`` → 厦门市, ``税务局``; ``国网江苏省电力有限公司`` → 江苏省)."""
     placement = gaz.resolve(text, context)
+    if (corps := CORPS.match(text)) and (inner := gaz.resolve(text[corps.end():], context)).region:
+        placement = inner  # 新疆生产建设兵团第八师石河子市: the city the division runs
     if not (placement.region or placement.candidates or placement.parent):
         # An agency of higher level in front of the place (国家税务总局厦门市税务局)
         written = placement.written

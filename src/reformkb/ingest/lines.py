@@ -38,7 +38,7 @@ PAGE_NUMBER = re.compile(
     r"^\s*(?:[-—–]\s*\d{1,4}\s*[-—–]|第\s*\d{1,4}\s*页(?:\s*[/／,，]?\s*共\s*\d+\s*页)?|\d{1,4}\s*/\s*\d{1,4}|\d{1,4})\s*$"
 )
 FOOTER = re.compile(
-    r"^[（(]?(?:报|送|发|抄送|抄报|报送|主送|分送|发送|印发|联系电话|电话|电子邮箱|邮箱|联系人|编辑|主编|审核|签发|责任编辑|校对)\s*[：:]"
+    r"^[（(]?(?:报|送|发|抄送|抄报|报送|主送|分送|发送|印发|供稿|联系电话|电话|电子邮箱|邮箱|联系人|编辑|主编|审核|签发|责任编辑|校对)\s*[：:]"
     r"|^.{0,40}(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{1,2}-\d{1,2})\s*印发[）)]?$"
 )
 _ENDS = "。！？；!?;…"
@@ -49,9 +49,10 @@ _OPENS = re.compile(r"^(?:【?编者按|【?按语|编者的话|注\s*\d?\s*[：
 # ... and after a finished sentence: the closing word on the home city's next steps (下一步，我市将…)
 _BRACKET_LEAD = re.compile(r"^【[^】]{1,16}】")
 _CLOSING = re.compile(r"^(?:下一步|下步|接下来)[，,：:]")
-# An item of an enumeration on its own line (一是…, 二是…); in a wrapped document only after a line that
-# ended before the margin (a full line may have been cut before 一是 of 统一是…)
-_ITEM_LINE = re.compile(r"^[一二三四五六七八九十]{1,2}是[，,：:]?(?=[\u4e00-\u9fff“])")
+# An item of an enumeration on its own line (一是…, 第二，…, 问：/答：…); after a full line of a wrapped
+# document only when that line does not end in a character that makes a word with the numeral (统|一是…)
+_NUMERAL_WORD_HEADS = "统唯同单万第逐之专划归合不再独"  # 统一是…, 第二是…: a full line cut inside a word
+_ITEM_LINE = re.compile(r"^(?:[一二三四五六七八九十]{1,2}是[，,：:]?|第[一二三四五六七八九十]{1,2}[，,、]|[问答][：:])(?=[\u4e00-\u9fff“])")
 _CONTINUATION_START = re.compile(r"^[\d０-９月日年%％，。、；：）》”」』.]")
 # A short line holding one of these verbs is the start of a sentence, not a heading or a masthead line.
 _SENTENCE_VERB = re.compile(r"推行|推出|打造|建立|开展|实施|上线|设立|出台|印发|探索|创新|建设|推动|推进|实行|开通|发布")
@@ -80,7 +81,7 @@ def ends_sentence(line: str) -> bool:
 
 def _clean(line: str) -> str:
     if "\t" in line:  # a table row: cells keep their separators
-        return "\t".join(join_spaces(cell.strip()) for cell in line.split("\t")).strip("\t")
+        return "\t".join(join_spaces(cell.strip()) for cell in line.split("\t")).rstrip("\t")  # a blank first cell is a merged one
     return join_spaces(line.strip())
 
 
@@ -262,14 +263,17 @@ def _joins(prev: str, line: str, indented: bool, width: int, depth: int, size: i
     full = width and len(prev) >= width - 4
     if _starts_new_unit(line, indented) or _is_masthead_meta(prev) or _is_masthead_meta(line):
         return False
-    if not full and _ITEM_LINE.match(line):
+    if _ITEM_LINE.match(line) and (not full or prev[-1] not in _NUMERAL_WORD_HEADS):
         return False
+    if prev[-1] in "市区县州省盟旗局" and line.startswith("该" + prev[-1]):
+        return False  # …——广东省广州市黄埔区 / 该区建立…: a heading ending in a place, then its text
     if _structural(prev) and not (full and _ENUMERATOR.match(prev) and not ends_sentence(prev)):
         return False  # a heading stands alone; a full line that only looks like one (（二）某某市对煤炭、化) goes on
     if ends_sentence(prev) or prev.endswith(("：", ":")):
         # A finished sentence ends the paragraph, unless the line was cut at the margin of a wrapped
         # document and the next line does not start a new practice.
-        return bool(full) and not starts_place(line) and not _alone(line, width) and not _CLOSING.match(line)
+        return bool(full) and not starts_place(line) and not _alone(line, width) and not _CLOSING.match(line) \
+            and not _ITEM_LINE.match(line)
     if full:
         return True
     if _ENUMERATOR.match(prev) and len(prev) <= 40:

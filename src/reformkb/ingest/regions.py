@@ -158,6 +158,7 @@ _LEADER = re.compile(
     r"|[•●○◆■▪·*\-—▲△◇◎★☆►▶]+))*"
     r"[\s\u3000]*"
 )
+CORPS = re.compile(r"(?:新疆生产建设)?兵团(?:第[一二三四五六七八九十]{1,3}师)?")
 # National bodies whose local branch is written as the place: 国家税务总局上海市税务局, 国网江苏省电力有限公司,
 # 中国人民银行浙江省分行. A paragraph that starts with one starts with the place right after it.
 NATIONAL_BODY = re.compile(r"国家税务总局|国家电网(?:有限公司)?|国网|中国人民银行|人民银行|国家金融监督管理总局"
@@ -432,7 +433,10 @@ class Gazetteer:
         span. ``None`` when the paragraph does not start with a region ("市税务局创新…").
         """
         start = _LEADER.match(text).end()
-        found = self._match_at(text, start, within=None, only_within=False, after_break=True)
+        found = None
+        if corps := CORPS.match(text, start):  # 新疆生产建设兵团第八师石河子市: the city the division runs
+            found = self._match_at(text, corps.end(), within=None, only_within=False, after_break=True)
+        found = found or self._match_at(text, start, within=None, only_within=False, after_break=True)
         if found is None and (body := NATIONAL_BODY.match(text, start)):
             found = self._match_at(text, body.end(), within=None, only_within=False, after_break=True)
         if found is None:
