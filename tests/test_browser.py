@@ -158,8 +158,11 @@ def wait(driver, condition, seconds: float = 90):
 
 
 def click_button(driver, label: str, selector: str = "button") -> None:
-    """Click the (download) button showing ``label``."""
+    """Click the (download) button showing ``label``, once the app is not running a rerun (a click sent
+    while one runs, e.g. the one an upload starts, can be lost)."""
     def found(d):
+        if d.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]'):
+            return False
         for b in d.find_elements(By.CSS_SELECTOR, selector):
             if b.text.strip().endswith(label) and b.is_enabled():
                 return b
