@@ -710,12 +710,15 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
             # the headline opens the first of them, it is no practice of its own
             chunks = [(f"{headline}{chunks[1][0]}", *chunks[1][1:]), *chunks[2:]]
         for chunk, region_raw, agency, siblings in chunks:
-            if not region_raw:
-                parsed.warnings.append(f"【{label}】第 {number} 段没有写明地区，请在导入前补上：{chunk[:30]}…")
-            for place_raw in siblings or (region_raw,):
-                parsed.drafts.append(Draft(chunk, place_raw, agency, KIND_PRACTICE, section.name or label, number,
-                                           siblings))
+            add(chunk, region_raw, agency, siblings, f"第 {number} 段")
             previous_region = region_raw or previous_region
+
+    def add(text: str, region_raw: str, agency: str, siblings: tuple[str, ...], where: str) -> None:
+        """The drafts of one practice: one per place it names (siblings), a warning when it names none."""
+        if not region_raw:
+            parsed.warnings.append(f"【{label}】{where}没有写明地区，请在导入前补上：{text[:30]}…")
+        for place_raw in siblings or (region_raw,):
+            parsed.drafts.append(Draft(text, place_raw, agency, KIND_PRACTICE, section.name or label, number, siblings))
 
     for what, item in section.items:
         if what != "row":
@@ -743,11 +746,7 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
             if rows:
                 number += 1
             for text, region, agency, siblings in rows:
-                if not region:
-                    parsed.warnings.append(f"【{label}】表格第 {number} 行没有写明地区，请在导入前补上：{text[:30]}…")
-                for place_raw in siblings or (region,):
-                    parsed.drafts.append(Draft(text, place_raw, agency, KIND_PRACTICE, section.name or label, number,
-                                               siblings))
+                add(text, region, agency, siblings, f"表格第 {number} 行")
             continue
         paragraph = item
         lead = leading_places(_ENUM_LEAD.sub("", paragraph, count=1))
