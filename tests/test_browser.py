@@ -170,6 +170,13 @@ def click_button(driver, label: str, selector: str = "button") -> None:
     wait(driver, found).click()
 
 
+def warmed_up(driver, app_url: str) -> None:
+    """Search once, so that the app's model has loaded: its warm-up thread, started with the app, holds the
+    interpreter for many seconds under load, and a parse started meanwhile may show no progress at all."""
+    driver.get(f"{app_url}/?q=企业开办")
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".rk-card"))
+
+
 def downloaded(folder, name: str, seconds: float = 30):
     path = folder / name
     deadline = time.monotonic() + seconds
@@ -222,6 +229,7 @@ def test_import_two_bulletins_at_once(app_url, browser, tmp_path):
     second = tmp_path / "乙市专报.txt"
     second.write_text("乙市优化营商环境工作专报\n\n【战术借鉴】\n\n成都市推行“蓉易办”，企业开办全程网办，"
                       "1个工作日办结。\n\n西安市推行“秦务员”服务，不动产登记压缩至3个工作日。\n", encoding="utf-8")
+    warmed_up(browser, app_url)
     browser.get(f"{app_url}/?page=import")
     wait(browser, lambda d: d.find_element(By.XPATH, "//*[normalize-space(text())='上传文件']")).click()
     uploader = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, '[data-testid="stFileUploaderDropzoneInput"]'))
@@ -266,6 +274,7 @@ def test_cancel_a_long_import_while_it_is_read(kb_home, app_url, browser, tmp_pa
     # while the parse holds the interpreter) to show it; 8,000 (2.4 s) were sometimes over before it did
     long.write_text("测试市优化营商环境工作专报\n\n【战术借鉴】\n\n"
                     + "\n\n".join(practice_text(n, "浏览器") for n in range(24000)) + "\n", encoding="utf-8")
+    warmed_up(browser, app_url)
     browser.get(f"{app_url}/?page=import")
     wait(browser, lambda d: d.find_element(By.XPATH, "//*[normalize-space(text())='上传文件']")).click()
     wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, '[data-testid="stFileUploaderDropzoneInput"]')).send_keys(str(long))
