@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from reformkb.errors import InputError
-from reformkb.ingest.lines import FOOTER, join_spaces
+from reformkb.ingest.lines import FOOTER, NEXT_STEPS, join_spaces
 from reformkb.ingest.lines import repair as _repair_lines
 from reformkb.ingest.masthead import find_date, find_issue, is_issue_or_date, looks_like_title, read_masthead, strip_meta
 from reformkb.ingest.regions import Gazetteer, Region, gazetteer
@@ -81,7 +81,6 @@ _FIELD_TAG = re.compile(r"^【(地区|地点|单位|实施单位|做法|主要�
 _QUESTION = re.compile(r"^问[：:]")
 _EDITOR_LINE = re.compile(r"^[（(]?(?:本期)?(?:编辑|责任编辑|校对|审核|审稿|签发)\s*[：:][^，。；]{1,30}[）)]?$")
 _CONTENTS = re.compile(r"要目|目录|导读")  # a table of contents: its lines are the names of later sections
-_NEXT_STEPS = re.compile(r"^(?:下一步|下步|接下来)[，,：:]")  # the home city's plans closing a section
 _OWN_NEWS = re.compile(r"我市|本市|本地|本县|本区|全市|县市区|县区|市直|战斗")
 _LOCAL_LABEL = re.compile(r"^(?:[市县区州]|[\u4e00-\u9fff]{1,10}(?:区|县|镇|乡|街道|市))[\u4e00-\u9fff]{0,14}[：:]")
 _BRACKETED = re.compile(r"^[【\[〔［〖]([^】\]〕］〗]{2,24})[】\]〕］〗]$")
@@ -803,7 +802,7 @@ def _action_drafts(section: _Section, label: str, parsed: ParsedBulletin, gaz: G
     for what, item in section.items:
         if what not in ("para", "row"):
             continue
-        if what == "para" and _NEXT_STEPS.match(item):
+        if what == "para" and NEXT_STEPS.match(item):
             parsed.left_out.append(LeftOut(item, "下一步工作打算，不是已做的工作", section.name))
             continue
         if what == "para" and (len(item) > 20 and re.search(r"[：:]$", item) or _FRAME.search(item)) \

@@ -48,7 +48,7 @@ _HEADING_LIKE = re.compile(r"^(?:【[^】]{1,30}】|#+\s*\S.{0,40}|第[一二三
 _OPENS = re.compile(r"^(?:【?编者按|【?按语|编者的话|注\s*\d?\s*[：:])")  # paragraphs that always start anew
 # ... and after a finished sentence: the closing word on the home city's next steps (下一步，我市将…)
 _BRACKET_LEAD = re.compile(r"^【[^】]{1,16}】")
-_CLOSING = re.compile(r"^(?:下一步|下步|接下来)[，,：:]")
+NEXT_STEPS = re.compile(r"^(?:下一步|下步|接下来)[，,：:]")
 # An item of an enumeration on its own line (一是…, 第二，…, 问：/答：…); after a full line of a wrapped
 # document only when that line does not end in a character that makes a word with the numeral (统|一是…)
 _NUMERAL_WORD_HEADS = "统唯同单万第逐之专划归合不再独"  # 统一是…, 第二是…: a full line cut inside a word
@@ -272,7 +272,7 @@ def _joins(prev: str, line: str, indented: bool, width: int, depth: int, size: i
     if ends_sentence(prev) or prev.endswith(("：", ":")):
         # A finished sentence ends the paragraph, unless the line was cut at the margin of a wrapped
         # document and the next line does not start a new practice.
-        return bool(full) and not starts_place(line) and not _alone(line, width) and not _CLOSING.match(line) \
+        return bool(full) and not starts_place(line) and not _alone(line, width) and not NEXT_STEPS.match(line) \
             and not _ITEM_LINE.match(line)
     if full:
         return True
