@@ -46,8 +46,8 @@ _CLOSERS = "”」』）》)"
 _ENUMERATOR = re.compile(r"^(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[)）]|[0-9]{1,2}\s*[.．、](?!\d)|[一二三四五六七八九十]+、|[①-⑳]|[•●○◆◇■□▪▲△★☆◎❖►▶])")
 _HEADING_LIKE = re.compile(r"^(?:【[^】]{1,30}】|#+\s*\S.{0,40}|第[一二三四五六七八九十]+部分.{0,20})$")
 _OPENS = re.compile(r"^(?:【?编者按|【?按语|编者的话|注\s*\d?\s*[：:])")  # paragraphs that always start anew
+_BRACKET_LEAD = re.compile(r"^【[^】]{1,16}】")  # a 【…】 heading with its text on the line starts anew too
 # ... and after a finished sentence: the closing word on the home city's next steps (下一步，我市将…)
-_BRACKET_LEAD = re.compile(r"^【[^】]{1,16}】")
 NEXT_STEPS = re.compile(r"^(?:下一步|下步|接下来)[，,：:]")
 # An item of an enumeration on its own line (一是…, 第二，…, 问：/答：…); after a full line of a wrapped
 # document only when that line does not end in a character that makes a word with the numeral (统|一是…)
