@@ -212,6 +212,28 @@ def test_action_labels_naming_the_knowledge_base_s_own_places(tmp_path):
     assert (actions["市税务"].region, actions["市税务"].agency) == ("长沙市", "市税务局")
 
 
+def test_practices_of_places_the_users_added(tmp_path):
+    """Towns the users added (places.tsv) are places in a practice section too: at the start of a practice,
+    as a place heading and in a table's place column. Without them the heading's practice had no place and
+    was refused, and the others warned that they named none."""
+    from reformkb.ingest.pipeline import parse_file
+    from reformkb.ingest.regions import add_place
+    from reformkb.settings import Settings
+
+    for town, county in (("周庄镇", "昆山市"), ("濮院镇", "桐乡市"), ("千灯镇", "昆山市")):
+        add_place(tmp_path, town, county)
+    text = ("衢州市营商环境工作专报\n2026年第7期\n【他山之石】\n"
+            "周庄镇推行“民宿开办一件事”，把卫生、消防、特种行业许可合并办理，开办时间由30天压缩至7天。\n"
+            "濮院镇\n设立“羊毛衫产业服务驿站”，企业在家门口即可办理商标注册、质押融资等28项业务。\n"
+            "地区\t做法\t成效\n千灯镇\t推行“厂房租赁备案一次办”\t备案时间压缩至1天\n")
+    records, report = parse_file(text.encode("utf-8"), Settings.default(tmp_path), "quzhou.txt")
+    assert [(r.region, r.county, r.province) for r in records] == [
+        ("周庄镇", "昆山市", "江苏省"), ("濮院镇", "桐乡市", "浙江省"), ("千灯镇", "昆山市", "江苏省")]
+    assert records[1].text.startswith("濮院镇设立")
+    assert not report.warnings and not report.refused
+
+
+
 def test_a_news_section_of_other_places_holds_practices_and_its_closing_plan_is_no_action():
     parsed = parse_bulletin("大同市营商环境建设工作简讯\n2024年第4期\n◇ 各地动态 ◇\n"
                             "■北京市深化“接诉即办”改革，企业诉求响应率达到100%。\n"

@@ -26,6 +26,7 @@ can take any of it back.
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 
 from reformkb.errors import InputError
@@ -128,7 +129,19 @@ class ParsedBulletin:
 
 def repair(text: str) -> list[str]:
     """The bulletin as a list of logical lines; see :func:`reformkb.ingest.lines.repair`."""
-    return _repair_lines(text)
+    gaz = _gazetteer()
+    return _repair_lines(text, starts_place=lambda line: gaz.find_leading(line[:24]) is not None)
+
+
+#: The gazetteer of the parse under way (set by :func:`parse_bulletin` while it runs): a knowledge
+#: base's, with the places its users added (a town of the home city), so that a practice that starts
+#: with such a place is read as that place's, like any other.
+_PLACES: ContextVar[Gazetteer | None] = ContextVar("bulletin_places", default=None)
+
+
+def _gazetteer() -> Gazetteer:
+    """The gazetteer places are read with: the parse's (see :data:`_PLACES`), else the shipped one."""
+    return _PLACES.get() or gazetteer()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,7 +162,7 @@ class Lead:
 def leading_places(text: str, gaz: Gazetteer | None = None) -> Lead | None:
     """The place(s) ``text`` starts with, after an enumerator and a time phrase (近日，/3月16日，),
     read with ``gaz`` (default: the shipped gazetteer)."""
-    gaz = gaz or gazetteer()
+    gaz = gaz or _gazetteer()
     start = 0
     if m := _ENUM_LEAD.match(text):
         start = m.end()
@@ -217,7 +230,7 @@ def place_heading(line: str) -> _PlaceHeading | None:
     if m := _BRACKETED.match(text):  # 【深圳】
         text = m.group(1)
     label = ""
-    if (m := re.match(r"^([^。；！？—]{2,30})——\s*([^，。；：:—]{2,24})$", text)) and gazetteer().find_leading(m.group(2)):
+    if (m := re.match(r"^([^。；！？—]{2,30})——\s*([^，。；：:—]{2,24})$", text)) and _gazetteer().find_leading(m.group(2)):
         text = f"{m.group(2)}：{m.group(1).strip()}"  # a headline with its place after a dash: 标题——江苏省昆山市
     if m := re.match(r"^([^：:，。；]{2,24})[：:]\s*([^。；！？]{2,30})$", text):
         text, label = m.group(1), m.group(2).strip()
@@ -228,7 +241,7 @@ def place_heading(line: str) -> _PlaceHeading | None:
         return _PlaceHeading(text, several.span, "", label, tuple(s for _, s in several.places))
     if not 2 <= len(text) <= 24 or re.search(r"[，。、；：,;“”《》（）()]", text):
         return None
-    found = gazetteer().find_leading(text)
+    found = _gazetteer().find_leading(text)
     if not found or not text.startswith(found[1]):
         return None
     rest = text[len(found[1]):]
@@ -378,7 +391,7 @@ def _tally(section: _Section, home: Region | None) -> Tally:
     tally = Tally()
     for what, item in section.items:
         if what == "place":
-            if _is_local(gazetteer().lookup(item.span), home):
+            if _is_local(_gazetteer().lookup(item.span), home):
                 tally.local += 1
             else:
                 tally.foreign += 1
@@ -468,7 +481,7 @@ def split_practices(paragraph: str, inherited: _PlaceHeading | None = None) -> l
         region_raw, siblings, actor, head_agency = "", (), "", ""
     if len(siblings) < 2:
         siblings = ()
-    gaz = gazetteer()
+    gaz = _gazetteer()
     chunks: list[_Chunk] = []
     current = region_raw
     for sentence in _sentences(paragraph):
@@ -526,7 +539,7 @@ class _Chunk:
 
 def _same_place(region: Region, span: str) -> bool:
     """Whether ``region`` is the place written ``span`` or inside it (a county of the city)."""
-    other = gazetteer().lookup(span) if span else None
+    other = _gazetteer().lookup(span) if span else None
     return other is not None and (_same(region, other) or region.city == other.name
                                   or region.province == other.name and other.level == "province" and region.level != "province")
 
@@ -544,13 +557,13 @@ def _row_drafts(cells: list[str], columns: dict[str, int] | None) -> list[tuple[
     else:
         longest = max(range(len(cells)), key=lambda i: len(cells[i]))
         body = cells[longest]
-        place = next((c for i, c in enumerate(cells) if i != longest and gazetteer().find_leading(c)), "")
+        place = next((c for i, c in enumerate(cells) if i != longest and _gazetteer().find_leading(c)), "")
         result = ""
     if not body:
         return []
     parts = [p for p in re.split(r"(?<=[。；;])\s*(?=[2-9][.．、](?!\d))", re.sub(r"^1[.．、](?!\d)\s*", "", body)) if p.strip()]
     parts = [re.sub(r"^[2-9][.．、]\s*", "", p) for p in parts] if len(parts) > 1 else [body]
-    found = gazetteer().find_leading(place) if place else None
+    found = _gazetteer().find_leading(place) if place else None
     places = leading_places(place) if place else None
     out = []
     for k, part in enumerate(parts):
@@ -602,7 +615,7 @@ def _action_draft(paragraph: str) -> tuple[str, str]:
 # The whole bulletin
 # ---------------------------------------------------------------------------------------------
 def _home(source: Source, head: list[str]) -> Region | None:
-    gaz = gazetteer()
+    gaz = _gazetteer()
     for line in [source.title] + head:
         found = gaz.find_leading(re.sub(r"^(?:中共|中国共产党)", "", _strip_marks(line)))
         if found:
@@ -615,10 +628,18 @@ def parse_bulletin(text: str, filename: str = "", include_actions: bool = True,
     """Parse a bulletin's text. Raises InputError when it holds no practice at all.
 
     ``names`` are the section names to know (the defaults, or :meth:`SectionNames.extended`); ``gaz``
-    the gazetteer local actions' places are read with (default: the shipped one; a knowledge base
-    passes its own, with the places its users added, such as a town of the home city).
+    the gazetteer every place is read with, in practices and local actions alike (default: the
+    shipped one; a knowledge base passes its own, with the places its users added, such as a town of
+    the home city).
     """
-    names = names or SectionNames()
+    token = _PLACES.set(gaz)
+    try:
+        return _parse(text, filename, include_actions, names or SectionNames())
+    finally:
+        _PLACES.reset(token)
+
+
+def _parse(text: str, filename: str, include_actions: bool, names: SectionNames) -> ParsedBulletin:
     lines = repair(text)
     if not lines:
         raise InputError(f"{filename or '专报'} 没有文字内容：请检查文件。")
@@ -648,7 +669,7 @@ def parse_bulletin(text: str, filename: str = "", include_actions: bool = True,
             found_practices = True
             _practice_drafts(section, label, parsed)
         elif kind == ACTION and include_actions:
-            _action_drafts(section, label, parsed, gaz or gazetteer())
+            _action_drafts(section, label, parsed, _gazetteer())
         else:
             reason = ("本地工作动态（未选择导入工作动态）" if kind == ACTION else
                       f"【{label}】不是标杆经验栏目" if section.name else "不在任何标杆经验栏目中")
