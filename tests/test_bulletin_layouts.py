@@ -331,3 +331,83 @@ def test_a_local_action_without_a_colon_keeps_its_county():
             "【战术借鉴】\n长沙市推行“一件事一次办”。\n")
     actions = [d for d in parse_bulletin(text, "x.txt").drafts if d.kind == KIND_ACTION]
     assert [(d.region_raw, d.agency) for d in actions] == [("冷水滩区", "")]
+
+
+# -- round 4 of bulletins written blind to the parser (tests/data/bulletins/41–48) ---------------------
+def test_time_field_and_news_source_leads_before_the_place():
+    text = HEAD + ("【借鉴参考】\n2月起，成都市武侯区推出“免申即享”改革，一季度兑现资金3.2亿元。\n"
+                   "在跨境贸易方面，广西凭祥市推行进出口货车“无感通关”，过卡时间缩短至30秒。\n"
+                   "法治保障方面，3月，北京互联网法院上线“一站式在线解纷”平台。\n"
+                   "记者日前从天津海关了解到，天津海关试点进口货物“船边直提”。\n"
+                   "从山西省行政审批服务管理局获悉：该局推动“一枚印章管审批”改革向县级延伸。\n")
+    drafts = practices(parse_bulletin(text, "x.txt"))
+    assert [where(d.region_raw) for d in drafts] == [("四川省", "成都市"), ("广西壮族自治区", "崇左市"),
+                                                     ("北京市", "北京市"), ("天津市", "天津市"), ("山西省", "")]
+
+
+def test_an_opening_without_place_and_a_leader_s_words_are_no_practices():
+    text = HEAD + ("【借鉴参考】\n今年以来，各地在政务服务等领域推出了一批务实举措。1月，昆明市官渡区推行“个转企”一件事，"
+                   "办理时间压缩至1个工作日。\n"
+                   "市政府分管领导在推进会上指出：“改革的关键是让企业少跑腿。”\n")
+    parsed = parse_bulletin(text, "x.txt")
+    assert [d.text[:8] for d in practices(parsed)] == ["1月，昆明市官渡"]
+    assert {o.reason for o in parsed.left_out} >= {"栏目的导语或结语，没有写明地区", "领导讲话，不是案例"}
+
+
+def test_a_second_actor_of_several_places_mid_paragraph_and_results_since_launch():
+    text = HEAD + ("【借鉴参考】\n广西凭祥市推行“无感通关”，过卡时间缩短至30秒；同期，海口、三亚两市推行工作许可和居留许可“一窗通办”。\n"
+                   "合肥市包河区推出“政策计算器”，整合1100余条涉企政策。上线半年来，平台访问量超过40万人次。\n")
+    drafts = practices(parse_bulletin(text, "x.txt"))
+    assert [(d.region_raw, d.text[:4]) for d in drafts] == [("广西凭祥市", "广西凭祥"), ("海口", "海口、三"),
+                                                            ("三亚", "海口、三"), ("合肥市包河区", "合肥市包")]
+    assert drafts[-1].text.endswith("平台访问量超过40万人次。")
+
+
+def test_the_steps_of_one_named_reform_are_one_practice():
+    text = HEAD + "【借鉴参考】\n成都市武侯区推出“免申即享”改革：一是梳理“直达清单”；二是自动匹配企业；三是资金直达企业账户。\n"
+    [draft] = practices(parse_bulletin(text, "x.txt"))
+    assert "一是梳理" in draft.text and "三是资金直达" in draft.text
+
+
+def test_a_heading_of_two_places_gives_both_to_the_text_that_starts_with_one():
+    text = HEAD + ("【战术借鉴】\n【地区】广东省广州市、深圳市\n【举措】广州知识产权法院与深圳知识产权法庭联合建立“快审通道”，"
+                   "平均审理周期缩短至68天。\n")
+    drafts = practices(parse_bulletin(text, "x.txt"))
+    assert [where(d.region_raw) for d in drafts] == [("广东省", "广州市"), ("广东省", "深圳市")]
+    assert {d.agency for d in drafts} == {"知识产权法院"}
+
+
+def test_the_place_of_a_closing_source_note_and_the_heading_after_it():
+    text = ("某某市营商环境简讯\n第3期\n2025年10月10日\n他山之石\n一、企业诉求“接诉即办”\n"
+            "市营商环境建设局依托12345热线开设企业服务专席，按时办结率98.2%。（来源：成都市营商环境建设局）\n\n"
+            "二、信用修复“一口受理”\n推行信用修复“一口受理、协同修复”，修复时间缩短至3个工作日。（来源：厦门市发展和改革委员会）\n\n"
+            "本地动态\n\n西秀区：推行个体工商户登记“智能秒批”。\n")
+    parsed = parse_bulletin(text, "x.txt")
+    assert [where(d.region_raw) for d in practices(parsed)] == [("四川省", "成都市"), ("福建省", "厦门市")]
+    assert [d.region_raw for d in parsed.drafts if d.kind == KIND_ACTION] == ["西秀区"]
+
+
+def test_local_actions_under_headlines_a_rule_line_and_a_results_column_named_with_the_practice():
+    spec = {"blocks": [{"p": "某某市营商环境动态", "bold": True, "center": True}, {"p": "第3期"}, {"p": "2025年6月1日"},
+                       {"p": "一、工作动态", "bold": True}, {"p": "樊城区推行“企业安静期”制度", "bold": True},
+                       {"p": "除法定检查外，每月1日至20日原则上不入企检查，检查次数下降46%。"},
+                       {"p": "——————————"},
+                       {"p": "二、标杆案例", "bold": True},
+                       {"table": [["序号", "地区", "经验做法及成效"], ["1", "重庆两江新区", "推行“拿地即开工”，项目开工压缩至1天。"]]}]}
+    parsed = parse_bulletin(read_document(docx_bytes(spec), "x.docx"), "x.docx")
+    actions = [d for d in parsed.drafts if d.kind == KIND_ACTION]
+    assert [(d.region_raw, d.text[:14]) for d in actions] == [("樊城区", "樊城区推行“企业安静期”制度")]
+    assert [d.region_raw for d in practices(parsed)] == ["重庆两江新区"] and not parsed.warnings
+    assert any(o.reason == "分隔线，不是案例" for o in parsed.left_out)
+
+
+def test_an_interview_under_a_headline_naming_its_place_is_one_practice():
+    text = "晋城市优化营商环境动态\n2025年第12期\n2025年8月20日\n" + ("【各地新闻】\n1.据《大众日报》报道，淄博市张店区建立“企业家接待日”制度，问题解决率达93%。\n"
+                   "2.据安徽日报客户端消息，合肥市包河区推出“政策计算器”。\n二、访谈:西安高新区“秦创原”成果转化怎么做\n"
+                   "(编者注:以下内容根据本刊记者的电话访谈整理。)\n问:高新区有什么具体做法?\n"
+                   "答:我们设立了“科技成果转化服务超市”，一站对接全部服务。\n问:资金问题怎么解决?\n"
+                   "答:我们设立了20亿元的成果转化引导基金，实行“先投后股”。\n")
+    parsed = parse_bulletin(text, "x.txt")
+    drafts = practices(parsed)
+    assert [d.region_raw for d in drafts] == ["淄博市张店区", "合肥市包河区", "西安高新区"]
+    assert "服务超市" in drafts[2].text and "先投后股" in drafts[2].text and "编者注" not in drafts[2].text

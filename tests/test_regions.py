@@ -277,3 +277,10 @@ def test_loading_is_cached():
 def test_regions_are_immutable(gaz):
     with pytest.raises(dataclasses.FrozenInstanceError):
         gaz.lookup("长沙").name = "x"
+
+
+@pytest.mark.parametrize("text, first", [("海口、三亚两市推行", "海口市"), ("大同、朔州等地", "大同市"),
+                                         ("海口推行", None), ("夸下海口、拍胸脯", None), ("通道、窗口", None)])
+def test_an_everyday_short_name_is_a_place_only_in_a_list_of_places(text, first):
+    found = gazetteer().find_leading(text)
+    assert (found[0].name if found else None) == first

@@ -154,3 +154,10 @@ def test_agency_in_actor_position(text, agency):
 )
 def test_no_agency(text):
     assert find_agency(text) is None
+
+
+@pytest.mark.parametrize("text, agency", [("广州知识产权法院与深圳知识产权法庭联合建立", "知识产权法院"),
+                                          ("市场监管局与税务局联合推出", "市场监管局"),
+                                          ("市发展和改革委员会推出", "市发展和改革委员会")])
+def test_the_first_of_two_joined_agencies_is_the_actor(text, agency):
+    assert find_agency(text) == agency

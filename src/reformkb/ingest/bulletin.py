@@ -51,12 +51,29 @@ __all__ = ["Draft", "LeftOut", "ParsedBulletin", "parse_bulletin", "repair", "sp
 
 _MEASURE_VERBS = ("出台", "印发", "实施", "推行", "推出", "打造", "创新", "建立", "开展", "上线", "设立",
                   "启用", "探索", "制定", "发布", "构建", "搭建", "率先", "首创", "全面推行", "持续开展")
-_CONNECTIVE = re.compile(r"^(?:与此同时|同时|此外|另外|另一方面|而且|并且|还|另)[，,、]?")
+_CONNECTIVE = re.compile(r"^(?:与此同时|同时|同期|此外|另外|另一方面|而且|并且|还|另)[，,、]?")
 _TIME_LEAD = re.compile(
     r"^(?:近日|日前|近期|近年来|今年以来|去年以来|目前|截至目前|据悉|据了解"
-    r"|记者从[^，,。]{2,20}?(?:了解到|获悉)|据[^，,。]{2,16}?(?:消息|介绍|报道)"
-    r"|\d{4}年(?:\d{1,2}月(?:\d{1,2}日)?)?(?:以来)?|\d{1,2}月(?:\d{1,2}日)?(?:以来)?)[，,]"
+    r"|(?:记者)?(?:日前|近日)?从[^，,。]{2,20}?(?:了解到|获悉)|据[^，,。]{2,16}?(?:消息|介绍|报道)"
+    r"|\d{4}年(?:\d{1,2}月(?:\d{1,2}日)?)?(?:以来|起|初|底)?|\d{1,2}月(?:\d{1,2}日)?(?:以来|起|初|中旬|下旬|底|份)?"
+    r"|在?[\u4e00-\u9fff]{2,10}?方面)[，,：:]"  # 在跨境贸易方面，/法治保障方面，3月，北京互联网法院…
 )
+
+# Items that are the steps of one named reform (推出“免申即享”改革：一是……二是……): one practice, not one per item
+_STEPS = re.compile(r"[”」](?:改革|机制|模式|制度|服务|工程|行动)[：:]\s*(?:一是|其一|第一[，,])")
+# Since a measure began (上线半年来，/试点以来，): the results of the measure before, not a new one
+_SINCE = re.compile(r"^(?:上线|运行|实施|试点|推行|开通|启用)(?:[一二两三四五六七八九十半\d]+个?(?:年|月|周|天))?以?来[，,]")
+_NEWS_SOURCE = re.compile(r"从([^，,。]{2,20}?)(?:了解到|获悉)")
+
+
+def _after_leads(text: str) -> int:
+    """Where ``text`` goes on after its leading time and field phrases (法治保障方面，3月，…)."""
+    start = 0
+    for _ in range(3):
+        if (m := _TIME_LEAD.match(text[start:])) is None:
+            break
+        start += m.end()
+    return start
 _ENUM_LEAD = re.compile(
     r"^(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[)）]|[0-9]{1,2}\s*[.．、](?!\d)|[一二三四五六七八九十]+[、.．]"
     r"|[①-⑳]|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫ][、.．\s]?|第[一二三四五六七八九十]{1,3}[，,、]|答[：:]|[•●○◆◇■□▪▲△★☆◎❖►▶·\-—]+)\s*"
@@ -67,10 +84,12 @@ _ITEM_LEAD = re.compile(r"^\s*(?:[一二三四五六七八九十]+是|其[一二
 _SOURCE_NOTE = re.compile(r"\s*[（(](?:(?:信息|资料|数据|新闻)?来源[：:][^（）()]{1,40}|[^（）()]{2,30}?(?:供稿|推荐))[）)]\s*$")
 _FOOTNOTE_MARK = re.compile(r"(?<=[\u4e00-\u9fff”」』》）a-zA-Z0-9])(?:[①-⑳]|\[\d{1,2}\])(?=[，。；、：,;）)\s]|$)")
 _FOOTNOTE_LINE = re.compile(r"^(?:[①-⑳]|\[\d{1,2}\]|注\d?[：:]|\*\s*注|资料来源[：:]|数据来源[：:]|来源[：:])")
-_EDITORIAL = re.compile(r"^(?:【?编者按】?|【?按语】?|编者的话|【?编后语?】?)[：:】]?")
+_EDITORIAL = re.compile(r"^[（(]?(?:【?编者按】?|【?按语】?|编者的话|编者注|【?编后语?】?)[：:】]?")
 _INSTRUCTION = re.compile(r"^.{0,40}?批示[：:]")
 _PRINT_NOTE = re.compile(r"^[（(]?(?:共印\s*\d+\s*份|此件.{0,20}|本期.{0,6}份)[）)]?$")
 _FRAME = re.compile(r"(?:学习借鉴|参考借鉴|借鉴参考|学习参考|参照学习|供.{0,16}(?:参考|借鉴|学习)|(?:摘编|整理|汇编|刊发)如下|如下[：:]$)")
+# A leader quoted: 市政府分管领导在…推进会上指出：“…”
+_SPEECH = re.compile(r"^[^。“”]{0,30}?(?:领导|书记|市长|省长|县长|区长|主任|局长|厅长)[^。“”]{0,40}?(?:指出|强调|表示|要求|提出)[：:，,]\s*[“「]")
 _PLACE_SUFFIX = re.compile(r"(?:特别行政区|自治区|自治州|自治县|新区|新片区|开发区|高新区|园区|合作区|试验区|示范区|片区|市|县|区|旗|盟|州|镇|乡|街道)$")
 _AGENCY_WORDS = re.compile(r"(?:局|委|办|院|厅|署|中心|法院|法庭|海关|检察院|公司|银行|分行|支行|集团|协会)$")
 # A section name that says its news are the home city's own (an action section whose name does not,
@@ -153,6 +172,7 @@ class Lead:
 
     places: tuple[tuple[Region, str], ...]  # (region, as written)
     end: int
+    start: int = 0  # where the first place starts (after an enumerator and time or field phrases)
 
     @property
     def span(self) -> str:
@@ -160,15 +180,17 @@ class Lead:
 
 
 def leading_places(text: str, gaz: Gazetteer | None = None) -> Lead | None:
-    """The place(s) ``text`` starts with, after an enumerator and a time phrase (近日，/3月16日，),
+    """The place(s) ``text`` starts with, after an enumerator and time or field phrases (近日，/3月16日，/在跨境贸易方面，),
     read with ``gaz`` (default: the shipped gazetteer)."""
     gaz = gaz or _gazetteer()
     start = 0
     if m := _ENUM_LEAD.match(text):
         start = m.end()
-    if m := _TIME_LEAD.match(text[start:]):
-        start += m.end()
+    skipped = start
+    start += _after_leads(text[start:])
     found = gaz.find_leading(text[start : start + 60])
+    if not found and (m := _NEWS_SOURCE.search(text, skipped, start)) and (found := gaz.find_leading(m.group(1))):
+        start = m.start(1)  # the source is the actor: 从山西省行政审批服务管理局获悉：该局指导全省…
     if not found and text.startswith("在", start):  # 在苏州工业园区，企业…
         found = gaz.find_leading(text[start + 1 : start + 60])
         if found and text.startswith((found[1] + "，", found[1] + ","), start + 1):
@@ -178,14 +200,23 @@ def leading_places(text: str, gaz: Gazetteer | None = None) -> Lead | None:
     if not found:
         return None
     places = [found]
-    pos = text.find(found[1], start) + len(found[1])
+    start = text.find(found[1], start)
+    pos = start + len(found[1])
     while pos < len(text) and text[pos] in _MULTI_JOIN and len(places) < 8:
         nxt = gaz.find_leading(text[pos + 1 : pos + 40])
         if not nxt or not text.startswith(nxt[1], pos + 1) or any(_same(r, nxt[0]) for r, _ in places):
             break
         places.append(nxt)
         pos = pos + 1 + len(nxt[1])
-    return Lead(tuple(places), pos)
+    return Lead(tuple(places), pos, start)
+
+
+def _source_lead(paragraph: str) -> Lead | None:
+    """The place a paragraph's closing source note starts with (…。（来源：厦门市发展和改革委员会）)."""
+    m = _SOURCE_NOTE.search(paragraph)
+    if m is None or "来源" not in m.group(0):
+        return None
+    return leading_places(re.split(r"[：:]", m.group(0).strip(" （）()"), maxsplit=1)[-1])
 
 
 def _same(a: Region, b: Region) -> bool:
@@ -320,6 +351,9 @@ def outline(lines: list[str], names: SectionNames, title: str = "") -> tuple[lis
         if "\t" in line:
             current.items.append(("row", [c for c in line.split("\t")]))
             continue
+        if not re.search(r"\w", plain):  # ------, ＊＊＊: a rule between parts
+            noise.append(LeftOut(line, "分隔线，不是案例", current.name))
+            continue
         if _EDITORIAL.match(plain):
             noise.append(LeftOut(line, "编者按，不是案例", current.name))
             continue
@@ -368,7 +402,10 @@ def outline(lines: list[str], names: SectionNames, title: str = "") -> tuple[lis
             current.items.append(("para", plain))  # 深圳市多措并举优化纳税服务： over its items on lines of their own
             continue
         kind = names.kind_of(heading.name)
-        if kind is None and (heading.weak or (current.kind is not None and heading.rank > current.rank)):
+        if kind is None and (heading.weak or (current.kind is not None and heading.rank > current.rank)
+                             or current.kind == ACTION and leading_places(heading.name)):
+            # a label inside the section; in local actions also a bold headline that starts with a place
+            # (樊城区推行“企业安静期”制度 over its text)
             current.items.append(("label", heading.name))
         else:
             sections.append(_Section(heading.name, kind, heading.rank))
@@ -382,7 +419,8 @@ def _split_intro(paragraph: str) -> list[str]:
     ``各地持续推出新举措，现摘编如下：上海市闵行区推行……`` gives the introduction and ``上海市闵行区推行……``.
     A paragraph that starts with a place (``深圳市：推行……``) is left whole."""
     m = re.match(r"^([^：:]{4,60}[：:])(.{10,})$", paragraph)
-    if m is None or leading_places(m.group(1)) or not leading_places(m.group(2)):
+    if m is None or re.search(r"[（(][^）)]*$", m.group(1)) or leading_places(m.group(1)) or not leading_places(m.group(2)):
+        # (a colon inside brackets is no introduction's: …（来源：成都市营商环境建设局）)
         return [paragraph]
     return [m.group(1), m.group(2)]
 
@@ -397,7 +435,7 @@ def _tally(section: _Section, home: Region | None) -> Tally:
                 tally.foreign += 1
         elif what in ("para", "row"):
             text = item if what == "para" else "".join(item)
-            lead = leading_places(text)
+            lead = leading_places(text) or (_source_lead(text) if what == "para" else None)
             if lead is None:
                 if _LOCAL_LABEL.match(text[:20]):
                     tally.local += 1
@@ -458,17 +496,28 @@ def _finish(text: str) -> str:
     return text
 
 
-def split_practices(paragraph: str, inherited: _PlaceHeading | None = None) -> list[tuple[str, str, str, tuple[str, ...]]]:
-    """One (text, region_as_written, agency, sibling places) per practice in a practice paragraph.
+def split_practices(paragraph: str, inherited: _PlaceHeading | None = None
+                    ) -> tuple[list[tuple[str, str, str, tuple[str, ...]]], str]:
+    """One (text, region_as_written, agency, sibling places) per practice in a practice paragraph, and the
+    paragraph's introduction left out ("" if none).
 
     ``inherited`` is the place heading the paragraph stands under, if any: its place (and agency) is
     the paragraph's when the paragraph does not start with a place of its own.
     """
+    source = _source_lead(paragraph)
     paragraph = _SOURCE_NOTE.sub("", _FOOTNOTE_MARK.sub("", _ENUM_LEAD.sub("", paragraph, count=1)))
     lead = leading_places(paragraph)
+    if lead is None and inherited is None and source is not None:
+        # the place only in the closing source note: 市营商环境建设局依托…（来源：成都市营商环境建设局）
+        inherited = _PlaceHeading(source.span, source.span, "")
     if lead:
         region_raw, siblings = lead.span, tuple(s for _, s in lead.places)
         actor, head_agency = _actor(paragraph, lead), ""
+        if inherited is not None and len(inherited.places) > len(siblings) \
+                and any(_same_place(lead.places[0][0], p) for p in inherited.places):
+            # under a heading of several places, a text that starts with one of them is theirs:
+            # 广东省广州市、深圳市 over 广州知识产权法院与深圳知识产权法庭联合建立…
+            siblings = inherited.places
     elif inherited is not None:
         region_raw, siblings, actor = inherited.span, inherited.places or (inherited.span,), inherited.line
         head_agency = inherited.agency
@@ -482,25 +531,29 @@ def split_practices(paragraph: str, inherited: _PlaceHeading | None = None) -> l
     if len(siblings) < 2:
         siblings = ()
     gaz = _gazetteer()
+    steps = bool(_STEPS.search(paragraph))
     chunks: list[_Chunk] = []
     current = region_raw
     for sentence in _sentences(paragraph):
-        for piece, new_item in _items(sentence):
+        for piece, new_item in [(sentence, False)] if steps else _items(sentence):
             if not chunks:
                 chunks.append(_Chunk([piece], current))
                 continue
             body = _CONNECTIVE.sub("", piece.strip(), count=1)
-            named = body[m.end():] if (m := _TIME_LEAD.match(body)) else body  # 今年以来，南京市江北新区…
+            named = body[_after_leads(body):]  # 今年以来，南京市江北新区…
             found = gaz.find_leading(named[:40])
             if found and named.startswith(found[1]) and not _same_place(found[0], current):
                 current = found[1]
-                chunks.append(_Chunk([body], current))
+                several = leading_places(named)  # …；同期，海口、三亚两市推行…
+                places = tuple(s for _, s in several.places) if several and len(several.places) > 1 else ()
+                chunks.append(_Chunk([body], current, siblings=places))
             elif agency := find_agency(body):
                 chunks.append(_Chunk([body], current, agency))
             elif new_item:
                 text = body if leading_places(body) else actor + body
                 chunks.append(_Chunk([text], current, item=True))
-            elif (body[len(region_raw):] if region_raw and body.startswith(region_raw) else body).startswith(_MEASURE_VERBS):
+            elif (body[len(region_raw):] if region_raw and body.startswith(region_raw) else body).startswith(_MEASURE_VERBS) \
+                    and not _SINCE.match(body):
                 chunks.append(_Chunk([piece], current))
             else:
                 chunks[-1].pieces.append(piece)
@@ -509,6 +562,11 @@ def split_practices(paragraph: str, inherited: _PlaceHeading | None = None) -> l
             and chunks[1].region == chunks[0].region and not chunks[1].item:
         chunks[1].pieces = chunks[0].pieces + chunks[1].pieces
         chunks.pop(0)
+    intro = ""
+    if len(chunks) > 1 and not chunks[0].region and not _concrete("".join(chunks[0].pieces)) \
+            and all(c.region for c in chunks[1:]):
+        # an opening with no place, before practices that name theirs: 今年以来，各地…推出了一批务实举措。1月，昆明市官渡区…
+        intro = _finish("".join(chunks.pop(0).pieces))
     out = []
     for chunk in chunks:
         text = _finish("".join(chunk.pieces))
@@ -517,8 +575,8 @@ def split_practices(paragraph: str, inherited: _PlaceHeading | None = None) -> l
         agency = chunk.agency or head_agency or find_agency(text) or ""
         if chunk.region and agency.startswith(chunk.region) and len(agency) > len(chunk.region):
             agency = agency[len(chunk.region):]  # 北京互联网法院 → 互联网法院: the place is stored apart
-        out.append((text, chunk.region, agency, siblings if chunk.region == region_raw else ()))
-    return out
+        out.append((text, chunk.region, agency, chunk.siblings or (siblings if chunk.region == region_raw else ())))
+    return out, intro
 
 
 def _subplace(text: str) -> str:
@@ -535,6 +593,7 @@ class _Chunk:
     region: str
     agency: str = ""
     item: bool = False  # an item of 一是……二是……
+    siblings: tuple[str, ...] = ()  # the places of a chunk that names several (海口、三亚两市)
 
 
 def _same_place(region: Region, span: str) -> bool:
@@ -591,8 +650,8 @@ def _table_columns(cells: list[str]) -> dict[str, int] | None:
     columns: dict[str, int] = {}
     text_rank = len(_TABLE_TEXT)
     for i, cell in enumerate(cells):
-        if any(w in cell for w in _TABLE_RESULT):
-            columns.setdefault("result", i)
+        if any(w in cell for w in _TABLE_RESULT) and not any(w in cell for w in _TABLE_TEXT[:3]):
+            columns.setdefault("result", i)  # (经验做法及成效 is the practice, its results written in it)
         elif any(w in cell for w in _TABLE_PLACE):
             columns.setdefault("place", i)
         elif any(w in cell for w in _TABLE_TITLE):
@@ -700,10 +759,11 @@ def _frame_tail(paragraph: str) -> tuple[str, str]:
 def _actor(paragraph: str, lead: Lead) -> str:
     """Who acts in a paragraph that starts with ``lead``: the place as written, a smaller place after
     it, and the agency right after (深圳市南山区, 深圳市税务局)."""
-    actor = paragraph[: lead.end] if len(lead.places) == 1 else lead.span
+    end = lead.end
     if len(lead.places) == 1:
-        actor += _subplace(paragraph[len(actor):])
-    if (agency := find_agency(paragraph)) and paragraph[len(actor):].startswith(agency):
+        end += len(_subplace(paragraph[end:]))
+    actor = paragraph[lead.start:end] if len(lead.places) == 1 else lead.span
+    if (agency := find_agency(paragraph)) and paragraph[end:].startswith(agency):
         actor += agency
     return actor
 
@@ -717,6 +777,7 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
     intro_used = False  # the intro went into its first item
     labelled = False  # the place heading's label went into the first paragraph under it
     row_place = ""  # the place cell of the table row above (a row with a blank one is the same place's)
+    answered: _PlaceHeading | None = None  # the place heading an interview's answer (答：) went under
 
     def emit(paragraph: str, inherited: _PlaceHeading | None, headline: str = "") -> None:
         nonlocal number, previous_region
@@ -724,7 +785,9 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
         if tail:
             parsed.left_out.append(LeftOut(tail, "栏目的导语或结语，没有写明地区", section.name))
         number += 1
-        chunks = split_practices(paragraph, inherited)
+        chunks, intro_text = split_practices(paragraph, inherited)
+        if intro_text:
+            parsed.left_out.append(LeftOut(intro_text, "栏目的导语或结语，没有写明地区", section.name))
         if headline and len(chunks) > 1 and chunks[0][0].strip() == headline:
             # a place heading's headline over practices that each name their place or are 一是/二是 items:
             # the headline opens the first of them, it is no practice of its own
@@ -740,7 +803,7 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
         for place_raw in siblings or (region_raw,):
             parsed.drafts.append(Draft(text, place_raw, agency, KIND_PRACTICE, section.name or label, number, siblings))
 
-    for what, item in section.items:
+    for at, (what, item) in enumerate(section.items):
         if what != "row":
             columns = None
         if intro is not None and not (what == "para" and _ITEM_LEAD.match(item) and not leading_places(item)):
@@ -775,15 +838,33 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
             emit(body if intro_used else intro[0] + body, intro[1] if intro_used else None)
             intro_used = True
             continue
+        following = section.items[at + 1] if at + 1 < len(section.items) else ("", "")
+        if lead and len(paragraph) <= 40 and not re.search(r"[。；;！？]|[：:]$", paragraph) and following[0] == "para" \
+                and not leading_places(_ENUM_LEAD.sub("", following[1], count=1)):
+            # a headline that names the place of the text under it (西安高新区“秦创原”成果转化怎么做 / 答：我们…)
+            place = _PlaceHeading(lead.span, lead.span, "", paragraph[lead.end:].strip("：: "))
+            labelled = False
+            continue
         if lead and re.search(r"[：:]$", paragraph) and len(paragraph) <= 80:
             actor = _actor(_ENUM_LEAD.sub("", paragraph, count=1), lead)
             intro, intro_used = (paragraph, _PlaceHeading(actor, lead.span, "")), False
             continue
         if not lead and _RESULT_LEAD.match(paragraph) and _add_results(parsed, section.name or label, number, paragraph):
             continue
+        if not lead and _SPEECH.match(paragraph):
+            parsed.left_out.append(LeftOut(paragraph, "领导讲话，不是案例", section.name))
+            continue
         if not lead and place is None and _FRAME.search(paragraph):
             parsed.left_out.append(LeftOut(paragraph, "栏目的导语或结语，没有写明地区", section.name))
             continue
+        if not lead and len(paragraph) <= 6 and re.search(r"[：:]$", paragraph):
+            parsed.left_out.append(LeftOut(paragraph, "小标题，不是案例", section.name))  # 访谈：
+            continue
+        answer = not lead and re.match(r"^答[：:]", paragraph)
+        if answer and place is not None and answered is place \
+                and _add_results(parsed, section.name or label, number, _ENUM_LEAD.sub("", paragraph, count=1)):
+            continue  # the interview's next answer: the same practice goes on
+        answered = place if answer else None
         inherited, headline = place, ""
         if place is not None and place.label and not labelled:
             headline = f"{place.line}：{place.label}。"
@@ -820,9 +901,16 @@ def _names_place(label: str, gaz: Gazetteer) -> bool:
 
 def _action_drafts(section: _Section, label: str, parsed: ParsedBulletin, gaz: Gazetteer) -> None:
     number = 0
+    headline = ""  # a headline naming a place (樊城区推行“企业安静期”制度): it opens the paragraph under it
     for what, item in section.items:
+        if what == "label":
+            headline = item if leading_places(item, gaz) else ""
+            continue
         if what not in ("para", "row"):
             continue
+        if headline and what == "para":
+            item = f"{headline}。{item}"
+            headline = ""
         if what == "para" and NEXT_STEPS.match(item):
             parsed.left_out.append(LeftOut(item, "下一步工作打算，不是已做的工作", section.name))
             continue

@@ -42,6 +42,7 @@ FOOTER = re.compile(
     r"|^.{0,40}(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{1,2}-\d{1,2})\s*印发[）)]?$"
 )
 _ENDS = "。！？；!?;…"
+_CLOSING_NOTE = re.compile(r"[。！？][（(][^（）()]{2,40}[）)]$")  # …。（来源：…）
 _CLOSERS = "”」』）》)"
 _ENUMERATOR = re.compile(r"^(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[)）]|[0-9]{1,2}\s*[.．、](?!\d)|[一二三四五六七八九十]+、|[①-⑳]|[•●○◆◇■□▪▲△★☆◎❖►▶])")
 _HEADING_LIKE = re.compile(r"^(?:【[^】]{1,30}】|#+\s*\S.{0,40}|第[一二三四五六七八九十]+部分.{0,20})$")
@@ -70,13 +71,16 @@ def join_spaces(text: str) -> str:
 
 
 def ends_sentence(line: str) -> bool:
-    """True when ``line`` ends a sentence: 。！？；… or a closing quote or bracket right after one."""
+    """True when ``line`` ends a sentence: 。！？；… or a closing quote or bracket right after one, or a
+    note in brackets after one (…信用修复。（来源：厦门市发展和改革委员会）)."""
     if not line:
         return False
     last = line[-1]
     if last in _ENDS:
         return True
-    return last in _CLOSERS and len(line) > 1 and line[-2] in _ENDS
+    if last in _CLOSERS and len(line) > 1 and line[-2] in _ENDS:
+        return True
+    return bool(_CLOSING_NOTE.search(line))
 
 
 def _clean(line: str) -> str:

@@ -40,8 +40,8 @@ stricter than lookup, since Chinese text has no word boundaries:
   does not hold (``南京路``, ``海南岛``; ``长沙县`` is its own entry), unless that character starts a
   word about the region itself (``湖南县域``, ``长沙区域``): see ``_NOT_AFTER_SHORT``;
 - short forms that are everyday words (``会同``, ``通道``, ``阿里``, ``大庆``, ``和平``, ``东方`` ...) are
-  never taken from running text: see ``_COMMON_WORDS`` and the ``everyday`` column; the full name
-  (``会同县``) still is;
+  not taken from running text (see ``_COMMON_WORDS`` and the ``everyday`` column) unless a place follows
+  after 、 (``海口、三亚两市``); the full name (``会同县``) always is;
 - the short form of a county or zone of two characters (``余杭``, ``前海``) is taken only at the start
   of the text, after a non-Chinese character or right after a region it lies in (``杭州余杭``), never
   inside a word; the same holds for the two-character full names (``南县``, ``道县``, ``城区``), since
@@ -534,8 +534,8 @@ class Gazetteer:
         """Whether ``spelling``, found as ``key`` ending at ``end``, names a region in running text."""
         if spelling.chained and (within is None or not _is_under(spelling.region, within)):
             return False
-        if key in self._everyday:
-            return False
+        if key in self._everyday:  # only in a list of places: 海口、三亚两市
+            return text[end : end + 1] == "、" and self._match_at(text, end + 1, None, False, True) is not None
         following = text[end - 1 : end + 1]
         if spelling.full:
             if len(key) <= 2:

@@ -124,6 +124,8 @@ def _agency_at(text: str) -> str | None:
         # The shorter candidates held neither, so only the last character or a verb ending there can.
         if candidate[-1] in _SUBJECT_ENDS or candidate.endswith(_NOT_IN_AGENCY):
             break
+        if best is not None and len(candidate) == len(best) + 1 and candidate[-1] in "与和及":
+            break  # a second agency joins the first: 广州知识产权法院与深圳知识产权法庭联合…
         if not candidate.endswith(_AGENCY_SUFFIXES) or candidate.endswith(_NOT_AGENCY_ENDINGS):
             continue
         rest = text[end:]
