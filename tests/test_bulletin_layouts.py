@@ -411,3 +411,70 @@ def test_an_interview_under_a_headline_naming_its_place_is_one_practice():
     drafts = practices(parsed)
     assert [d.region_raw for d in drafts] == ["淄博市张店区", "合肥市包河区", "西安高新区"]
     assert "服务超市" in drafts[2].text and "先投后股" in drafts[2].text and "编者注" not in drafts[2].text
+
+
+# -- round 5 (tests/data/bulletins/49–56) -------------------------------------------------------------
+def test_full_width_digits_framed_headings_and_a_bracketed_place_after_a_bullet():
+    text = ("盐城营商环境动态\n第１４期\n２０２５年６月１８日\n〓 一、我市动态 〓\n１．大丰区推行“船边直提”，节省通关时间１．５天。\n"
+            "〓 二、他山之石 〓\n● 【深圳前海】前海深港现代服务业合作区推行“跨境通办”，已有２８００余家港资企业完成登记。\n"
+            "● 【贵州】贵州省推行政务服务“全省通办”。\n")
+    parsed = parse_bulletin(text, "x.txt")
+    assert (parsed.source.issue, parsed.source.date) == ("14", "2025-06-18")
+    assert [where(d.region_raw) for d in practices(parsed)] == [("广东省", "深圳市"), ("贵州省", "")]
+    assert "2800余家" in practices(parsed)[0].text
+    assert [d.text[:3] for d in parsed.drafts if d.kind == KIND_ACTION] == ["大丰区"]
+
+
+def test_provinces_one_character_names_as_labels():
+    text = "百色市优化营商环境参阅\n第5期\n2025年11月3日\n" + ("一、各地新招\n沪：上海市推出企业“专属网页”2.0版。\n滇：红河州河口瑶族自治县推行边民互市“一站式”申报。\n"
+                   "沪苏：上海市青浦区、江苏省苏州市吴江区推行“同事同标”政务服务。\n")
+    assert [where(d.region_raw) for d in practices(parse_bulletin(text, "x.txt"))] == [
+        ("上海市", "上海市"), ("云南省", "红河哈尼族彝族自治州"), ("上海市", "上海市"), ("江苏省", "苏州市")]
+
+
+def test_short_paragraphs_under_a_place_line_are_one_practice_and_a_bank_branch_is_its_city():
+    spec = {"blocks": [{"p": "吴忠市营商环境专报", "bold": True, "center": True}, {"p": "第6期"}, {"p": "2025年7月1日"},
+                       {"p": "先进地区做法", "bold": True},
+                       {"p": "中国工商银行宁波分行：", "bold": True}, {"p": "推出外贸企业“订单贷”产品。"},
+                       {"p": "企业凭真实出口订单即可申请信用贷款，单户授信最高500万元。"},
+                       {"p": "银行与海关共享报关数据，实现当日放款。"},
+                       {"p": "陕西省榆林市：", "bold": True}, {"p": "对新能源项目实行“并联审批+联合验收”。"},
+                       {"p": "竣工后由住建部门牵头组织联合验收，一次出具验收意见。"},
+                       {"table": [["地市", "典型做法"],
+                                  ["河南省（郑州市）", "河南省推行“全省通办”清单2.0版；郑州市上线“郑好办”企业码"]]}]}
+    parsed = parse_bulletin(read_document(docx_bytes(spec), "x.docx"), "x.docx")
+    drafts = practices(parsed)
+    assert [d.region_raw for d in drafts] == ["中国工商银行宁波", "陕西省榆林市", "河南省", "郑州市"]
+    assert "当日放款" in drafts[0].text and "一次出具验收意见" in drafts[1].text
+
+
+def test_a_headline_and_its_subtitle_naming_the_place_over_several_paragraphs():
+    text = HEAD + ("一、兄弟省市经验\n让“沉睡专利”变成“真金白银”\n——合肥市推进知识产权质押融资扩面增量\n"
+                   "合肥市建立知识产权质押融资“白名单”制度。\n在评估环节，引入第三方评估机构开展专利价值“快评”。\n"
+                   "今年前三季度，全市质押登记金额达到186亿元。①\n企业注销“套餐式”服务再提速\n——江苏省昆山市打通经营主体退出“最后一公里”\n"
+                   "昆山市推出企业注销“套餐式”服务。\n注①：数据来源于国家知识产权局公开统计。\n")
+    parsed = parse_bulletin(text, "x.txt")
+    drafts = practices(parsed)
+    assert [where(d.region_raw) for d in drafts] == [("安徽省", "合肥市"), ("江苏省", "苏州市")]
+    assert "快评" in drafts[0].text and "186亿元" in drafts[0].text and "套餐式" not in drafts[0].text
+    assert not any("国家知识产权局" in d.text for d in drafts)
+
+
+def test_closing_parenthesis_enumerators_and_places_doing_each_their_own():
+    text = HEAD + ("一、异地经验\n1）国家税务总局青岛市税务局推出出口退税“白名单”。\n"
+                   "2）广州、佛山两市分别作了探索：广州推行“用地清单制”；佛山实行“验收即发证”。\n"
+                   "3）上海市长宁区推行“政策计算器”。\n")
+    drafts = practices(parse_bulletin(text, "x.txt"))
+    assert [(d.region_raw, d.text[:2]) for d in drafts] == [
+        ("国家税务总局青岛市", "国家"), ("广州", "广州"), ("佛山", "佛山"), ("上海市长宁区", "上海")]
+
+
+def test_a_table_row_of_two_places_a_contents_block_and_no_agency_from_a_time_word():
+    text = ("肇庆市营商环境参阅\n第3期\n2025年5月6日\n◢ 本期导读\n  · 经验交流：江宁、合肥等\n◢ 经验交流\n"
+            "南京市江宁区实行“三评合一”，审批时间压缩至15天。目前区内已建成5G基站4200余个。（南京市营商办供稿）\n"
+            "指标\t先进地区做法\t我市现状\n商事审判\t北京、上海两地推行商事案件“全流程在线诉讼”\t尚未开展\n")
+    parsed = parse_bulletin(text, "x.txt")
+    assert parsed.source.title == "肇庆市营商环境参阅"
+    drafts = practices(parsed)
+    assert [(d.region_raw, d.agency) for d in drafts] == [("南京市江宁区", ""), ("北京", ""), ("上海", "")]
+    assert drafts[0].text.endswith("5G基站4200余个。")

@@ -63,6 +63,8 @@ _TIME_LEAD = re.compile(
 _STEPS = re.compile(r"[”」](?:改革|机制|模式|制度|服务|工程|行动)[：:]\s*(?:一是|其一|第一[，,])")
 # Since a measure began (上线半年来，/试点以来，): the results of the measure before, not a new one
 _SINCE = re.compile(r"^(?:上线|运行|实施|试点|推行|开通|启用)(?:[一二两三四五六七八九十半\d]+个?(?:年|月|周|天))?以?来[，,]")
+# Provinces' one-character names as a label (沪：上海市推出…, 沪苏：…): the text names the place itself
+_PROVINCE_LABEL = re.compile(r"^[京津沪渝冀豫云滇辽黑湘皖鲁新苏浙赣鄂桂甘陇晋蒙陕秦吉闽贵黔粤青藏川蜀宁琼港澳]{1,3}[：:]")
 _NEWS_SOURCE = re.compile(r"从([^，,。]{2,20}?)(?:了解到|获悉)")
 
 
@@ -70,20 +72,20 @@ def _after_leads(text: str) -> int:
     """Where ``text`` goes on after its leading time and field phrases (法治保障方面，3月，…)."""
     start = 0
     for _ in range(3):
-        if (m := _TIME_LEAD.match(text[start:])) is None:
+        if (m := _TIME_LEAD.match(text[start:]) or _PROVINCE_LABEL.match(text[start:])) is None:
             break
         start += m.end()
     return start
 _ENUM_LEAD = re.compile(
-    r"^(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[)）]|[0-9]{1,2}\s*[.．、](?!\d)|[一二三四五六七八九十]+[、.．]"
+    r"^(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[)）]|[0-9]{1,2}\s*[.．、)）](?!\d)|[一二三四五六七八九十]+[、.．]"
     r"|[①-⑳]|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫ][、.．\s]?|第[一二三四五六七八九十]{1,3}[，,、]|答[：:]|[•●○◆◇■□▪▲△★☆◎❖►▶·\-—]+)\s*"
 )
 # 一是……二是……: an item starts after the start of the text or a punctuation mark.
 _ENUM_ITEM = re.compile(r"(?:(?<=^)|(?<=[，,；;。：:]))\s*(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|第[一二三四五六七八九十]+[，,]|[（(][1-9][)）])[，,：:]?")
-_ITEM_LEAD = re.compile(r"^\s*(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|第[一二三四五六七八九十]+[，,、]|[（(][0-9一二三四五六七八九十]{1,2}[)）]|[0-9]{1,2}[.．、](?!\d)|[①-⑳])\s*[，,：:]?")
+_ITEM_LEAD = re.compile(r"^\s*(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|第[一二三四五六七八九十]+[，,、]|[（(][0-9一二三四五六七八九十]{1,2}[)）]|[0-9]{1,2}[.．、)）](?!\d)|[①-⑳])\s*[，,：:]?")
 _SOURCE_NOTE = re.compile(r"\s*[（(](?:(?:信息|资料|数据|新闻)?来源[：:][^（）()]{1,40}|[^（）()]{2,30}?(?:供稿|推荐))[）)]\s*$")
 _FOOTNOTE_MARK = re.compile(r"(?<=[\u4e00-\u9fff”」』》）a-zA-Z0-9])(?:[①-⑳]|\[\d{1,2}\])(?=[，。；、：,;）)\s]|$)")
-_FOOTNOTE_LINE = re.compile(r"^(?:[①-⑳]|\[\d{1,2}\]|注\d?[：:]|\*\s*注|资料来源[：:]|数据来源[：:]|来源[：:])")
+_FOOTNOTE_LINE = re.compile(r"^(?:[①-⑳]|\[\d{1,2}\]|注[\d①-⑳]?[：:]|[*※]\s*(?:注|资料来源|数据来源)|资料来源[：:]|数据来源[：:]|来源[：:])")
 _EDITORIAL = re.compile(r"^[（(]?(?:【?编者按】?|【?按语】?|编者的话|编者注|【?编后语?】?)[：:】]?")
 _INSTRUCTION = re.compile(r"^.{0,40}?批示[：:]")
 _PRINT_NOTE = re.compile(r"^[（(]?(?:共印\s*\d+\s*份|此件.{0,20}|本期.{0,6}份)[）)]?$")
@@ -258,6 +260,9 @@ def place_heading(line: str) -> _PlaceHeading | None:
     """A line that only names a place (and maybe an agency of it): ``上海市浦东新区``, ``杭州互联网法院``,
     or a place and a short label after a colon: ``（一）上海市浦东新区：“一业一证”改革``."""
     text = _ENUM_LEAD.sub("", _strip_marks(line), count=1).strip().rstrip("：:")
+    if re.match(r"^\s*(?:——|－－|--)", _strip_marks(line)) and len(text) <= 40 and not re.search(r"[。；;！？]", text) \
+            and (found := _gazetteer().find_leading(text)) and text.startswith(found[1]):
+        return _PlaceHeading(found[1], found[1], "", text[len(found[1]):])  # a subtitle: ——合肥市推进知识产权质押融资扩面增量
     if m := _BRACKETED.match(text):  # 【深圳】
         text = m.group(1)
     label = ""
@@ -321,6 +326,9 @@ def _split_inline_headings(lines: list[str], names: SectionNames) -> list[str]:
                        f"成效：{rest}" if "成效" in name else rest)
             continue
         m = _INLINE_HEADING.match(line)
+        bulleted = None if m else _INLINE_HEADING.match(re.sub(r"^[•●○◆◇■□▪▲△★☆◎❖►▶·]\s*", "", line))
+        if bulleted and leading_places(bulleted.group(1)):
+            m = bulleted  # ● 【深圳前海】前海深港现代服务业合作区推行…: the place in brackets, then its text
         if m and not m.group(2).startswith(("：", ":")) and names.kind_of(m.group(1)) != SKIP:
             out += [f"【{m.group(1)}】", m.group(2)]
         else:
@@ -427,16 +435,23 @@ def _split_intro(paragraph: str) -> list[str]:
 
 def _tally(section: _Section, home: Region | None) -> Tally:
     tally = Tally()
+    heading_local: bool | None = None  # the place heading the paragraphs stand under: local or not
     for what, item in section.items:
         if what == "place":
-            if _is_local(_gazetteer().lookup(item.span), home):
+            heading_local = _is_local(_gazetteer().lookup(item.span), home)
+            if heading_local:
                 tally.local += 1
             else:
                 tally.foreign += 1
+        elif what == "label":
+            heading_local = None
         elif what in ("para", "row"):
             text = item if what == "para" else "".join(item)
             lead = leading_places(text) or (_source_lead(text) if what == "para" else None)
-            if lead is None:
+            if lead is None and heading_local is not None:  # more text of the place above
+                tally.local += heading_local
+                tally.foreign += not heading_local
+            elif lead is None:
                 if _LOCAL_LABEL.match(text[:20]):
                     tally.local += 1
                 else:
@@ -528,8 +543,8 @@ def split_practices(paragraph: str, inherited: _PlaceHeading | None = None
             paragraph = inherited.line[:len(inherited.line) - again] + paragraph
     else:
         region_raw, siblings, actor, head_agency = "", (), "", ""
-    if len(siblings) < 2:
-        siblings = ()
+    if len(siblings) < 2 or lead and re.search(r"分别[^：:。]{0,30}[：:]", paragraph):
+        siblings = ()  # 广州、佛山、东莞三市分别…：广州推行…；佛山…；东莞…: each place its own practice
     gaz = _gazetteer()
     steps = bool(_STEPS.search(paragraph))
     chunks: list[_Chunk] = []
@@ -622,6 +637,9 @@ def _row_drafts(cells: list[str], columns: dict[str, int] | None) -> list[tuple[
         return []
     parts = [p for p in re.split(r"(?<=[。；;])\s*(?=[2-9][.．、](?!\d))", re.sub(r"^1[.．、](?!\d)\s*", "", body)) if p.strip()]
     parts = [re.sub(r"^[2-9][.．、]\s*", "", p) for p in parts] if len(parts) > 1 else [body]
+    pieces = [p for p in re.split(r"(?<=[；;])", body) if p.strip()]
+    if len(parts) == 1 and len(pieces) > 1 and all(leading_places(p) for p in pieces):
+        parts = pieces  # 河南省推行…；郑州市上线…；开封市推出…: each place its own practice
     found = _gazetteer().find_leading(place) if place else None
     places = leading_places(place) if place else None
     out = []
@@ -638,7 +656,8 @@ def _row_drafts(cells: list[str], columns: dict[str, int] | None) -> list[tuple[
             text += "。"
         if result and k == len(parts) - 1:
             text += _finish(result) + ("" if re.search(r"[。！？]$", _finish(result)) else "。")
-        siblings = tuple(s for _, s in places.places) if not lead and places and len(places.places) > 1 else ()
+        several = lead if lead else places  # the part's own places (北京、上海两地…), else the place cell's
+        siblings = tuple(s for _, s in several.places) if several and len(several.places) > 1 else ()
         out.append((text, region, agency or find_agency(text) or "", siblings))
     return out
 
@@ -652,8 +671,8 @@ def _table_columns(cells: list[str]) -> dict[str, int] | None:
     for i, cell in enumerate(cells):
         if any(w in cell for w in _TABLE_RESULT) and not any(w in cell for w in _TABLE_TEXT[:3]):
             columns.setdefault("result", i)  # (经验做法及成效 is the practice, its results written in it)
-        elif any(w in cell for w in _TABLE_PLACE):
-            columns.setdefault("place", i)
+        elif any(w in cell for w in _TABLE_PLACE) and not any(w in cell for w in _TABLE_TEXT[:3]):
+            columns.setdefault("place", i)  # (先进地区做法 is the practice)
         elif any(w in cell for w in _TABLE_TITLE):
             columns.setdefault("title", i)
         elif (rank := next((k for k, w in enumerate(_TABLE_TEXT) if w in cell), text_rank)) < text_rank:
@@ -778,6 +797,8 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
     labelled = False  # the place heading's label went into the first paragraph under it
     row_place = ""  # the place cell of the table row above (a row with a blank one is the same place's)
     answered: _PlaceHeading | None = None  # the place heading an interview's answer (答：) went under
+    title = ""  # a headline waiting for its subtitle (——合肥市推进…)
+    drafted_under: _PlaceHeading | None = None  # the place heading the last paragraph's practice went under
 
     def emit(paragraph: str, inherited: _PlaceHeading | None, headline: str = "") -> None:
         nonlocal number, previous_region
@@ -838,12 +859,18 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
             emit(body if intro_used else intro[0] + body, intro[1] if intro_used else None)
             intro_used = True
             continue
+        bare = _ENUM_LEAD.sub("", paragraph, count=1)
         following = section.items[at + 1] if at + 1 < len(section.items) else ("", "")
-        if lead and len(paragraph) <= 40 and not re.search(r"[。；;！？]|[：:]$", paragraph) and following[0] == "para" \
-                and not leading_places(_ENUM_LEAD.sub("", following[1], count=1)):
-            # a headline that names the place of the text under it (西安高新区“秦创原”成果转化怎么做 / 答：我们…)
-            place = _PlaceHeading(lead.span, lead.span, "", paragraph[lead.end:].strip("：: "))
-            labelled = False
+        below = following[1] if following[0] == "para" else ""
+        if not lead and len(paragraph) <= 30 and not re.search(r"[。；;！？，,：:]", paragraph) and below.startswith("——"):
+            title = paragraph  # a headline over its subtitle: 让“沉睡专利”变成“真金白银” / ——合肥市推进…
+            continue
+        if lead and len(bare) <= 40 and not re.search(r"[。；;！？]|[：:]$", bare) \
+                and (paragraph.startswith("——") or below and not leading_places(_ENUM_LEAD.sub("", below, count=1))):
+            # a headline or subtitle that names the place of the text under it (西安高新区“秦创原”成果转化怎么做 /
+            # 答：我们…; ——合肥市推进知识产权质押融资扩面增量 / 合肥市聚焦…)
+            place = _PlaceHeading(lead.span, lead.span, "", title or bare[lead.end:].strip("：: "))
+            labelled, title = False, ""
             continue
         if lead and re.search(r"[：:]$", paragraph) and len(paragraph) <= 80:
             actor = _actor(_ENUM_LEAD.sub("", paragraph, count=1), lead)
@@ -860,6 +887,11 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
         if not lead and len(paragraph) <= 6 and re.search(r"[：:]$", paragraph):
             parsed.left_out.append(LeftOut(paragraph, "小标题，不是案例", section.name))  # 访谈：
             continue
+        rest = _CONNECTIVE.sub("", bare, count=1)
+        if not lead and place is not None and drafted_under is place and not rest.startswith(_MEASURE_VERBS) \
+                and not _ITEM_LEAD.match(paragraph) and len(find_agency(rest) or "") <= 2 \
+                and not re.match(r"^答[：:]", paragraph) and _add_results(parsed, section.name or label, number, paragraph):
+            continue  # more of the practice under the same heading (银行网点对投资者身份…核验后，… / 今年前三季度，…)
         answer = not lead and re.match(r"^答[：:]", paragraph)
         if answer and place is not None and answered is place \
                 and _add_results(parsed, section.name or label, number, _ENUM_LEAD.sub("", paragraph, count=1)):
@@ -872,6 +904,7 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
         elif not lead and place is None and previous_region and re.match(r"^(?:该[市省区县州]|其|此外|同时|另外|还)", paragraph):
             inherited = _PlaceHeading(previous_region, previous_region, "")
         emit(paragraph, inherited, headline)
+        drafted_under = place
     if intro is not None and not intro_used:
         emit(intro[0], None)
 

@@ -42,9 +42,12 @@ FOOTER = re.compile(
     r"|^.{0,40}(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{1,2}-\d{1,2})\s*印发[）)]?$"
 )
 _ENDS = "。！？；!?;…"
+# Full-width digits and Latin letters as ASCII (第１４期 is 第14期); Chinese punctuation stays.
+_FULL_WIDTH = {c: c - 0xFEE0 for c in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]}
+_DECIMAL_POINT = re.compile(r"(?<=\d)．(?=\d)")
 _CLOSING_NOTE = re.compile(r"[。！？][（(][^（）()]{2,40}[）)]$")  # …。（来源：…）
 _CLOSERS = "”」』）》)"
-_ENUMERATOR = re.compile(r"^(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[)）]|[0-9]{1,2}\s*[.．、](?!\d)|[一二三四五六七八九十]+、|[①-⑳]|[•●○◆◇■□▪▲△★☆◎❖►▶])")
+_ENUMERATOR = re.compile(r"^(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[)）]|[0-9]{1,2}\s*[.．、)）](?!\d)|[一二三四五六七八九十]+、|[①-⑳]|[•●○◆◇■□▪▲△★☆◎❖►▶◢◣〓])")
 _HEADING_LIKE = re.compile(r"^(?:【[^】]{1,30}】|#+\s*\S.{0,40}|第[一二三四五六七八九十]+部分.{0,20})$")
 _OPENS = re.compile(r"^(?:【?编者按|【?按语|编者的话|注\s*\d?\s*[：:])")  # paragraphs that always start anew
 _BRACKET_LEAD = re.compile(r"^【[^】]{1,16}】")  # a 【…】 heading with its text on the line starts anew too
@@ -78,8 +81,8 @@ def ends_sentence(line: str) -> bool:
     last = line[-1]
     if last in _ENDS:
         return True
-    if last in _CLOSERS and len(line) > 1 and line[-2] in _ENDS:
-        return True
+    if (last in _CLOSERS or "①" <= last <= "⑳") and len(line) > 1 and line[-2] in _ENDS:
+        return True  # …1400余家。① (a footnote mark after the full stop)
     return bool(_CLOSING_NOTE.search(line))
 
 
@@ -228,6 +231,7 @@ def repair(text: str, starts_place=None) -> list[str]:
             return gaz.find_leading(line[:24]) is not None
 
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _DECIMAL_POINT.sub(".", text.translate(_FULL_WIDTH))  # 第１４期, ２０２５年, １．５天
     lines = _without_running(_pages(text))
     width = _full_width([line for line, _, _ in lines])
     out: list[str] = []

@@ -160,9 +160,10 @@ _LEADER = re.compile(
 )
 CORPS = re.compile(r"(?:新疆生产建设)?兵团(?:第[一二三四五六七八九十]{1,3}师)?")
 # National bodies whose local branch is written as the place: 国家税务总局上海市税务局, 国网江苏省电力有限公司,
-# 中国人民银行浙江省分行. A paragraph that starts with one starts with the place right after it.
+# 中国人民银行浙江省分行, 中国工商银行宁波分行. A paragraph that starts with one starts with the place right after it.
 NATIONAL_BODY = re.compile(r"国家税务总局|国家电网(?:有限公司)?|国网|中国人民银行|人民银行|国家金融监督管理总局"
-                            r"|国家外汇管理局|中国银保监会|中国证监会")
+                            r"|国家外汇管理局|中国银保监会|中国证监会"
+                            r"|中国(?:工商|农业|建设|邮政储蓄)?银行|交通银行|国家开发银行|中国进出口银行|中国农业发展银行")
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ _RANKED = (
     (re.compile(r"^[0-9]{1,2}\s*[.．、]\s*(?!\d)(.+)$"), 3),
 )
 _SENTENCE_PUNCT = re.compile(r"[。！？；，,;!?]")
-_ORNAMENTS = "◇◆□■○●☆★△▲▽▼◎※►▶•·～~=＝—-* \u3000"  # framing a heading: ◇ 各地动态 ◇, ★ 工作动态 ★
+_ORNAMENTS = "◇◆□■○●☆★△▲▽▼◎※►▶•·～~=＝—-*〓◢◣ \u3000"  # framing a heading: ◇ 各地动态 ◇, ★ 工作动态 ★
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,9 @@ class Heading:
 
 def heading_of(line: str, max_chars: int = 24) -> Heading | None:
     """The heading that ``line`` is, or None for a paragraph (see the module docstring)."""
+    framed = line.strip().strip(_ORNAMENTS)
+    if framed and line.strip()[:1] in _ORNAMENTS and line.strip()[-1:] in _ORNAMENTS and framed != line.strip():
+        line = framed  # 〓 一、我市动态 〓: the ornaments frame the heading
     if m := _BRACKET.match(line):
         return Heading(m.group(1).strip(_ORNAMENTS) or m.group(1).strip(), 0)
     if m := _MARKDOWN.match(line):

@@ -54,7 +54,7 @@ _NOT_AGENCY_ENDINGS = ("常委", "书记", "主任")
 _NOT_IN_AGENCY = (
     "推行", "推出", "推动", "推进", "出台", "印发", "开展", "首创", "率先", "上线", "启用", "开通",
     "发布", "制定", "实行", "实施", "举办", "召开", "打造", "加快", "探索", "深化", "落实", "建立",
-    "设立", "组建", "成立", "允许", "的",
+    "设立", "组建", "成立", "允许", "的", "后由", "已",
 )
 # Words an agency name never starts with: a preposition or verb opening the rest of the sentence
 # (闵行区在区行政服务中心设立…: the actor is 闵行区, not "在区行政服务中心").
