@@ -67,18 +67,11 @@ _SINCE = re.compile(r"^(?:上线|运行|实施|试点|推行|开通|启用)(?:[�
 _PROVINCE_LABEL = re.compile(r"^[京津沪渝冀豫云滇辽黑湘皖鲁新苏浙赣鄂桂甘陇晋蒙陕秦吉闽贵黔粤青藏川蜀宁琼港澳]{1,3}[：:]")
 _NEWS_SOURCE = re.compile(r"从([^，,。]{2,20}?)(?:了解到|获悉)")
 
-
-def _after_leads(text: str) -> int:
-    """Where ``text`` goes on after its leading time and field phrases (法治保障方面，3月，…)."""
-    start = 0
-    for _ in range(3):
-        if (m := _TIME_LEAD.match(text[start:]) or _PROVINCE_LABEL.match(text[start:])) is None:
-            break
-        start += m.end()
-    return start
+_BULLETS = "•●○◆◇■□▪▲△★☆◎❖►▶·"
+_ANSWER = re.compile(r"^答[：:]")  # an interview's answer
 _ENUM_LEAD = re.compile(
     r"^(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[)）]|[0-9]{1,2}\s*[.．、)）](?!\d)|[一二三四五六七八九十]+[、.．]"
-    r"|[①-⑳]|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫ][、.．\s]?|第[一二三四五六七八九十]{1,3}[，,、]|答[：:]|[•●○◆◇■□▪▲△★☆◎❖►▶·\-—]+)\s*"
+    r"|[①-⑳]|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫ][、.．\s]?|第[一二三四五六七八九十]{1,3}[，,、]|答[：:]|[" + _BULLETS + r"\-—]+)\s*"
 )
 # 一是……二是……: an item starts after the start of the text or a punctuation mark.
 _ENUM_ITEM = re.compile(r"(?:(?<=^)|(?<=[，,；;。：:]))\s*(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|第[一二三四五六七八九十]+[，,]|[（(][1-9][)）])[，,：:]?")
@@ -146,6 +139,16 @@ class ParsedBulletin:
     warnings: list[str] = field(default_factory=list)
     home_region: str = ""  # the issuing city, from the title (e.g. 永州市)
     left_out: list[LeftOut] = field(default_factory=list)
+
+
+def _after_leads(text: str) -> int:
+    """Where ``text`` goes on after its leading time and field phrases (法治保障方面，3月，…)."""
+    start = 0
+    for _ in range(3):
+        if (m := _TIME_LEAD.match(text[start:]) or _PROVINCE_LABEL.match(text[start:])) is None:
+            break
+        start += m.end()
+    return start
 
 
 def repair(text: str) -> list[str]:
@@ -326,7 +329,7 @@ def _split_inline_headings(lines: list[str], names: SectionNames) -> list[str]:
                        f"成效：{rest}" if "成效" in name else rest)
             continue
         m = _INLINE_HEADING.match(line)
-        bulleted = None if m else _INLINE_HEADING.match(re.sub(r"^[•●○◆◇■□▪▲△★☆◎❖►▶·]\s*", "", line))
+        bulleted = None if m else _INLINE_HEADING.match(re.sub(f"^[{_BULLETS}]\\s*", "", line))
         if bulleted and leading_places(bulleted.group(1)):
             m = bulleted  # ● 【深圳前海】前海深港现代服务业合作区推行…: the place in brackets, then its text
         if m and not m.group(2).startswith(("：", ":")) and names.kind_of(m.group(1)) != SKIP:
@@ -669,10 +672,11 @@ def _table_columns(cells: list[str]) -> dict[str, int] | None:
     columns: dict[str, int] = {}
     text_rank = len(_TABLE_TEXT)
     for i, cell in enumerate(cells):
-        if any(w in cell for w in _TABLE_RESULT) and not any(w in cell for w in _TABLE_TEXT[:3]):
-            columns.setdefault("result", i)  # (经验做法及成效 is the practice, its results written in it)
-        elif any(w in cell for w in _TABLE_PLACE) and not any(w in cell for w in _TABLE_TEXT[:3]):
-            columns.setdefault("place", i)  # (先进地区做法 is the practice)
+        practice = any(w in cell for w in _TABLE_TEXT[:3])  # 经验做法及成效, 先进地区做法: the practice column
+        if any(w in cell for w in _TABLE_RESULT) and not practice:
+            columns.setdefault("result", i)
+        elif any(w in cell for w in _TABLE_PLACE) and not practice:
+            columns.setdefault("place", i)
         elif any(w in cell for w in _TABLE_TITLE):
             columns.setdefault("title", i)
         elif (rank := next((k for k, w in enumerate(_TABLE_TEXT) if w in cell), text_rank)) < text_rank:
@@ -853,13 +857,13 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
                 add(text, region, agency, siblings, f"表格第 {number} 行")
             continue
         paragraph = item
-        lead = leading_places(_ENUM_LEAD.sub("", paragraph, count=1))
+        bare = _ENUM_LEAD.sub("", paragraph, count=1)
+        lead = leading_places(bare)
         if intro is not None:  # an item of the intro before it: the first takes the intro, the others its actor
             body = _ITEM_LEAD.sub("", paragraph, count=1)
             emit(body if intro_used else intro[0] + body, intro[1] if intro_used else None)
             intro_used = True
             continue
-        bare = _ENUM_LEAD.sub("", paragraph, count=1)
         following = section.items[at + 1] if at + 1 < len(section.items) else ("", "")
         below = following[1] if following[0] == "para" else ""
         if not lead and len(paragraph) <= 30 and not re.search(r"[。；;！？，,：:]", paragraph) and below.startswith("——"):
@@ -873,7 +877,7 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
             labelled, title = False, ""
             continue
         if lead and re.search(r"[：:]$", paragraph) and len(paragraph) <= 80:
-            actor = _actor(_ENUM_LEAD.sub("", paragraph, count=1), lead)
+            actor = _actor(bare, lead)
             intro, intro_used = (paragraph, _PlaceHeading(actor, lead.span, "")), False
             continue
         if not lead and _RESULT_LEAD.match(paragraph) and _add_results(parsed, section.name or label, number, paragraph):
@@ -887,12 +891,12 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
         if not lead and len(paragraph) <= 6 and re.search(r"[：:]$", paragraph):
             parsed.left_out.append(LeftOut(paragraph, "小标题，不是案例", section.name))  # 访谈：
             continue
+        answer = not lead and _ANSWER.match(paragraph)
         rest = _CONNECTIVE.sub("", bare, count=1)
         if not lead and place is not None and drafted_under is place and not rest.startswith(_MEASURE_VERBS) \
                 and not _ITEM_LEAD.match(paragraph) and len(find_agency(rest) or "") <= 2 \
-                and not re.match(r"^答[：:]", paragraph) and _add_results(parsed, section.name or label, number, paragraph):
+                and not answer and _add_results(parsed, section.name or label, number, paragraph):
             continue  # more of the practice under the same heading (银行网点对投资者身份…核验后，… / 今年前三季度，…)
-        answer = not lead and re.match(r"^答[：:]", paragraph)
         if answer and place is not None and answered is place \
                 and _add_results(parsed, section.name or label, number, _ENUM_LEAD.sub("", paragraph, count=1)):
             continue  # the interview's next answer: the same practice goes on
