@@ -478,3 +478,91 @@ def test_a_table_row_of_two_places_a_contents_block_and_no_agency_from_a_time_wo
     drafts = practices(parsed)
     assert [(d.region_raw, d.agency) for d in drafts] == [("南京市江宁区", ""), ("北京", ""), ("上海", "")]
     assert drafts[0].text.endswith("5G基站4200余个。")
+
+
+# -- round 6 (tests/data/bulletins/57–64) -------------------------------------------------------------
+def test_numbered_cases_with_a_lesson_box_after_each():
+    text = HEAD + ("一、案例借鉴\n案例一　苏州工业园区：研发用物品进口“白名单”\n苏州工业园区建立研发用物品进口“白名单”制度，通关时间缩短至3天。\n"
+                   "【启示】我市可结合绿色硅谷建设，探索清单管理。\n案例六　四川天府新区：政务服务“AI帮办”\n"
+                   "天府新区上线“AI帮办”系统，一次通过率提升至95%。\n【启示】市政务服务中心可借鉴引入智能预审。\n")
+    drafts = practices(parse_bulletin(text, "x.txt"))
+    assert [where(d.region_raw) for d in drafts] == [("江苏省", "苏州市"), ("四川省", "成都市")]
+    assert drafts[0].text.startswith("苏州工业园区：研发用物品进口“白名单”。")
+    assert not any("我市" in d.text or "智能预审" in d.text for d in drafts)
+
+
+def test_a_table_of_one_practice_under_its_place_a_field_on_each_row():
+    rows = [["事项", "新办企业“开业即开票”"], ["问题", "新办企业首次开票往返办税厅2至3次。"],
+            ["做法", "全面推行数电发票，在全省134个政务服务大厅设立“税务专区”。"], ["成效", "首张发票开具时间缩短至1小时。"]]
+    spec = {"blocks": [{"p": "抚州市优化营商环境工作参考", "bold": True, "center": True}, {"p": "2025年第7期"}, {"p": "2025年7月8日"},
+                       {"p": "一、外地经验做法", "bold": True}, {"p": "（一）国家税务总局江苏省税务局", "bold": True}, {"table": rows},
+                       {"p": "（二）中国（海南）自由贸易试验区", "bold": True},
+                       {"table": [["事项", "市场准入“承诺即入制”"], ["做法", "企业书面承诺符合许可条件即可开展经营。"]]}]}
+    drafts = practices(parse_bulletin(read_document(docx_bytes(spec), "x.docx"), "x.docx"))
+    assert [(d.region_raw, d.agency) for d in drafts] == [("国家税务总局江苏省", "税务局"), ("中国（海南）自由贸易试验区", "")]
+    first = drafts[0].text
+    assert first.startswith("国家税务总局江苏省税务局：新办企业“开业即开票”。") and "税务专区" in first and "1小时" in first
+
+
+def test_the_points_under_a_numbered_place_heading_are_one_practice_until_the_next_heading():
+    text = HEAD + ("一、各地经验做法\n（一）上海市浦东新区：“一业一证”改革持续深化\n1．扩大行业覆盖面，覆盖行业达到43个。\n"
+                   "2．推行“证码合一”，审批时限平均压减90%。\n（二）拱北海关：港珠澳大桥口岸“跨境一锁”\n"
+                   "1．在珠海公路口岸推行“跨境一锁”模式。\n2．对鲜活产品开通“绿色通道”。\n")
+    drafts = practices(parse_bulletin(text, "x.txt"))
+    assert [where(d.region_raw) for d in drafts] == [("上海市", "上海市"), ("广东省", "珠海市")]
+    assert "43个" in drafts[0].text and "证码合一" in drafts[0].text and "跨境一锁" not in drafts[0].text
+    assert "绿色通道" in drafts[1].text and drafts[1].agency == "海关"
+
+
+def test_a_table_row_titled_by_its_reform_keeps_its_numbered_steps_together():
+    text = HEAD + ("一、先进地区经验对照表\n序号\t地区\t改革事项\t主要做法\t成效\n"
+                   "1\t长春新区\t汽车零部件项目“预审批”\t1.提前开展用地、规划、环评预审；2.预审意见直接采信；3.组建项目帮办队。\t开工时间平均提前90天\n")
+    drafts = practices(parse_bulletin(text, "x.txt"))
+    assert len(drafts) == 1 and "帮办队" in drafts[0].text and "90天" in drafts[0].text
+
+
+def test_headline_first_news_with_the_place_in_its_second_sentence_and_a_newspaper_source():
+    text = HEAD + ("他山之石\n「秒批」事项扩至156项。近日，借鉴深圳市「秒报秒批一体化」改革经验，东莞市将156项高频事项纳入「智能秒批」。（据《南方日报》）\n"
+                   "工业用地「弹性出让」。为降低企业初始用地成本，浙江省衢州市推行「先租后让」供应方式。（据《浙江日报》）\n"
+                   "住所登记更宽松。据悉，安徽省市场监督管理局推行「住所信息申报制」；同时建立全省统一的「标准化住所库」。\n")
+    drafts = practices(parse_bulletin(text, "x.txt"))
+    assert [d.region_raw for d in drafts] == ["东莞市", "浙江省衢州市", "安徽省"]
+    assert drafts[0].text.startswith("「秒批」事项扩至156项。") and "南方日报" not in drafts[0].text
+    assert "标准化住所库" in drafts[2].text
+
+
+def test_news_items_with_a_dateline_tag_and_an_agency_short_name_over_them():
+    text = ("佳木斯市营商环境周讯\n第19期\n2025年5月16日\n【外埠简讯】\n深圳税务：跨境电商出口退税“离境即退”\n"
+            "【本刊讯】5月8日，记者从国家税务总局深圳市税务局了解到，该局推行出口退税“离境即退”。\n"
+            "【本刊讯】5月7日，记者从内蒙古自治区鄂尔多斯市伊金霍洛旗政务服务局获悉，该旗梳理出47个审批事项。\n"
+            "【本地简讯】\n【本刊讯】5月14日，市政务服务中心开设“办不成事”反映窗口。\n"
+            "（本期信息根据浙江省政府网站及各地政务公开信息整理）\n")
+    parsed = parse_bulletin(text, "x.txt")
+    assert parsed.source.title == "佳木斯市营商环境周讯"
+    assert [where(d.region_raw) for d in practices(parsed)] == [("广东省", "深圳市"), ("内蒙古自治区", "鄂尔多斯市")]
+    assert [d.text[:6] for d in parsed.drafts if d.kind == KIND_ACTION] == ["5月14日，"]
+
+
+def test_ocr_text_with_ascii_punctuation_and_a_report_whose_body_is_the_local_work():
+    text = ("酒泉市优化营商环境工作专报\n第6期\n2025年8月20日\n关于近期我市优化营商环境重点工作推进情况的报告\n市委, 市政府:\n"
+            "今年以来, 我市持续推进改革, 现将近期工作情况报告如下:\n"
+            "一, 新能源项目审批提速。市发展改革委牵头组建审批服务专班, 上半年新开工项目21个。\n"
+            "下一步, 我市将认真学习借鉴兄弟省市先进经验。\n附件: 外地经验做法汇编\n附件\n外地经验做法汇编\n"
+            "一, 甘肃省嘉峪关市: 工业用地“弹性年期”出让\n嘉峪关市推行工业用地“先租后让, 弹性年期”供应。\n"
+            "二, 中国 (浙江) 自由贸易试验区舟山片区: 保税燃料油“一船多供”\n舟山片区推行“一船多供”模式。\n")
+    parsed = parse_bulletin(text, "x.txt")
+    drafts = practices(parsed)
+    assert [where(d.region_raw) for d in drafts] == [("甘肃省", "嘉峪关市"), ("浙江省", "舟山市")]
+    assert "先租后让，弹性年期" in drafts[0].text
+    assert [d.text[:8] for d in parsed.drafts if d.kind == KIND_ACTION] == ["新能源项目审批提"]
+
+
+def test_a_wechat_repost_header_before_the_masthead_and_its_chrome_left_out():
+    text = ("常州营商环境　2025年10月17日 08:30　江苏\n点击上方蓝字关注我们\n【营商动态】他山之石｜全国8地营商环境新招速览\n"
+            "常州市优化营商环境工作动态\n2025年第10期（总第58期）\n常州市优化营商环境工作领导小组办公室　　2025年10月17日\n"
+            "★ 他山之石 ★\n▶ 义乌市：推行“市场采购贸易”组货人备案，已备案组货人1200家。\n★ 我市动态 ★\n"
+            "✅ 武进区：推行“项目服务专员”全周期代办。\n💡下一步，市营商办将认真研究各地做法。\n往期回顾\n▶ 我市企业开办实现“一日办结”\n")
+    parsed = parse_bulletin(text, "x.txt")
+    assert (parsed.source.title, parsed.source.issue) == ("常州市优化营商环境工作动态", "10")
+    assert [where(d.region_raw) for d in practices(parsed)] == [("浙江省", "金华市")]
+    assert [d.text[:3] for d in parsed.drafts if d.kind == KIND_ACTION] == ["武进区"]

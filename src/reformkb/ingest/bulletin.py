@@ -54,35 +54,46 @@ _MEASURE_VERBS = ("出台", "印发", "实施", "推行", "推出", "打造", "�
 _CONNECTIVE = re.compile(r"^(?:与此同时|同时|同期|此外|另外|另一方面|而且|并且|还|另)[，,、]?")
 _TIME_LEAD = re.compile(
     r"^(?:近日|日前|近期|近年来|今年以来|去年以来|目前|截至目前|据悉|据了解"
-    r"|(?:记者)?(?:日前|近日)?从[^，,。]{2,20}?(?:了解到|获悉)|据[^，,。]{2,16}?(?:消息|介绍|报道)"
+    r"|(?:记者)?(?:日前|近日)?从[^，,。]{2,30}?(?:了解到|获悉)|据[^，,。]{2,16}?(?:消息|介绍|报道)"
     r"|\d{4}年(?:\d{1,2}月(?:\d{1,2}日)?)?(?:以来|起|初|底)?|\d{1,2}月(?:\d{1,2}日)?(?:以来|起|初|中旬|下旬|底|份)?"
-    r"|在?[\u4e00-\u9fff]{2,10}?方面)[，,：:]"  # 在跨境贸易方面，/法治保障方面，3月，北京互联网法院…
+    r"|在?[\u4e00-\u9fff]{2,10}?方面"  # 在跨境贸易方面，/法治保障方面，3月，北京互联网法院…
+    r"|(?:学习)?借鉴[^，,。]{2,30}?(?:经验|做法|模式)"  # 借鉴深圳市「秒报秒批」改革经验，东莞市…
+    r"|为(?:进一步|更好|加快|降低|破解|解决|推动|促进|助力|优化)[^，,。]{2,24})[，,：:]"  # 为降低企业用地成本，衢州市…
 )
 
 # Items that are the steps of one named reform (推出“免申即享”改革：一是……二是……): one practice, not one per item
 _STEPS = re.compile(r"[”」](?:改革|机制|模式|制度|服务|工程|行动)[：:]\s*(?:一是|其一|第一[，,])")
+# The items of an outline's first level (（一） 一、)
+_OUTLINE_ITEM = re.compile(r"^\s*(?:[（(][一二三四五六七八九十]{1,3}[)）]|[一二三四五六七八九十]{1,3}[、.．])")
+# The points of an outline's second level (1． （1） ①), under a numbered heading （一）
+_SUB_ITEM = re.compile(r"^\s*(?:[0-9]{1,2}[.．、)）](?!\d)|[（(][0-9]{1,2}[)）]|[①-⑳])")
 # Since a measure began (上线半年来，/试点以来，): the results of the measure before, not a new one
 _SINCE = re.compile(r"^(?:上线|运行|实施|试点|推行|开通|启用)(?:[一二两三四五六七八九十半\d]+个?(?:年|月|周|天))?以?来[，,]")
 # Provinces' one-character names as a label (沪：上海市推出…, 沪苏：…): the text names the place itself
 _PROVINCE_LABEL = re.compile(r"^[京津沪渝冀豫云滇辽黑湘皖鲁新苏浙赣鄂桂甘陇晋蒙陕秦吉闽贵黔粤青藏川蜀宁琼港澳]{1,3}[：:]")
-_NEWS_SOURCE = re.compile(r"从([^，,。]{2,20}?)(?:了解到|获悉)")
+_NEWS_SOURCE = re.compile(r"从([^，,。]{2,30}?)(?:了解到|获悉)")
 
 _BULLETS = "•●○◆◇■□▪▲△★☆◎❖►▶·"
 _ANSWER = re.compile(r"^答[：:]")  # an interview's answer
 _ENUM_LEAD = re.compile(
     r"^(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[)）]|[0-9]{1,2}\s*[.．、)）](?!\d)|[一二三四五六七八九十]+[、.．]"
-    r"|[①-⑳]|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫ][、.．\s]?|第[一二三四五六七八九十]{1,3}[，,、]|答[：:]|[" + _BULLETS + r"\-—]+)\s*"
+    r"|[①-⑳]|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫ][、.．\s]?|第[一二三四五六七八九十]{1,3}[，,、]|答[：:]|[" + _BULLETS + r"\-—]+"
+    r"|(?:案例|经验)(?:[一二三四五六七八九]?十[一二三四五六七八九]?|[一二三四五六七八九十]|[0-9]{1,2})(?!是)[：:、.．]?)\s*"
 )
 # 一是……二是……: an item starts after the start of the text or a punctuation mark.
 _ENUM_ITEM = re.compile(r"(?:(?<=^)|(?<=[，,；;。：:]))\s*(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|第[一二三四五六七八九十]+[，,]|[（(][1-9][)）])[，,：:]?")
 _ITEM_LEAD = re.compile(r"^\s*(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|第[一二三四五六七八九十]+[，,、]|[（(][0-9一二三四五六七八九十]{1,2}[)）]|[0-9]{1,2}[.．、)）](?!\d)|[①-⑳])\s*[，,：:]?")
-_SOURCE_NOTE = re.compile(r"\s*[（(](?:(?:信息|资料|数据|新闻)?来源[：:][^（）()]{1,40}|[^（）()]{2,30}?(?:供稿|推荐))[）)]\s*$")
+_SOURCE_NOTE = re.compile(r"\s*[（(](?:(?:本期)?(?:信息|资料|数据|新闻)?来源[：:][^（）()]{1,40}|据《[^《》]{2,20}》(?:报道|消息)?|[^（）()]{2,30}?(?:供稿|推荐))[）)]\s*$")
 _FOOTNOTE_MARK = re.compile(r"(?<=[\u4e00-\u9fff”」』》）a-zA-Z0-9])(?:[①-⑳]|\[\d{1,2}\])(?=[，。；、：,;）)\s]|$)")
 _FOOTNOTE_LINE = re.compile(r"^(?:[①-⑳]|\[\d{1,2}\]|注[\d①-⑳]?[：:]|[*※]\s*(?:注|资料来源|数据来源)|资料来源[：:]|数据来源[：:]|来源[：:])")
 _EDITORIAL = re.compile(r"^[（(]?(?:【?编者按】?|【?按语】?|编者的话|编者注|【?编后语?】?)[：:】]?")
 _INSTRUCTION = re.compile(r"^.{0,40}?批示[：:]")
-_PRINT_NOTE = re.compile(r"^[（(]?(?:共印\s*\d+\s*份|此件.{0,20}|本期.{0,6}份)[）)]?$")
-_FRAME = re.compile(r"(?:学习借鉴|参考借鉴|借鉴参考|学习参考|参照学习|供.{0,16}(?:参考|借鉴|学习)|(?:摘编|整理|汇编|刊发)如下|如下[：:]$)")
+_PRINT_NOTE = re.compile(r"^[（(]?(?:共印\s*\d+\s*份|此件.{0,20}|本期.{0,6}份)[）)]?$"
+                         r"|^附件\s*\d{0,2}\s*[：:].{1,30}$"  # 附件：外地经验做法汇编, a reference to what follows
+                         r"|^[（(](?:本期|本栏目|以上)?[^（）()]{0,6}根据[^（）()]{2,50}整理[^（）()]{0,20}[）)]$")  # （本期信息根据…整理）
+# A signature: the issuing office and the date (常州市优化营商环境工作领导小组办公室2025年10月17日)
+_SIGNATURE = re.compile(r"^[\u4e00-\u9fff（）()]{4,40}?(?:办公室|领导小组|局|委员会|中心|政府)\s*\d{4}年\d{1,2}月\d{1,2}日$")
+_FRAME = re.compile(r"(?:学习借鉴|参考借鉴|借鉴参考|学习参考|参照学习|上述(?:案例|做法|经验)|供.{0,16}(?:参考|借鉴|学习)|(?:摘编|整理|汇编|刊发)如下|如下[：:]$)")
 # A leader quoted: 市政府分管领导在…推进会上指出：“…”
 _SPEECH = re.compile(r"^[^。“”]{0,30}?(?:领导|书记|市长|省长|县长|区长|主任|局长|厅长)[^。“”]{0,40}?(?:指出|强调|表示|要求|提出)[：:，,]\s*[“「]")
 _PLACE_SUFFIX = re.compile(r"(?:特别行政区|自治区|自治州|自治县|新区|新片区|开发区|高新区|园区|合作区|试验区|示范区|片区|市|县|区|旗|盟|州|镇|乡|街道)$")
@@ -100,13 +111,21 @@ _OWN_NEWS = re.compile(r"我市|本市|本地|本县|本区|全市|县市区|县
 _LOCAL_LABEL = re.compile(r"^(?:[市县区州]|[\u4e00-\u9fff]{1,10}(?:区|县|镇|乡|街道|市))[\u4e00-\u9fff]{0,14}[：:]")
 _BRACKETED = re.compile(r"^[【\[〔［〖]([^】\]〕］〗]{2,24})[】\]〕］〗]$")
 _INLINE_HEADING = re.compile(r"^【([^】]{2,16})】\s*(\S.{9,})$")
+# A news item's dateline tag (【本刊讯】5月9日，…, 【新华社讯】): part of the item, not a heading
+_DATELINE = re.compile(r"^【(?:本[刊报台网]讯|[\u4e00-\u9fff]{1,6}社?讯)】\s*(?=\S)")
+# A box inside a case, for the home city (【启示】我市可…, 【思考】…): left out like a box named not to import
+_BOX_WORDS = ("启示", "思考", "评析", "借鉴意义", "感悟", "建议")
 _MULTI_JOIN = "、和与及"
 _SUBPLACE = re.compile(r"^[\u4e00-\u9fff]{1,6}?(?:新区|新片区|开发区|高新区|园区|合作区|区|县|旗|镇)")
 _NOT_IN_SUBPLACE = ("在", "全", "各", "对", "为", "与", "和", "的", "以", "将", "把", "从", "向", "辖")
 _TABLE_PLACE = ("地区", "地方", "城市", "单位", "省份", "区域", "地市")
-_TABLE_TITLE = ("名称", "标题", "题目")  # 经验名称, 案例名称: a title, not the practice (单位名称 is a place)
+_TABLE_TITLE = ("名称", "标题", "题目", "事项")  # 经验名称, 改革事项: a title, not the practice (单位名称 is a place)
 _TABLE_TEXT = ("做法", "举措", "内容", "措施", "经验", "案例", "创新", "事项")  # the first ones win
 _TABLE_RESULT = ("成效", "效果", "成果", "成绩", "亮点")
+# A table of one practice, a field on each row (事项 | …, 问题 | …, 做法 | …, 成效 | …): the field's role
+_FIELD_ROW = re.compile(r"^(?:改革|创新|主要|具体|经验|典型|工作|取得|实施|存在)?"
+                        r"(?:(?P<place>地区|地点|单位)|(?P<title>事项|名称|标题|题目)|(?P<context>问题|背景|痛点|难点)"
+                        r"|(?P<text>做法|举措|措施|内容|经验|案例)|(?P<result>成效|效果|成果|成绩|亮点))[：:]?$")
 
 
 @dataclass
@@ -253,6 +272,7 @@ class _PlaceHeading:
     agency: str
     label: str = ""  # what follows a colon: 上海市浦东新区：“一业一证”改革
     places: tuple[str, ...] = ()  # a heading naming several places (江苏省、浙江省和上海市): each as written
+    numbered: bool = False  # the heading is an item of an outline itself: （一）上海市浦东新区：…
 
 
 def _strip_marks(line: str) -> str:
@@ -262,6 +282,13 @@ def _strip_marks(line: str) -> str:
 def place_heading(line: str) -> _PlaceHeading | None:
     """A line that only names a place (and maybe an agency of it): ``上海市浦东新区``, ``杭州互联网法院``,
     or a place and a short label after a colon: ``（一）上海市浦东新区：“一业一证”改革``."""
+    found = _place_heading(line)
+    if found is not None and _OUTLINE_ITEM.match(_strip_marks(line)):
+        found = replace(found, numbered=True)
+    return found
+
+
+def _place_heading(line: str) -> _PlaceHeading | None:
     text = _ENUM_LEAD.sub("", _strip_marks(line), count=1).strip().rstrip("：:")
     if re.match(r"^\s*(?:——|－－|--)", _strip_marks(line)) and len(text) <= 40 and not re.search(r"[。；;！？]", text) \
             and (found := _gazetteer().find_leading(text)) and text.startswith(found[1]):
@@ -278,20 +305,38 @@ def place_heading(line: str) -> _PlaceHeading | None:
     several = leading_places(text)
     if several and len(several.places) > 1 and several.end == len(text):  # 江苏省、浙江省和上海市
         return _PlaceHeading(text, several.span, "", label, tuple(s for _, s in several.places))
-    if not 2 <= len(text) <= 24 or re.search(r"[，。、；：,;“”《》（）()]", text):
+    if not 2 <= len(text) <= 24:
         return None
     found = _gazetteer().find_leading(text)
     if not found or not text.startswith(found[1]):
         return None
     rest = text[len(found[1]):]
+    if re.search(r"[，。、；：,;“”《》（）()]", rest):  # the name may hold brackets: 中国（海南）自由贸易试验区
+        return None
     if not rest:
         return _PlaceHeading(text, found[1], "", label)
     if len(rest) <= 12 and not rest.startswith(_MEASURE_VERBS):
         if _PLACE_SUFFIX.search(rest) and not _AGENCY_WORDS.search(rest):
             return _PlaceHeading(text, found[1], "", label)
-        if _AGENCY_WORDS.search(rest):
+        if _AGENCY_WORDS.search(rest) or label and len(rest) <= 4:
+            # 深圳税务：跨境电商出口退税“离境即退”: a short name of the place's agency over its news
             return _PlaceHeading(text, found[1], rest, label)
     return None
+
+
+def _reposted_masthead(lines: list[str]) -> int:
+    """Where the masthead starts when a few short lines of a web or WeChat page come before it
+    (点击上方蓝字关注我们 / 原创 … / 常州市优化营商环境工作动态 / 2025年第10期): the title line followed
+    by its 期号; 0 when the text starts with its masthead."""
+    for i, line in enumerate(lines[:10]):
+        plain = _strip_marks(line)
+        if len(plain) > 60:
+            return 0
+        if i and looks_like_title(plain) and _gazetteer().find_leading(plain) \
+                and any(find_issue(n)[0] for n in lines[i + 1:i + 3]) \
+                and not any(looks_like_title(_strip_marks(p)) for p in lines[:i]):
+            return i
+    return 0
 
 
 def _masthead_end(lines: list[str], names: SectionNames) -> int:
@@ -307,8 +352,9 @@ def _masthead_end(lines: list[str], names: SectionNames) -> int:
         if i <= last_meta:
             continue
         plain = _strip_marks(line)
-        if _EDITORIAL.match(plain) or _INSTRUCTION.match(plain) or len(plain) > 60 or "\t" in line:
-            return i
+        if _EDITORIAL.match(plain) or _INSTRUCTION.match(plain) or len(plain) > 60 or "\t" in line \
+                or "。" in plain[:-1] or plain.endswith("。") and len(plain) > 20:
+            return i  # also a sentence: the body has begun (一、新能源项目审批提速。市发展改革委…)
         if i < 3 and looks_like_title(plain) and not plain.startswith("【") and not _ENUM_LEAD.match(plain):
             # a bold title line (# 某某市营商环境专刊) is the masthead, not a section heading
             continue
@@ -318,11 +364,17 @@ def _masthead_end(lines: list[str], names: SectionNames) -> int:
     return min(len(lines), max(last_meta + 1, 0)) if last_meta >= 0 else 0
 
 
+def _is_box(name: str, names: SectionNames) -> bool:
+    """Whether 【name】 at the start of a paragraph is a box to leave out rather than a section heading."""
+    return names.kind_of(name) == SKIP or len(name) <= 8 and any(w in name for w in _BOX_WORDS)
+
+
 def _split_inline_headings(lines: list[str], names: SectionNames) -> list[str]:
     """Lines with a 【…】 heading and its first paragraph on one line (【他山之石】深圳市推行……,
     【深圳】推行……) as two lines; a box (【专家点评】…, 【小贴士】…: a name not to import) stays one."""
     out = []
     for line in lines:
+        line = _DATELINE.sub("", line, count=1)
         if tag := _FIELD_TAG.match(line):
             name, rest = tag.groups()
             out.append(rest if name.endswith(("地区", "地点", "单位")) else
@@ -332,7 +384,7 @@ def _split_inline_headings(lines: list[str], names: SectionNames) -> list[str]:
         bulleted = None if m else _INLINE_HEADING.match(re.sub(f"^[{_BULLETS}]\\s*", "", line))
         if bulleted and leading_places(bulleted.group(1)):
             m = bulleted  # ● 【深圳前海】前海深港现代服务业合作区推行…: the place in brackets, then its text
-        if m and not m.group(2).startswith(("：", ":")) and names.kind_of(m.group(1)) != SKIP:
+        if m and not m.group(2).startswith(("：", ":")) and not _is_box(m.group(1), names):
             out += [f"【{m.group(1)}】", m.group(2)]
         else:
             out.append(line)
@@ -352,7 +404,7 @@ def outline(lines: list[str], names: SectionNames, title: str = "") -> tuple[lis
     for line in _split_inline_headings(lines, names):
         plain = _strip_marks(line)
         current = sections[-1]
-        if (box := _INLINE_HEADING.match(plain)) and names.kind_of(box.group(1)) == SKIP:
+        if (box := _INLINE_HEADING.match(plain)) and _is_box(box.group(1), names):
             # a box inside a section (【专家点评】…, 【小贴士】…): left out, the section goes on after it
             noise.append(LeftOut(line, f"【{box.group(1)}】，不是案例", current.name))
             continue
@@ -373,6 +425,9 @@ def outline(lines: list[str], names: SectionNames, title: str = "") -> tuple[lis
             continue
         if _PRINT_NOTE.match(plain):
             noise.append(LeftOut(line, "印发说明，不是案例", current.name))
+            continue
+        if _SIGNATURE.match(plain):
+            noise.append(LeftOut(line, "落款，不是案例", current.name))
             continue
         if _SOURCE_NOTE.fullmatch(plain):
             noise.append(LeftOut(line, "供稿或来源说明，不是案例", current.name))
@@ -455,7 +510,7 @@ def _tally(section: _Section, home: Region | None) -> Tally:
                 tally.local += heading_local
                 tally.foreign += not heading_local
             elif lead is None:
-                if _LOCAL_LABEL.match(text[:20]):
+                if _LOCAL_LABEL.match(text[:20]) or _local_unit(text, home):
                     tally.local += 1
                 else:
                     tally.other += 1
@@ -464,6 +519,19 @@ def _tally(section: _Section, home: Region | None) -> Tally:
             else:
                 tally.foreign += 1
     return tally
+
+
+def _local_unit(text: str, home: Region | None) -> bool:
+    """Whether a paragraph that names no place is the home city's own news: 我市 in its opening, or after
+    its enumerator and headline (一、新能源项目审批提速。) a unit of the city (市发展改革委…) or one of its counties."""
+    if re.search(r"我市|本市", text[:30]):
+        return True
+    rest = _ENUM_LEAD.sub("", text, count=1)
+    if (m := re.match(r"^[^。，,；;：:]{2,20}。", rest)) and len(rest) > m.end():
+        rest = rest[m.end():]
+    agency = find_agency(rest) or ""
+    lead = leading_places(rest)
+    return agency[:1] in ("市", "县", "区") or lead is not None and _is_local(lead.places[0][0], home)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -565,16 +633,23 @@ def split_practices(paragraph: str, inherited: _PlaceHeading | None = None
                 several = leading_places(named)  # …；同期，海口、三亚两市推行…
                 places = tuple(s for _, s in several.places) if several and len(several.places) > 1 else ()
                 chunks.append(_Chunk([body], current, siblings=places))
-            elif agency := find_agency(body):
+            elif (agency := find_agency(body)) and not agency.endswith("部门"):
+                # another agency acts: a new practice (港口与铁路部门…, 有关部门… name none: the same one goes on)
                 chunks.append(_Chunk([body], current, agency))
             elif new_item:
                 text = body if leading_places(body) else actor + body
                 chunks.append(_Chunk([text], current, item=True))
             elif (body[len(region_raw):] if region_raw and body.startswith(region_raw) else body).startswith(_MEASURE_VERBS) \
-                    and not _SINCE.match(body):
+                    and not _SINCE.match(body) and not re.match(r"(?:与此)?同时", piece.strip()):
+                # a new measure; one joined by 同时 is part of the same reform (…无需提交产权证明；同时建立…住所库)
                 chunks.append(_Chunk([piece], current))
             else:
                 chunks[-1].pieces.append(piece)
+    # A headline of no place before the practice that names its place (工业用地「弹性出让」。为降低…，衢州市推行…)
+    if len(chunks) > 1 and not chunks[0].region and chunks[1].region and len(chunks[0].pieces) == 1 \
+            and len(chunks[0].pieces[0]) <= 30 and not re.search(r"[，,；;：:]", chunks[0].pieces[0]):
+        chunks[1].pieces = chunks[0].pieces + chunks[1].pieces
+        chunks.pop(0)
     # An opening chunk that only sets the scene ("…施行以来，密集出台多项改革方案") joins the next one.
     if len(chunks) > 1 and not _concrete("".join(chunks[0].pieces)) and not chunks[1].agency \
             and chunks[1].region == chunks[0].region and not chunks[1].item:
@@ -639,7 +714,8 @@ def _row_drafts(cells: list[str], columns: dict[str, int] | None) -> list[tuple[
     if not body:
         return []
     parts = [p for p in re.split(r"(?<=[。；;])\s*(?=[2-9][.．、](?!\d))", re.sub(r"^1[.．、](?!\d)\s*", "", body)) if p.strip()]
-    parts = [re.sub(r"^[2-9][.．、]\s*", "", p) for p in parts] if len(parts) > 1 else [body]
+    # a cell that numbers practices (1.推行…。2.设立…。); under a row's title (改革事项) the numbers are its steps
+    parts = [re.sub(r"^[2-9][.．、]\s*", "", p) for p in parts] if len(parts) > 1 and not title else [body]
     pieces = [p for p in re.split(r"(?<=[；;])", body) if p.strip()]
     if len(parts) == 1 and len(pieces) > 1 and all(leading_places(p) for p in pieces):
         parts = pieces  # 河南省推行…；郑州市上线…；开封市推出…: each place its own practice
@@ -663,6 +739,24 @@ def _row_drafts(cells: list[str], columns: dict[str, int] | None) -> list[tuple[
         siblings = tuple(s for _, s in several.places) if several and len(several.places) > 1 else ()
         out.append((text, region, agency or find_agency(text) or "", siblings))
     return out
+
+
+def _field_row(cells: list[str]) -> tuple[str, str] | None:
+    """(role, value) of a row of a one-practice table (问题 | 新办企业首次开具发票需…), else None."""
+    cells = [c.strip() for c in cells if c.strip()]
+    if len(cells) != 2 or not (m := _FIELD_ROW.match(cells[0].replace(" ", ""))) or _FIELD_ROW.match(cells[1]):
+        return None
+    return m.lastgroup, join_spaces(cells[1])
+
+
+def _field_paragraph(fields: dict[str, str], place: str) -> str:
+    """One practice paragraph from a one-practice table's fields and the place it stands under:
+    ``place：title。problem measures results``."""
+    place = fields.get("place") or place
+    body = "".join(_finish(fields[k]) + ("" if re.search(r"[。！？]$", _finish(fields[k])) else "。")
+                   for k in ("context", "text", "result") if fields.get(k))
+    head = "：".join(p for p in (place, _finish(fields.get("title", "")).rstrip("。")) if p)
+    return f"{head}。{body}" if head and not body.startswith(head) else body
 
 
 def _table_columns(cells: list[str]) -> dict[str, int] | None:
@@ -689,6 +783,7 @@ def _table_columns(cells: list[str]) -> dict[str, int] | None:
 def _action_draft(paragraph: str) -> tuple[str, str]:
     """A local-action paragraph "冷水滩区：3月14日，…" and its label (a place or an agency), if any."""
     paragraph = _SOURCE_NOTE.sub("", _FOOTNOTE_MARK.sub("", _ENUM_LEAD.sub("", paragraph, count=1)))
+    paragraph = re.sub(r"^[^\w“「（(【]+", "", paragraph)  # ✅ 武进区：…
     m = re.match(r"^([^：:，。]{2,14})[：:]", paragraph)
     return paragraph, (m.group(1) if m else "")
 
@@ -725,6 +820,11 @@ def _parse(text: str, filename: str, include_actions: bool, names: SectionNames)
     lines = repair(text)
     if not lines:
         raise InputError(f"{filename or '专报'} 没有文字内容：请检查文件。")
+    parsed_head: list[LeftOut] = []
+    if start := _reposted_masthead(lines):
+        # the bulletin as reposted on a web or WeChat page: the page's own header comes before its masthead
+        parsed_head = [LeftOut(line, "转载页面的页头，不是案例") for line in lines[:start]]
+        lines = lines[start:]
     end = _masthead_end(lines, names)
     head = [_strip_marks(line) for line in lines[:end]]
     body = lines[end:]
@@ -734,6 +834,7 @@ def _parse(text: str, filename: str, include_actions: bool, names: SectionNames)
     source = read_masthead(head, tail, filename)
     home = _home(source, head)
     parsed = ParsedBulletin(source=source, home_region=home.name if home else "")
+    parsed.left_out += parsed_head
     sections, noise = outline(body, names, source.title if source.title != filename else "")
     parsed.left_out += noise
     parsed.left_out += [LeftOut(line, "文尾（报送、抄送、联系方式），不是案例") for line in tail]
@@ -803,6 +904,7 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
     answered: _PlaceHeading | None = None  # the place heading an interview's answer (答：) went under
     title = ""  # a headline waiting for its subtitle (——合肥市推进…)
     drafted_under: _PlaceHeading | None = None  # the place heading the last paragraph's practice went under
+    fields: dict[str, str] = {}  # the rows so far of a one-practice table (事项 | …, 做法 | …)
 
     def emit(paragraph: str, inherited: _PlaceHeading | None, headline: str = "") -> None:
         nonlocal number, previous_region
@@ -828,7 +930,23 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
         for place_raw in siblings or (region_raw,):
             parsed.drafts.append(Draft(text, place_raw, agency, KIND_PRACTICE, section.name or label, number, siblings))
 
+    def emit_fields() -> None:
+        """The practice of a one-practice table: its rows are one text, whatever their sentences start with."""
+        nonlocal number
+        if fields.get("text") or fields.get("context") or fields.get("result"):
+            number += 1
+            chunks, _ = split_practices(_field_paragraph(fields, place.line if place else ""), place)
+            if chunks:
+                add("".join(c[0] for c in chunks), *chunks[0][1:], f"表格第 {number} 项")
+        fields.clear()
+
     for at, (what, item) in enumerate(section.items):
+        field = _field_row(item) if what == "row" and columns is None else None
+        if fields and (field is None or field[0] in fields):
+            emit_fields()  # the table of one practice ends, or the next one's first field comes
+        if field is not None:
+            fields[field[0]] = field[1]
+            continue
         if what != "row":
             columns = None
         if intro is not None and not (what == "para" and _ITEM_LEAD.match(item) and not leading_places(item)):
@@ -857,6 +975,8 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
                 add(text, region, agency, siblings, f"表格第 {number} 行")
             continue
         paragraph = item
+        if place is not None and place.numbered and _OUTLINE_ITEM.match(paragraph):
+            place = None  # the next item of the outline: the numbered place heading's text has ended
         bare = _ENUM_LEAD.sub("", paragraph, count=1)
         lead = leading_places(bare)
         if intro is not None:  # an item of the intro before it: the first takes the intro, the others its actor
@@ -893,10 +1013,14 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
             continue
         answer = not lead and _ANSWER.match(paragraph)
         rest = _CONNECTIVE.sub("", bare, count=1)
-        if not lead and place is not None and drafted_under is place and not rest.startswith(_MEASURE_VERBS) \
-                and not _ITEM_LEAD.match(paragraph) and len(find_agency(rest) or "") <= 2 \
-                and not answer and _add_results(parsed, section.name or label, number, paragraph):
-            continue  # more of the practice under the same heading (银行网点对投资者身份…核验后，… / 今年前三季度，…)
+        if not lead and place is not None and drafted_under is place and not answer \
+                and (not rest.startswith(_MEASURE_VERBS) and not _ITEM_LEAD.match(paragraph)
+                     and len(find_agency(rest) or "") <= 2 or place.numbered and _SUB_ITEM.match(paragraph)) \
+                and _add_results(parsed, section.name or label, number, _ITEM_LEAD.sub("", paragraph, count=1)):
+            # more of the practice under the same heading (银行网点对投资者身份…核验后，… / 今年前三季度，…), or
+            # in a two-level outline, the next point under a numbered heading (（一）上海市浦东新区：“一业一证”改革持续深化 /
+            # 1．… 2．…; under a heading of no number, 广州市黄埔区：… / 一是…二是…, each item is a practice)
+            continue
         if answer and place is not None and answered is place \
                 and _add_results(parsed, section.name or label, number, _ENUM_LEAD.sub("", paragraph, count=1)):
             continue  # the interview's next answer: the same practice goes on
@@ -909,6 +1033,8 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
             inherited = _PlaceHeading(previous_region, previous_region, "")
         emit(paragraph, inherited, headline)
         drafted_under = place
+    if fields:
+        emit_fields()
     if intro is not None and not intro_used:
         emit(intro[0], None)
 
@@ -948,7 +1074,8 @@ def _action_drafts(section: _Section, label: str, parsed: ParsedBulletin, gaz: G
         if headline and what == "para":
             item = f"{headline}。{item}"
             headline = ""
-        if what == "para" and NEXT_STEPS.match(item):
+        if what == "para" and (NEXT_STEPS.match(re.sub(r"^[^\w“「（(]+", "", item))  # 💡下一步，…
+                               or re.match(r"^建议", _ENUM_LEAD.sub("", item, count=1))):  # （一）建议市商务局…
             parsed.left_out.append(LeftOut(item, "下一步工作打算，不是已做的工作", section.name))
             continue
         if what == "para" and (len(item) > 20 and re.search(r"[：:]$", item) or _FRAME.search(item)) \

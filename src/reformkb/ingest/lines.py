@@ -45,6 +45,11 @@ _ENDS = "。！？；!?;…"
 # Full-width digits and Latin letters as ASCII (第１４期 is 第14期); Chinese punctuation stays.
 _FULL_WIDTH = {c: c - 0xFEE0 for c in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]}
 _DECIMAL_POINT = re.compile(r"(?<=\d)．(?=\d)")
+# ASCII punctuation in Chinese text (OCR, or typed on an English keyboard): 湖北省:…, 水电,光伏, 中国(浙江)
+_OCR_ENUMERATOR = re.compile(r"^(\s*[一二三四五六七八九十]{1,3})[ \t\u3000]*,", re.M)  # 一, for 一、
+_ASCII_AFTER_CJK = re.compile(r"([\u4e00-\u9fff”」』》）])[ \t\u3000]*([,:;!?)])")
+_ASCII_OPEN = re.compile(r"\([ \t\u3000]*(?=[\u4e00-\u9fff])")
+_TO_FULL = str.maketrans(",:;!?()", "，：；！？（）")
 _CLOSING_NOTE = re.compile(r"[。！？][（(][^（）()]{2,40}[）)]$")  # …。（来源：…）
 _CLOSERS = "”」』）》)"
 _ENUMERATOR = re.compile(r"^(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[)）]|[0-9]{1,2}\s*[.．、)）](?!\d)|[一二三四五六七八九十]+、|[①-⑳]|[•●○◆◇■□▪▲△★☆◎❖►▶◢◣〓])")
@@ -232,6 +237,8 @@ def repair(text: str, starts_place=None) -> list[str]:
 
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _DECIMAL_POINT.sub(".", text.translate(_FULL_WIDTH))  # 第１４期, ２０２５年, １．５天
+    text = _OCR_ENUMERATOR.sub(r"\1、", text)
+    text = _ASCII_OPEN.sub("（", _ASCII_AFTER_CJK.sub(lambda m: m.group(1) + m.group(2).translate(_TO_FULL), text))
     lines = _without_running(_pages(text))
     width = _full_width([line for line, _, _ in lines])
     out: list[str] = []
@@ -246,7 +253,7 @@ def repair(text: str, starts_place=None) -> list[str]:
         parts, size, opened = [], 0, _Open()
 
     for line, indented, _ in lines:
-        if parts and _joins(parts[-1], line, indented, width, opened.depth, size, starts_place):
+        if parts and _joins(parts[-1], line, indented, width, opened.depth, size, starts_place, "".join(parts[-3:])):
             parts.append(line)
             size += len(line)
             opened.add(line)
@@ -264,8 +271,10 @@ def _alone(line: str, width: int) -> bool:
         and not _SENTENCE_VERB.search(line)
 
 
-def _joins(prev: str, line: str, indented: bool, width: int, depth: int, size: int, starts_place) -> bool:
-    """Whether ``line`` continues the paragraph whose last line is ``prev``."""
+def _joins(prev: str, line: str, indented: bool, width: int, depth: int, size: int, starts_place,
+           tail: str = "") -> bool:
+    """Whether ``line`` continues the paragraph whose last line is ``prev`` (``tail``: its last three lines, for a
+    note cut over lines: …决定。（据《重庆 / 日报》）, （本栏目内容根据公开报道整理，数据以原报道为 / 准）)."""
     if size + len(line) > MAX_PARAGRAPH_CHARS:
         return False
     full = width and len(prev) >= width - 4
@@ -277,7 +286,9 @@ def _joins(prev: str, line: str, indented: bool, width: int, depth: int, size: i
         return False  # …——广东省广州市黄埔区 / 该区建立…: a heading ending in a place, then its text
     if _structural(prev) and not (full and _ENUMERATOR.match(prev) and not ends_sentence(prev)):
         return False  # a heading stands alone; a full line that only looks like one (（二）某某市对煤炭、化) goes on
-    if ends_sentence(prev) or prev.endswith(("：", ":")):
+    if not full and re.fullmatch(r"[（(][^（）()]{2,60}[）)]", tail):
+        return False  # a note in brackets on its own line: （本栏目内容根据公开报道整理）
+    if ends_sentence(prev) or prev.endswith(("：", ":")) or _CLOSING_NOTE.search(tail):
         # A finished sentence ends the paragraph, unless the line was cut at the margin of a wrapped
         # document and the next line does not start a new practice.
         return bool(full) and not starts_place(line) and not _alone(line, width) and not NEXT_STEPS.match(line) \
