@@ -566,3 +566,34 @@ def test_a_wechat_repost_header_before_the_masthead_and_its_chrome_left_out():
     assert (parsed.source.title, parsed.source.issue) == ("常州市优化营商环境工作动态", "10")
     assert [where(d.region_raw) for d in practices(parsed)] == [("浙江省", "金华市")]
     assert [d.text[:3] for d in parsed.drafts if d.kind == KIND_ACTION] == ["武进区"]
+
+
+# -- round 7 (tests/data/bulletins/65–72) -------------------------------------------------------------
+def test_places_named_only_in_closing_brackets_and_numbers_with_a_leading_zero():
+    text = "锦州市营商环境建设简报\n第9期\n2025年9月15日\n" + ("各地新招\n01　推行企业开办“一网通办”，平均用时压缩至0.5个工作日。（浙江杭州）\n"
+                   "02　推行重点项目进口设备“预约通关”，已办理2100余票。（大连金普新区）\n"
+                   "03　推行“检疫前置+分类查验”，平均通关时间压缩至36小时。（青岛海关）\n")
+    drafts = practices(parse_bulletin(text, "x.txt"))
+    assert [where(d.region_raw) for d in drafts] == [("浙江省", "杭州市"), ("辽宁省", "大连市"), ("山东省", "青岛市")]
+    assert drafts[0].text.startswith("浙江杭州推行企业开办")
+
+
+def test_a_study_tour_report_its_places_practices_and_its_suggestions_left_out():
+    text = "长治市营商环境建设参阅\n第6期\n2025年5月20日\n" + ("一、考察地区的主要做法\n（一）苏州市的主要做法\n一是推行惠企政策“免申即享”，386项政策逐条拆解。\n"
+                   "二是提升港口通关便利化水平。宁波海关在宁波舟山港推行“船边直提”。\n二、我市对标情况\n"
+                   "上党区推行工业项目“交地即交证”，已有9个项目受益。\n三、对我市的建议\n"
+                   "一是建议由市行政审批局牵头，借鉴苏州做法梳理惠企政策。\n")
+    parsed = parse_bulletin(text, "x.txt")
+    drafts = practices(parsed)
+    assert [d.text[:10] for d in drafts] == ["苏州市推行惠企政策“", "苏州市提升港口通关便"]  # the headline opens its item
+    assert "船边直提" in drafts[1].text and drafts[1].agency == "海关"
+    assert [d.text[:3] for d in parsed.drafts if d.kind == KIND_ACTION] == ["上党区"]
+
+
+def test_place_cells_written_with_a_dot_or_slash_and_a_closing_summary_table_of_the_same_practices():
+    text = HEAD + ("一、外地经验\n地区\t经验做法\n浙江·杭州\t推行水电气网“联合报装”，报装环节由12个压减至4个。\n"
+                   "江苏/南通\t建立涉企行政处罚与信用修复“一件事”联办机制，同步告知信用修复途径。\n"
+                   "二、本期做法一览\n地区\t主要做法\n杭州市\t水电气网联合报装，报装环节由12个压减至4个\n")
+    parsed = parse_bulletin(text, "x.txt")
+    assert [where(d.region_raw) for d in practices(parsed)] == [("浙江省", "杭州市"), ("江苏省", "南通市")]
+    assert any("汇总表" in o.reason for o in parsed.left_out)

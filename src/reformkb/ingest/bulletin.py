@@ -44,7 +44,7 @@ from reformkb.ingest.sections import (
     classify_by_content,
     heading_of,
 )
-from reformkb.ingest.titles import find_agency
+from reformkb.ingest.titles import find_agency, is_agency_name
 from reformkb.records import KIND_ACTION, KIND_PRACTICE, Source
 
 __all__ = ["Draft", "LeftOut", "ParsedBulletin", "parse_bulletin", "repair", "split_practices", "SectionNames"]
@@ -63,6 +63,8 @@ _TIME_LEAD = re.compile(
 
 # Items that are the steps of one named reform (推出“免申即享”改革：一是……二是……): one practice, not one per item
 _STEPS = re.compile(r"[”」](?:改革|机制|模式|制度|服务|工程|行动)[：:]\s*(?:一是|其一|第一[，,])")
+# A measure's quoted name (“一网通”)
+_NAMED = re.compile(r"[“「\"][^“”「」\"]{2,20}[”」\"]")
 # The items of an outline's first level (（一） 一、)
 _OUTLINE_ITEM = re.compile(r"^\s*(?:[（(][一二三四五六七八九十]{1,3}[)）]|[一二三四五六七八九十]{1,3}[、.．])")
 # The points of an outline's second level (1． （1） ①), under a numbered heading （一）
@@ -71,6 +73,7 @@ _SUB_ITEM = re.compile(r"^\s*(?:[0-9]{1,2}[.．、)）](?!\d)|[（(][0-9]{1,2}[)
 _SINCE = re.compile(r"^(?:上线|运行|实施|试点|推行|开通|启用)(?:[一二两三四五六七八九十半\d]+个?(?:年|月|周|天))?以?来[，,]")
 # Provinces' one-character names as a label (沪：上海市推出…, 沪苏：…): the text names the place itself
 _PROVINCE_LABEL = re.compile(r"^[京津沪渝冀豫云滇辽黑湘皖鲁新苏浙赣鄂桂甘陇晋蒙陕秦吉闽贵黔粤青藏川蜀宁琼港澳]{1,3}[：:]")
+_PLACE_NOTE = re.compile(r"(?<=[。！？])[（(]([^（）()]{2,24})[）)]\s*$")  # …0.5个工作日。（浙江杭州）
 _NEWS_SOURCE = re.compile(r"从([^，,。]{2,30}?)(?:了解到|获悉)")
 
 _BULLETS = "•●○◆◇■□▪▲△★☆◎❖►▶·"
@@ -93,7 +96,7 @@ _PRINT_NOTE = re.compile(r"^[（(]?(?:共印\s*\d+\s*份|此件.{0,20}|本期.{0
                          r"|^[（(](?:本期|本栏目|以上)?[^（）()]{0,6}根据[^（）()]{2,50}整理[^（）()]{0,20}[）)]$")  # （本期信息根据…整理）
 # A signature: the issuing office and the date (常州市优化营商环境工作领导小组办公室2025年10月17日)
 _SIGNATURE = re.compile(r"^[\u4e00-\u9fff（）()]{4,40}?(?:办公室|领导小组|局|委员会|中心|政府)\s*\d{4}年\d{1,2}月\d{1,2}日$")
-_FRAME = re.compile(r"(?:学习借鉴|参考借鉴|借鉴参考|学习参考|参照学习|上述(?:案例|做法|经验)|供.{0,16}(?:参考|借鉴|学习)|(?:摘编|整理|汇编|刊发)如下|如下[：:]$)")
+_FRAME = re.compile(r"(?:学习借鉴|参考借鉴|借鉴参考|学习参考|参照学习|上述(?:案例|做法|经验)|供.{0,16}(?:参考|借鉴|学习)|(?:摘编|整理|汇编|刊发|报告|汇报)如下|如下[：:]$)")
 # A leader quoted: 市政府分管领导在…推进会上指出：“…”
 _SPEECH = re.compile(r"^[^。“”]{0,30}?(?:领导|书记|市长|省长|县长|区长|主任|局长|厅长)[^。“”]{0,40}?(?:指出|强调|表示|要求|提出)[：:，,]\s*[“「]")
 _PLACE_SUFFIX = re.compile(r"(?:特别行政区|自治区|自治州|自治县|新区|新片区|开发区|高新区|园区|合作区|试验区|示范区|片区|市|县|区|旗|盟|州|镇|乡|街道)$")
@@ -236,11 +239,16 @@ def leading_places(text: str, gaz: Gazetteer | None = None) -> Lead | None:
 
 
 def _source_lead(paragraph: str) -> Lead | None:
-    """The place a paragraph's closing source note starts with (…。（来源：厦门市发展和改革委员会）)."""
+    """The place of a paragraph that names it only at its end: in its source note (…。（来源：厦门市发展和改革委员会）)
+    or alone in brackets (…压缩至0.5个工作日。（浙江杭州）, （青岛海关）)."""
     m = _SOURCE_NOTE.search(paragraph)
-    if m is None or "来源" not in m.group(0):
+    if m is not None and "来源" in m.group(0):
+        return leading_places(re.split(r"[：:]", m.group(0).strip(" （）()"), maxsplit=1)[-1])
+    m = _PLACE_NOTE.search(paragraph)
+    if m is None or not (lead := leading_places(m.group(1))):
         return None
-    return leading_places(re.split(r"[：:]", m.group(0).strip(" （）()"), maxsplit=1)[-1])
+    rest = m.group(1)[lead.end:]
+    return lead if not rest or is_agency_name(rest) else None
 
 
 def _same(a: Region, b: Region) -> bool:
@@ -313,8 +321,10 @@ def _place_heading(line: str) -> _PlaceHeading | None:
     rest = text[len(found[1]):]
     if re.search(r"[，。、；：,;“”《》（）()]", rest):  # the name may hold brackets: 中国（海南）自由贸易试验区
         return None
+    if re.fullmatch(r"的?(?:主要|经验|创新|特色|典型)*(?:做法|经验|举措|探索)", rest):
+        rest = ""  # （一）苏州市的主要做法
     if not rest:
-        return _PlaceHeading(text, found[1], "", label)
+        return _PlaceHeading(found[1], found[1], "", label)
     if len(rest) <= 12 and not rest.startswith(_MEASURE_VERBS):
         if _PLACE_SUFFIX.search(rest) and not _AGENCY_WORDS.search(rest):
             return _PlaceHeading(text, found[1], "", label)
@@ -592,6 +602,8 @@ def split_practices(paragraph: str, inherited: _PlaceHeading | None = None
     """
     source = _source_lead(paragraph)
     paragraph = _SOURCE_NOTE.sub("", _FOOTNOTE_MARK.sub("", _ENUM_LEAD.sub("", paragraph, count=1)))
+    if inherited is not None and not leading_places(paragraph):
+        paragraph = _ITEM_LEAD.sub("", paragraph, count=1)  # 一是推行… under 苏州市: 苏州市推行…
     lead = leading_places(paragraph)
     if lead is None and inherited is None and source is not None:
         # the place only in the closing source note: 市营商环境建设局依托…（来源：成都市营商环境建设局）
@@ -645,9 +657,12 @@ def split_practices(paragraph: str, inherited: _PlaceHeading | None = None
                 chunks.append(_Chunk([piece], current))
             else:
                 chunks[-1].pieces.append(piece)
-    # A headline of no place before the practice that names its place (工业用地「弹性出让」。为降低…，衢州市推行…)
-    if len(chunks) > 1 and not chunks[0].region and chunks[1].region and len(chunks[0].pieces) == 1 \
+    # A headline before the practice that names its actor (工业用地「弹性出让」。为降低…，衢州市推行…;
+    # 二是提升港口通关便利化水平。宁波海关在…)
+    head = chunks[0].pieces[0][len(chunks[0].region):] if chunks and chunks[0].pieces[0].startswith(chunks[0].region) else ""
+    if len(chunks) > 1 and chunks[1].region and len(chunks[0].pieces) == 1 and not head.startswith(_MEASURE_VERBS) \
             and len(chunks[0].pieces[0]) <= 30 and not re.search(r"[，,；;：:]", chunks[0].pieces[0]):
+        chunks[1].agency = chunks[1].agency or find_agency("".join(chunks[1].pieces)) or ""
         chunks[1].pieces = chunks[0].pieces + chunks[1].pieces
         chunks.pop(0)
     # An opening chunk that only sets the scene ("…施行以来，密集出台多项改革方案") joins the next one.
@@ -704,6 +719,7 @@ def _row_drafts(cells: list[str], columns: dict[str, int] | None) -> list[tuple[
     if columns:
         place, body, result, title = (cells[columns[k]] if k in columns and columns[k] < len(cells) else ""
                                       for k in ("place", "text", "result", "title"))
+        place = re.sub(r"(?<=[\u4e00-\u9fff])[·・•/／](?=[\u4e00-\u9fff])", "", place)  # 浙江·杭州, 江苏/南通
         if title and body and title not in body:
             body = f"{title}：{body}"
     else:
@@ -719,6 +735,10 @@ def _row_drafts(cells: list[str], columns: dict[str, int] | None) -> list[tuple[
     pieces = [p for p in re.split(r"(?<=[；;])", body) if p.strip()]
     if len(parts) == 1 and len(pieces) > 1 and all(leading_places(p) for p in pieces):
         parts = pieces  # 河南省推行…；郑州市上线…；开封市推出…: each place its own practice
+    elif len(parts) == 1 and len(pieces) == 2 and not title \
+            and all(len(p) >= 30 and _NAMED.search(p) and re.search(r"\d", p) for p in pieces) \
+            and len({m.group(0) for p in pieces for m in [_NAMED.search(p)]}) == 2:
+        parts = pieces  # two measures, each named and with its own result: 上线“一网通”平台…9600余件；实行“一企一专员”…
     found = _gazetteer().find_leading(place) if place else None
     places = leading_places(place) if place else None
     out = []
@@ -757,6 +777,18 @@ def _field_paragraph(fields: dict[str, str], place: str) -> str:
                    for k in ("context", "text", "result") if fields.get(k))
     head = "：".join(p for p in (place, _finish(fields.get("title", "")).rstrip("。")) if p)
     return f"{head}。{body}" if head and not body.startswith(head) else body
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i:i + 2] for i in range(len(text) - 1) if re.fullmatch(r"[\u4e00-\u9fff0-9A-Za-z]{2}", text[i:i + 2])}
+
+
+def _repeats(text: str, drafts: list[Draft]) -> bool:
+    """Whether a table row only sums up a practice drafted before it (a closing 一览表 of the issue's practices):
+    most of its words (two-character pieces) are in one earlier practice."""
+    words = _bigrams(text)
+    return len(words) >= 6 and any(d.kind == KIND_PRACTICE and len(words & _bigrams(d.text)) >= 0.6 * len(words)
+                                   for d in drafts)
 
 
 def _table_columns(cells: list[str]) -> dict[str, int] | None:
@@ -847,6 +879,8 @@ def _parse(text: str, filename: str, include_actions: bool, names: SectionNames)
             # 各地动态 that are other places' news (most paragraphs start with a place outside home); a name
             # the users put in sections.tsv as 工作动态 stays theirs
             kind = PRACTICE
+        if kind == PRACTICE and _OWN_NEWS.search(section.name) and classify_by_content(_tally(section, home)) == ACTION:
+            kind = ACTION  # 我市对标情况: a practice word in the name, the home city's own news in the section
         label = section.name or "正文"
         if kind == PRACTICE:
             found_practices = True
@@ -972,6 +1006,9 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
             if rows:
                 number += 1
             for text, region, agency, siblings in rows:
+                if _repeats(text[len(region):], parsed.drafts):
+                    parsed.left_out.append(LeftOut(text, "汇总表重复前文的做法，不另作案例", section.name))
+                    continue
                 add(text, region, agency, siblings, f"表格第 {number} 行")
             continue
         paragraph = item
@@ -1024,6 +1061,11 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
         if answer and place is not None and answered is place \
                 and _add_results(parsed, section.name or label, number, _ENUM_LEAD.sub("", paragraph, count=1)):
             continue  # the interview's next answer: the same practice goes on
+        if place is not None and not _ITEM_LEAD.match(paragraph) and (not lead or _same_place(lead.places[0][0], place.span)) \
+                and following[0] == "para" and re.match(r"^\s*一是", following[1]):
+            # an overview of the place before its items (苏州市把优化营商环境作为“一号改革工程”… / 一是…二是…)
+            parsed.left_out.append(LeftOut(paragraph, "地方的总体情况，做法在下面分条", section.name))
+            continue
         answered = place if answer else None
         inherited, headline = place, ""
         if place is not None and place.label and not labelled:
@@ -1075,8 +1117,14 @@ def _action_drafts(section: _Section, label: str, parsed: ParsedBulletin, gaz: G
             item = f"{headline}。{item}"
             headline = ""
         if what == "para" and (NEXT_STEPS.match(re.sub(r"^[^\w“「（(]+", "", item))  # 💡下一步，…
-                               or re.match(r"^建议", _ENUM_LEAD.sub("", item, count=1))):  # （一）建议市商务局…
+                               or re.match(r"^建议", _ITEM_LEAD.sub("", _ENUM_LEAD.sub("", item, count=1), count=1))
+                               or re.fullmatch(r"关于.{4,60}的?(?:报告|请示|汇报)", item)):
+            # （一）建议市商务局…/一是建议…: a suggestion; 关于…的报告: the title of a report
             parsed.left_out.append(LeftOut(item, "下一步工作打算，不是已做的工作", section.name))
+            continue
+        if what == "para" and not leading_places(item, gaz) and not find_agency(item) \
+                and re.search(r"存在(?:明显|一定|较大)?(?:差距|短板|不足)|也要看到|差距在于", item):
+            parsed.left_out.append(LeftOut(item, "对照差距的分析，不是已做的工作", section.name))
             continue
         if what == "para" and (len(item) > 20 and re.search(r"[：:]$", item) or _FRAME.search(item)) \
                 and not leading_places(item, gaz):

@@ -47,6 +47,7 @@ _FULL_WIDTH = {c: c - 0xFEE0 for c in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0x
 _DECIMAL_POINT = re.compile(r"(?<=\d)．(?=\d)")
 # ASCII punctuation in Chinese text (OCR, or typed on an English keyboard): 湖北省:…, 水电,光伏, 中国(浙江)
 _OCR_ENUMERATOR = re.compile(r"^(\s*[一二三四五六七八九十]{1,3})[ \t\u3000]*,", re.M)  # 一, for 一、
+_ZERO_ENUMERATOR = re.compile(r"^(\s*0[1-9])[ \t\u3000]+(?=\S)", re.M)  # 01　推行…, numbered with a space: 01、
 _ASCII_AFTER_CJK = re.compile(r"([\u4e00-\u9fff”」』》）])[ \t\u3000]*([,:;!?)])")
 _ASCII_OPEN = re.compile(r"\([ \t\u3000]*(?=[\u4e00-\u9fff])")
 _TO_FULL = str.maketrans(",:;!?()", "，：；！？（）")
@@ -237,7 +238,7 @@ def repair(text: str, starts_place=None) -> list[str]:
 
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _DECIMAL_POINT.sub(".", text.translate(_FULL_WIDTH))  # 第１４期, ２０２５年, １．５天
-    text = _OCR_ENUMERATOR.sub(r"\1、", text)
+    text = _ZERO_ENUMERATOR.sub(r"\1、", _OCR_ENUMERATOR.sub(r"\1、", text))
     text = _ASCII_OPEN.sub("（", _ASCII_AFTER_CJK.sub(lambda m: m.group(1) + m.group(2).translate(_TO_FULL), text))
     lines = _without_running(_pages(text))
     width = _full_width([line for line, _, _ in lines])

@@ -144,7 +144,10 @@ class SectionNames:
         return names.extended(**extra)
 
     def kind_of(self, name: str) -> str | None:
-        """PRACTICE, ACTION or SKIP when ``name`` holds a known word, else None."""
+        """PRACTICE, ACTION or SKIP when ``name`` holds a known word, else None (a name ending in 建议, such as
+        对我市的建议 or 工作建议, is SKIP: suggestions are neither other places' practices nor work done)."""
+        if name.endswith("建议"):
+            return SKIP
         for kind, words in ((SKIP, self.skip), (PRACTICE, self.practice), (ACTION, self.action)):
             if any(w in name for w in words):
                 return kind
