@@ -750,15 +750,19 @@ def _row_drafts(cells: list[str], columns: dict[str, int] | None) -> list[tuple[
             text = place + part if place and not part.startswith(place) else part
             region = found[1] if found and place.startswith(found[1]) else ""
         agency = place[len(found[1]):] if found and place.startswith(found[1]) and _AGENCY_WORDS.search(place) else ""
-        text = _finish(text)
-        if not re.search(r"[。！？]$", text):
-            text += "。"
+        text = _as_sentence(text)
         if result and k == len(parts) - 1:
-            text += _finish(result) + ("" if re.search(r"[。！？]$", _finish(result)) else "。")
+            text += _as_sentence(result)
         several = lead if lead else places  # the part's own places (北京、上海两地…), else the place cell's
         siblings = tuple(s for _, s in several.places) if several and len(several.places) > 1 else ()
         out.append((text, region, agency or find_agency(text) or "", siblings))
     return out
+
+
+def _as_sentence(text: str) -> str:
+    """``text`` finished (:func:`_finish`) and ending in a full stop."""
+    text = _finish(text)
+    return text if re.search(r"[。！？]$", text) else text + "。"
 
 
 def _field_row(cells: list[str]) -> tuple[str, str] | None:
@@ -773,8 +777,7 @@ def _field_paragraph(fields: dict[str, str], place: str) -> str:
     """One practice paragraph from a one-practice table's fields and the place it stands under:
     ``place：title。problem measures results``."""
     place = fields.get("place") or place
-    body = "".join(_finish(fields[k]) + ("" if re.search(r"[。！？]$", _finish(fields[k])) else "。")
-                   for k in ("context", "text", "result") if fields.get(k))
+    body = "".join(_as_sentence(fields[k]) for k in ("context", "text", "result") if fields.get(k))
     head = "：".join(p for p in (place, _finish(fields.get("title", "")).rstrip("。")) if p)
     return f"{head}。{body}" if head and not body.startswith(head) else body
 
