@@ -10,6 +10,7 @@ from bulletin_corpus import docx_bytes, pdf_bytes
 from reformkb.errors import InputError
 from reformkb.ingest.bulletin import SectionNames, parse_bulletin, repair
 from reformkb.ingest.documents import read_document
+from reformkb.ingest.enrich import read_place
 from reformkb.ingest.lines import MAX_PARAGRAPH_CHARS
 from reformkb.ingest.masthead import chinese_number, find_date, read_masthead
 from reformkb.ingest.regions import gazetteer
@@ -597,3 +598,30 @@ def test_place_cells_written_with_a_dot_or_slash_and_a_closing_summary_table_of_
     parsed = parse_bulletin(text, "x.txt")
     assert [where(d.region_raw) for d in practices(parsed)] == [("浙江省", "杭州市"), ("江苏省", "南通市")]
     assert any("汇总表" in o.reason for o in parsed.left_out)
+
+
+def test_a_problem_list_each_problem_with_other_places_practices_and_a_suggestion_left_out():
+    text = HEAD + ("一、问题清单及外地做法\n（一）涉企检查多头重复\n问题：我市部分企业反映一年内接受不同部门检查超过10次。\n外地做法：\n"
+                   "● 浙江省：\n浙江省推行“综合查一次”，涉企检查频次同比下降35%。\n建议：由市司法局牵头建立涉企检查统筹机制。\n"
+                   "（二）外资服务不足\n问题：我市外资企业数量少。\n外地做法：\n● 商务部：\n"
+                   "商务部在海南自由贸易港试点实施跨境服务贸易负面清单，首批放开11项措施。\n我市差距：我市尚未开展相关试点。\n")
+    parsed = parse_bulletin(text, "x.txt")
+    drafts = practices(parsed)
+    assert [where(d.region_raw) for d in drafts] == [("浙江省", ""), ("海南省", "")]
+    assert not [d for d in parsed.drafts if d.kind == KIND_ACTION]  # 问题：我市… is what to fix, not work done
+    assert not any(w in d.text for d in drafts for w in ("建议", "问题", "我市"))
+    assert sum("本地的问题或建议" in o.reason for o in parsed.left_out) == 4
+
+
+def test_a_label_after_a_full_line_starts_a_paragraph_and_the_agency_named_again_goes_on():
+    body = ("标杆城市做法：国网杭州供电公司将低压接入容量上限提高至200千瓦，对小微企业实行“零上门、零审批、零投资”接电服务。"
+            "供电公司与政务平台共享施工许可信息，高压用户平均接电时间压缩至18个工作日，全年为小微企业节省接电成本约3.2亿元。")
+    lines = [body[i:i + 30] for i in range(0, len(body), 30)]
+    gap = "我市差距：我市低压接入容量上限为160千瓦，高压用户平均接电时间为32个工作日，差距明显。"
+    lines += [gap[i:i + 30] for i in range(0, len(gap), 30)]
+    text = HEAD + "一、他山之石\n" + "\n".join(lines) + "\n"
+    parsed = parse_bulletin(text, "x.pdf")
+    drafts = practices(parsed)
+    assert len(drafts) == 1 and read_place(drafts[0].region_raw, gazetteer())[0].region.name == "杭州市"
+    assert "共享施工许可信息" in drafts[0].text and "160千瓦" not in drafts[0].text
+    assert not parsed.warnings  # 标杆城市做法： is a label, not a practice without a place

@@ -74,6 +74,12 @@ _SINCE = re.compile(r"^(?:上线|运行|实施|试点|推行|开通|启用)(?:[�
 # Provinces' one-character names as a label (沪：上海市推出…, 沪苏：…): the text names the place itself
 _PROVINCE_LABEL = re.compile(r"^[京津沪渝冀豫云滇辽黑湘皖鲁新苏浙赣鄂桂甘陇晋蒙陕秦吉闽贵黔粤青藏川蜀宁琼港澳]{1,3}[：:]")
 _PLACE_NOTE = re.compile(r"(?<=[。！？])[（(]([^（）()]{2,24})[）)]\s*$")  # …0.5个工作日。（浙江杭州）
+# A national ministry acting in a place (商务部在海南自由贸易港试点…, 国家发展改革委支持深圳…): the place is the actor's
+_MINISTRY = (r"(?:(?:外交|国防|教育|科学技术|科技|工业和信息化|工信|公安|民政|司法|财政|人力资源和社会保障|人社|自然资源|生态环境"
+             r"|住房和城乡建设|住建|交通运输|水利|农业农村|商务|文化和旅游|文旅|应急管理|退役军人事务)部"
+             r"|国务院[\u4e00-\u9fff]{0,8}?(?:办公厅|部门|委员会)?|国家[\u4e00-\u9fff]{1,8}?(?:委员会|委|总局|局|署)"
+             r"|海关总署|(?:国家)?市场监管总局|国家税务总局|中国人民银行|人民银行)")
+_MINISTRY_AT = re.compile(rf"{_MINISTRY}(?:(?:[、和与及]|会同){_MINISTRY})*(?:在|支持|批复|指导)")
 _NEWS_SOURCE = re.compile(r"从([^，,。]{2,30}?)(?:了解到|获悉)")
 
 _BULLETS = "•●○◆◇■□▪▲△★☆◎❖►▶·"
@@ -108,6 +114,9 @@ _RESULT_LEAD = re.compile(r"^(?:取得|主要|工作|实施|改革)?(?:成效|�
 # Tagged fields of one practice: 【地区】赤峰市 / 【做法】… / 【成效】…
 _FIELD_TAG = re.compile(r"^【(地区|地点|单位|实施单位|做法|主要做法|举措|主要举措|成效|主要成效|取得成效)】\s*(\S.*)$")
 _QUESTION = re.compile(r"^问[：:]")
+# The home city's own point beside another place's practice, in a list of problems (问题：我市… / 建议：由市…牵头 /
+# 我市差距：…): what to fix or to do here, not a practice
+_OWN_POINT = re.compile(r"^(?:(?:整改|工作|对策)?建议|(?:我[市县区州]|本[市县区])(?:差距|短板|现状|情况)|(?:存在|主要)?问题(?=[：:].{0,6}(?:我|本)[市县区州]))[：:]")
 _EDITOR_LINE = re.compile(r"^[（(]?(?:本期)?(?:编辑|责任编辑|校对|审核|审稿|签发)\s*[：:][^，。；]{1,30}[）)]?$")
 _CONTENTS = re.compile(r"要目|目录|导读")  # a table of contents: its lines are the names of later sections
 _OWN_NEWS = re.compile(r"我市|本市|本地|本县|本区|全市|县市区|县区|市直|战斗")
@@ -218,6 +227,8 @@ def leading_places(text: str, gaz: Gazetteer | None = None) -> Lead | None:
     found = gaz.find_leading(text[start : start + 60])
     if not found and (m := _NEWS_SOURCE.search(text, skipped, start)) and (found := gaz.find_leading(m.group(1))):
         start = m.start(1)  # the source is the actor: 从山西省行政审批服务管理局获悉：该局指导全省…
+    if not found and (m := _MINISTRY_AT.match(text, start)) and (found := gaz.find_leading(text[m.end() : m.end() + 60])):
+        start = m.end()  # 商务部在海南自由贸易港试点…: the place where the ministry acts
     if not found and text.startswith("在", start):  # 在苏州工业园区，企业…
         found = gaz.find_leading(text[start + 1 : start + 60])
         if found and text.startswith((found[1] + "，", found[1] + ","), start + 1):
@@ -448,6 +459,9 @@ def outline(lines: list[str], names: SectionNames, title: str = "") -> tuple[lis
         if _QUESTION.match(plain) and len(plain) <= 80:
             noise.append(LeftOut(line, "问答中的问题，不是案例", current.name))
             continue
+        if _OWN_POINT.match(plain):
+            noise.append(LeftOut(line, "本地的问题或建议，不是案例", current.name))
+            continue
         if re.match(r"^注\s*\d?\s*[：:]", plain):
             in_notes = True
             if len(plain) > 3:
@@ -645,8 +659,9 @@ def split_practices(paragraph: str, inherited: _PlaceHeading | None = None
                 several = leading_places(named)  # …；同期，海口、三亚两市推行…
                 places = tuple(s for _, s in several.places) if several and len(several.places) > 1 else ()
                 chunks.append(_Chunk([body], current, siblings=places))
-            elif (agency := find_agency(body)) and not agency.endswith("部门"):
-                # another agency acts: a new practice (港口与铁路部门…, 有关部门… name none: the same one goes on)
+            elif (agency := find_agency(body)) and not agency.endswith("部门") and agency not in chunks[-1].pieces[0]:
+                # another agency acts: a new practice (港口与铁路部门…, 有关部门… name none: the same one goes on, and so
+                # does the agency the practice opened with: 国网杭州供电公司将… / 供电公司与政务平台…)
                 chunks.append(_Chunk([body], current, agency))
             elif new_item:
                 text = body if leading_places(body) else actor + body
@@ -1048,8 +1063,8 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
         if not lead and place is None and _FRAME.search(paragraph):
             parsed.left_out.append(LeftOut(paragraph, "栏目的导语或结语，没有写明地区", section.name))
             continue
-        if not lead and len(paragraph) <= 6 and re.search(r"[：:]$", paragraph):
-            parsed.left_out.append(LeftOut(paragraph, "小标题，不是案例", section.name))  # 访谈：
+        if not lead and len(paragraph) <= 10 and re.search(r"[：:]$", paragraph):
+            parsed.left_out.append(LeftOut(paragraph, "小标题，不是案例", section.name))  # 访谈：, 标杆城市做法：
             continue
         answer = not lead and _ANSWER.match(paragraph)
         rest = _CONNECTIVE.sub("", bare, count=1)

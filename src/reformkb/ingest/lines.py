@@ -63,6 +63,9 @@ NEXT_STEPS = re.compile(r"^(?:下一步|下步|接下来)[，,：:]")
 # document only when that line does not end in a character that makes a word with the numeral (统|一是…)
 _NUMERAL_WORD_HEADS = "统唯同单万第逐之专划归合不再独"  # 统一是…, 第二是…: a full line cut inside a word
 _ITEM_LINE = re.compile(r"^(?:[一二三四五六七八九十]{1,2}是[，,：:]?|第[一二三四五六七八九十]{1,2}[，,、]|[问答][：:])(?=[\u4e00-\u9fff“])")
+# A field's label at the start of a line (问题：… / 外地做法： / 建议：… / 成效：…): after a finished sentence, a new paragraph
+_LABEL_LINE = re.compile(r"^(?:(?:存在|主要|突出)?问题|(?:整改|工作|对策)?建议|(?:外地|主要|经验|具体|典型|先进)?做法"
+                         r"|(?:取得|主要)?成效|背景|我[市县区](?:差距|短板|现状))[：:]")
 _CONTINUATION_START = re.compile(r"^[\d０-９月日年%％，。、；：）》”」』.]")
 # A short line holding one of these verbs is the start of a sentence, not a heading or a masthead line.
 _SENTENCE_VERB = re.compile(r"推行|推出|打造|建立|开展|实施|上线|设立|出台|印发|探索|创新|建设|推动|推进|实行|开通|发布")
@@ -293,7 +296,7 @@ def _joins(prev: str, line: str, indented: bool, width: int, depth: int, size: i
         # A finished sentence ends the paragraph, unless the line was cut at the margin of a wrapped
         # document and the next line does not start a new practice.
         return bool(full) and not starts_place(line) and not _alone(line, width) and not NEXT_STEPS.match(line) \
-            and not _ITEM_LINE.match(line)
+            and not _ITEM_LINE.match(line) and not _LABEL_LINE.match(line)
     if full:
         return True
     if _ENUMERATOR.match(prev) and len(prev) <= 40:
