@@ -625,3 +625,51 @@ def test_a_label_after_a_full_line_starts_a_paragraph_and_the_agency_named_again
     assert len(drafts) == 1 and read_place(drafts[0].region_raw, gazetteer())[0].region.name == "杭州市"
     assert "共享施工许可信息" in drafts[0].text and "160千瓦" not in drafts[0].text
     assert not parsed.warnings  # 标杆城市做法： is a label, not a practice without a place
+
+
+# -- round 8 (tests/data/bulletins/73–78) -------------------------------------------------------------
+def test_a_title_with_its_place_in_brackets_over_one_practice_and_the_lesson_for_the_home_left_out():
+    text = ("德清县营商环境工作专报\n第9期\n2025年6月18日\n二、他山之石\n"
+            "（一）“一照多址”备案改革（江苏省苏州市吴江区盛泽镇）\n"
+            "针对纺织企业网点分散的问题，推行“一照多址”备案改革。建立“镇级受理、区局审核”通道，备案时限压缩至1个工作日。\n"
+            "对我县的启示：新市镇可研究开展“一照多址”试点。\n"
+            "（二）能源项目“全程代办”（内蒙古自治区鄂尔多斯市伊金霍洛旗）\n组建旗、镇两级代办队伍，重点项目审批时限压缩50%。\n"
+            "县营商办将持续跟踪外地改革动态，请各乡镇于6月底前报送学习转化清单。\n")
+    parsed = parse_bulletin(text, "x.txt")
+    drafts = practices(parsed)
+    assert [where(d.region_raw) for d in drafts] == [("江苏省", "苏州市"), ("内蒙古自治区", "鄂尔多斯市")]
+    assert drafts[0].text.startswith("江苏省苏州市吴江区盛泽镇：“一照多址”备案改革。") and "镇级受理" in drafts[0].text
+    assert not any(w in d.text for d in drafts for w in ("启示", "报送学习转化清单"))
+
+
+def test_a_wechat_article_with_emoji_place_bar_title_lines_boxes_and_its_end():
+    text = ("龙岩市优化营商环境工作动态｜第23期\n原创　龙岩营商　2025年06月18日 08:30　福建\n📌 导读\n本期聚焦他山之石。\n"
+            "🔹 他山之石\n📍珠海横琴｜澳门投资者“隔海”领执照\n横琴粤澳深度合作区推出商事登记“琴澳通办”服务，已有1860家澳资企业设立。\n"
+            "合作区同步实行澳门专业人士“备案即执业”，已有1100余名澳门专业人士备案。\n"
+            "「划重点」🖊 我市可借鉴“隔海”办照思路，设立侨台企业服务专窗。\n"
+            "📍广州·佛山｜两市联手推“跨城通办”\n两地可互办312项涉企事项，一季度办件量达4.7万件。\n"
+            "✅ 龙岩在行动\n✅ 新罗区推行企业开办“全程网办”，平均用时压缩至0.5个工作日。\n"
+            "—— END ——\n如对我市营商环境有意见建议，欢迎拨打12345反映。\n喜欢就点个在看吧👍\n")
+    parsed = parse_bulletin(text, "x.txt")
+    assert (parsed.source.title, parsed.source.issue, parsed.source.date) == ("龙岩市优化营商环境工作动态", "23", "2025-06-18")
+    drafts = practices(parsed)
+    assert [where(d.region_raw) for d in drafts] == [("广东省", "珠海市"), ("广东省", "广州市"), ("广东省", "佛山市")]
+    assert "备案即执业" in drafts[0].text and "划重点" not in drafts[0].text
+    assert [d.text[:3] for d in parsed.drafts if d.kind == KIND_ACTION] == ["新罗区"]  # nothing after END
+    assert not any("📍" in d.text or "✅" in d.text for d in parsed.drafts)
+
+
+def test_an_interview_with_the_home_official_its_examples_of_other_places_and_not_its_own_plans():
+    text = ("潍坊市优化营商环境工作专报\n第11期\n2025年11月5日\n对标一流找差距\n——访市营商办主任赵立群\n"
+            "问：今年以来，我市取得了哪些成效？\n答：今年前三季度，全市新增经营主体11.6万户。\n"
+            "问：与先进地区相比，还有哪些差距？\n答：差距主要体现在智能化水平上。比如上海市推行“一网通办”智能预审，已覆盖200个高频事项。"
+            "再如浙江省杭州市余杭区推行个体工商户“无感审批”，今年以来已办理2.3万件。我市智能预审刚刚起步，覆盖事项不到40项。\n"
+            "问：执法检查方面呢？\n答：重庆两江新区上线“扫码入企”系统，涉企检查频次下降46%。我们正在寿光市试点“入企扫码”。\n"
+            "问：下一步有哪些重点工作？\n答：一是深化“高效办成一件事”改革；二是开展涉企检查专项整治。\n"
+            "本市动态\n1．寿光市推行蔬菜种苗“一业一证”，已发证43张。\n")
+    parsed = parse_bulletin(text, "x.txt")
+    drafts = practices(parsed)
+    assert [where(d.region_raw) for d in drafts] == [("上海市", "上海市"), ("浙江省", "杭州市"), ("重庆市", "重庆市")]
+    assert not any(w in d.text for d in drafts for w in ("我市", "我们正在", "寿光"))
+    assert not parsed.warnings  # the byline and the answers on the home city are left out, not drafts without a place
+    assert [d.text[:3] for d in parsed.drafts if d.kind == KIND_ACTION] == ["寿光市"]

@@ -61,6 +61,10 @@ _TIME_LEAD = re.compile(
     r"|为(?:进一步|更好|加快|降低|破解|解决|推动|促进|助力|优化)[^，,。]{2,24})[，,：:]"  # 为降低企业用地成本，衢州市…
 )
 
+_EXAMPLE_LEAD = re.compile(r"^(?:比如|例如|譬如|再如|又如)[，,]?")  # 比如上海市推行…, 再如浙江省杭州市余杭区…
+# A sentence on the home city itself inside another place's practice (…。相比之下，我市… / 我市正在…试点), or on what
+# is planned (下一步我们将…, 我们正在研究…): not the practice done
+_OWN_SENTENCE = re.compile(r"^(?:相比之下|对比之下|对照来看|反观|而|但)?[，,]?(?:我[市县区州]|本[市县区])|^(?:(?:下一步|下步|接下来)[，,]?)?我们(?:将|正在|计划|准备|拟|力争|要)")
 # Items that are the steps of one named reform (推出“免申即享”改革：一是……二是……): one practice, not one per item
 _STEPS = re.compile(r"[”」](?:改革|机制|模式|制度|服务|工程|行动)[：:]\s*(?:一是|其一|第一[，,])")
 # A measure's quoted name (“一网通”)
@@ -82,6 +86,7 @@ _MINISTRY = (r"(?:(?:外交|国防|教育|科学技术|科技|工业和信息化
 _MINISTRY_AT = re.compile(rf"{_MINISTRY}(?:(?:[、和与及]|会同){_MINISTRY})*(?:在|支持|批复|指导)")
 _NEWS_SOURCE = re.compile(r"从([^，,。]{2,30}?)(?:了解到|获悉)")
 
+_PLACE_DOT = r"(?<=[\u4e00-\u9fff])[·・•/／](?=[\u4e00-\u9fff])"  # 浙江·杭州, 江苏/南通
 _BULLETS = "•●○◆◇■□▪▲△★☆◎❖►▶·"
 _ANSWER = re.compile(r"^答[：:]")  # an interview's answer
 _ENUM_LEAD = re.compile(
@@ -92,7 +97,7 @@ _ENUM_LEAD = re.compile(
 # 一是……二是……: an item starts after the start of the text or a punctuation mark.
 _ENUM_ITEM = re.compile(r"(?:(?<=^)|(?<=[，,；;。：:]))\s*(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|第[一二三四五六七八九十]+[，,]|[（(][1-9][)）])[，,：:]?")
 _ITEM_LEAD = re.compile(r"^\s*(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|第[一二三四五六七八九十]+[，,、]|[（(][0-9一二三四五六七八九十]{1,2}[)）]|[0-9]{1,2}[.．、)）](?!\d)|[①-⑳])\s*[，,：:]?")
-_SOURCE_NOTE = re.compile(r"\s*[（(](?:(?:本期)?(?:信息|资料|数据|新闻)?来源[：:][^（）()]{1,40}|据《[^《》]{2,20}》(?:报道|消息)?|[^（）()]{2,30}?(?:供稿|推荐))[）)]\s*$")
+_SOURCE_NOTE = re.compile(r"\s*[（(](?:(?:本期)?(?:信息|资料|数据|新闻)?来源[：:][^（）()]{1,40}|(?:摘|转|选|节选|摘编)自[^（）()]{2,60}|据《[^《》]{2,20}》(?:报道|消息)?|[^（）()]{2,30}?(?:供稿|推荐))[）)]\s*$")
 _FOOTNOTE_MARK = re.compile(r"(?<=[\u4e00-\u9fff”」』》）a-zA-Z0-9])(?:[①-⑳]|\[\d{1,2}\])(?=[，。；、：,;）)\s]|$)")
 _FOOTNOTE_LINE = re.compile(r"^(?:[①-⑳]|\[\d{1,2}\]|注[\d①-⑳]?[：:]|[*※]\s*(?:注|资料来源|数据来源)|资料来源[：:]|数据来源[：:]|来源[：:])")
 _EDITORIAL = re.compile(r"^[（(]?(?:【?编者按】?|【?按语】?|编者的话|编者注|【?编后语?】?)[：:】]?")
@@ -102,7 +107,7 @@ _PRINT_NOTE = re.compile(r"^[（(]?(?:共印\s*\d+\s*份|此件.{0,20}|本期.{0
                          r"|^[（(](?:本期|本栏目|以上)?[^（）()]{0,6}根据[^（）()]{2,50}整理[^（）()]{0,20}[）)]$")  # （本期信息根据…整理）
 # A signature: the issuing office and the date (常州市优化营商环境工作领导小组办公室2025年10月17日)
 _SIGNATURE = re.compile(r"^[\u4e00-\u9fff（）()]{4,40}?(?:办公室|领导小组|局|委员会|中心|政府)\s*\d{4}年\d{1,2}月\d{1,2}日$")
-_FRAME = re.compile(r"(?:学习借鉴|参考借鉴|借鉴参考|学习参考|参照学习|上述(?:案例|做法|经验)|供.{0,16}(?:参考|借鉴|学习)|(?:摘编|整理|汇编|刊发|报告|汇报)如下|如下[：:]$)")
+_FRAME = re.compile(r"(?:学习借鉴|^[市县区](?:营商办|委|政府)[^。]{0,30}请各|参考借鉴|借鉴参考|学习参考|参照学习|上述(?:案例|做法|经验)|供.{0,16}(?:参考|借鉴|学习)|(?:摘编|整理|汇编|刊发|报告|汇报)如下|如下[：:]$)")
 # A leader quoted: 市政府分管领导在…推进会上指出：“…”
 _SPEECH = re.compile(r"^[^。“”]{0,30}?(?:领导|书记|市长|省长|县长|区长|主任|局长|厅长)[^。“”]{0,40}?(?:指出|强调|表示|要求|提出)[：:，,]\s*[“「]")
 _PLACE_SUFFIX = re.compile(r"(?:特别行政区|自治区|自治州|自治县|新区|新片区|开发区|高新区|园区|合作区|试验区|示范区|片区|市|县|区|旗|盟|州|镇|乡|街道)$")
@@ -116,7 +121,7 @@ _FIELD_TAG = re.compile(r"^【(地区|地点|单位|实施单位|做法|主要�
 _QUESTION = re.compile(r"^问[：:]")
 # The home city's own point beside another place's practice, in a list of problems (问题：我市… / 建议：由市…牵头 /
 # 我市差距：…): what to fix or to do here, not a practice
-_OWN_POINT = re.compile(r"^(?:(?:整改|工作|对策)?建议|(?:我[市县区州]|本[市县区])(?:差距|短板|现状|情况)|(?:存在|主要)?问题(?=[：:].{0,6}(?:我|本)[市县区州]))[：:]")
+_OWN_POINT = re.compile(r"^(?:(?:整改|工作|对策)?建议|(?:对我[市县区州]的?)(?:启示|借鉴意义|建议)|(?:我[市县区州]|本[市县区])(?:差距|短板|现状|情况)|(?:存在|主要)?问题(?=[：:].{0,6}(?:我|本)[市县区州]))[：:]")
 _EDITOR_LINE = re.compile(r"^[（(]?(?:本期)?(?:编辑|责任编辑|校对|审核|审稿|签发)\s*[：:][^，。；]{1,30}[）)]?$")
 _CONTENTS = re.compile(r"要目|目录|导读")  # a table of contents: its lines are the names of later sections
 _OWN_NEWS = re.compile(r"我市|本市|本地|本县|本区|全市|县市区|县区|市直|战斗")
@@ -126,7 +131,9 @@ _INLINE_HEADING = re.compile(r"^【([^】]{2,16})】\s*(\S.{9,})$")
 # A news item's dateline tag (【本刊讯】5月9日，…, 【新华社讯】): part of the item, not a heading
 _DATELINE = re.compile(r"^【(?:本[刊报台网]讯|[\u4e00-\u9fff]{1,6}社?讯)】\s*(?=\S)")
 # A box inside a case, for the home city (【启示】我市可…, 【思考】…): left out like a box named not to import
-_BOX_WORDS = ("启示", "思考", "评析", "借鉴意义", "感悟", "建议")
+_BOX_WORDS = ("启示", "思考", "评析", "借鉴意义", "感悟", "建议", "划重点", "敲黑板", "小编")
+_THE_END = re.compile(r"^[\W_]*END[\W_]*$", re.IGNORECASE)  # —— END ——: a WeChat or web article ends here
+_CORNER_BOX = re.compile(r"^「([^」]{2,8})」")  # 「划重点」我市可借鉴…: a box in a WeChat article
 _MULTI_JOIN = "、和与及"
 _SUBPLACE = re.compile(r"^[\u4e00-\u9fff]{1,6}?(?:新区|新片区|开发区|高新区|园区|合作区|区|县|旗|镇)")
 _NOT_IN_SUBPLACE = ("在", "全", "各", "对", "为", "与", "和", "的", "以", "将", "把", "从", "向", "辖")
@@ -176,7 +183,8 @@ def _after_leads(text: str) -> int:
     """Where ``text`` goes on after its leading time and field phrases (法治保障方面，3月，…)."""
     start = 0
     for _ in range(3):
-        if (m := _TIME_LEAD.match(text[start:]) or _PROVINCE_LABEL.match(text[start:])) is None:
+        if (m := _TIME_LEAD.match(text[start:]) or _PROVINCE_LABEL.match(text[start:])
+                or _EXAMPLE_LEAD.match(text[start:])) is None:
             break
         start += m.end()
     return start
@@ -317,10 +325,17 @@ def _place_heading(line: str) -> _PlaceHeading | None:
     label = ""
     if (m := re.match(r"^([^。；！？—]{2,30})——\s*([^，。；：:—]{2,24})$", text)) and _gazetteer().find_leading(m.group(2)):
         text = f"{m.group(2)}：{m.group(1).strip()}"  # a headline with its place after a dash: 标题——江苏省昆山市
-    if m := re.match(r"^([^：:，。；]{2,24})[：:]\s*([^。；！？]{2,30})$", text):
-        text, label = m.group(1), m.group(2).strip()
+    elif (m := re.match(r"^([^。；！？（）()]{2,30}?)\s*[（(]([^（）()，。；]{2,30})[）)]$", text)) \
+            and (found := _gazetteer().find_leading(m.group(2))) and len(found[1]) >= len(m.group(2)) - 6:
+        text = f"{m.group(2)}：{m.group(1).strip()}"  # a headline with its place in brackets: 标题（江苏省苏州市吴江区盛泽镇）
+    if m := re.match(r"^([^：:，。；｜|]{2,24})[：:｜|]\s*([^。；！？]{2,30})$", text):
+        text, label = m.group(1).strip(), m.group(2).strip()
         if re.search(r"[，,]", label):
             return None
+    if re.search(_PLACE_DOT, text):  # 浙江·杭州: one place; 广州·佛山: two
+        joined = re.sub(_PLACE_DOT, "", text)
+        found = _gazetteer().find_leading(joined)
+        text = joined if found and found[1] == joined else re.sub(_PLACE_DOT, "、", text)
     several = leading_places(text)
     if several and len(several.places) > 1 and several.end == len(text):  # 江苏省、浙江省和上海市
         return _PlaceHeading(text, several.span, "", label, tuple(s for _, s in several.places))
@@ -422,10 +437,15 @@ def outline(lines: list[str], names: SectionNames, title: str = "") -> tuple[lis
     noise: list[LeftOut] = []
     in_notes = False
     toc: set[str] | None = None  # the entries so far, inside a table of contents (本期要目)
+    ended = False  # after a web article's END line: its page (来源, 阅读原文, 点个在看)
     for line in _split_inline_headings(lines, names):
         plain = _strip_marks(line)
         current = sections[-1]
-        if (box := _INLINE_HEADING.match(plain)) and _is_box(box.group(1), names):
+        if ended or _THE_END.match(plain):
+            ended = True
+            noise.append(LeftOut(line, "文章结束（END）之后的页面信息，不是案例", current.name))
+            continue
+        if (box := _INLINE_HEADING.match(plain) or _CORNER_BOX.match(plain)) and _is_box(box.group(1), names):
             # a box inside a section (【专家点评】…, 【小贴士】…): left out, the section goes on after it
             noise.append(LeftOut(line, f"【{box.group(1)}】，不是案例", current.name))
             continue
@@ -643,7 +663,9 @@ def split_practices(paragraph: str, inherited: _PlaceHeading | None = None
     if len(siblings) < 2 or lead and re.search(r"分别[^：:。]{0,30}[：:]", paragraph):
         siblings = ()  # 广州、佛山、东莞三市分别…：广州推行…；佛山…；东莞…: each place its own practice
     gaz = _gazetteer()
+    # the steps of one named reform: 推出“免申即享”改革：一是…, or a text under its title (“一照多址”备案改革（…盛泽镇）)
     steps = bool(_STEPS.search(paragraph))
+    titled = inherited is not None and bool(inherited.label)
     chunks: list[_Chunk] = []
     current = region_raw
     for sentence in _sentences(paragraph):
@@ -667,7 +689,7 @@ def split_practices(paragraph: str, inherited: _PlaceHeading | None = None
                 text = body if leading_places(body) else actor + body
                 chunks.append(_Chunk([text], current, item=True))
             elif (body[len(region_raw):] if region_raw and body.startswith(region_raw) else body).startswith(_MEASURE_VERBS) \
-                    and not _SINCE.match(body) and not re.match(r"(?:与此)?同时", piece.strip()):
+                    and not titled and not _SINCE.match(body) and not re.match(r"(?:与此)?同时", piece.strip()):
                 # a new measure; one joined by 同时 is part of the same reform (…无需提交产权证明；同时建立…住所库)
                 chunks.append(_Chunk([piece], current))
             else:
@@ -734,7 +756,7 @@ def _row_drafts(cells: list[str], columns: dict[str, int] | None) -> list[tuple[
     if columns:
         place, body, result, title = (cells[columns[k]] if k in columns and columns[k] < len(cells) else ""
                                       for k in ("place", "text", "result", "title"))
-        place = re.sub(r"(?<=[\u4e00-\u9fff])[·・•/／](?=[\u4e00-\u9fff])", "", place)  # 浙江·杭州, 江苏/南通
+        place = re.sub(_PLACE_DOT, "", place)  # 浙江·杭州, 江苏/南通
         if title and body and title not in body:
             body = f"{title}：{body}"
     else:
@@ -932,6 +954,16 @@ def _frame_tail(paragraph: str) -> tuple[str, str]:
     return "".join(sentences[:cut]), "".join(sentences[cut:])
 
 
+def _own_sentences(paragraph: str) -> tuple[str, str]:
+    """``paragraph`` without its sentences on the home city (…压缩至45天。相比之下，我市一般工业项目…), and those
+    sentences; unchanged when every sentence is such (a paragraph of local news)."""
+    sentences = _sentences(paragraph)
+    own = [s for s in sentences if _OWN_SENTENCE.match(_ENUM_LEAD.sub("", s, count=1))]
+    if not own or len(own) == len(sentences):
+        return paragraph, ""
+    return "".join(s for s in sentences if s not in own), "".join(own)
+
+
 def _actor(paragraph: str, lead: Lead) -> str:
     """Who acts in a paragraph that starts with ``lead``: the place as written, a smaller place after
     it, and the agency right after (深圳市南山区, 深圳市税务局)."""
@@ -963,6 +995,9 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
         paragraph, tail = _frame_tail(paragraph)
         if tail:
             parsed.left_out.append(LeftOut(tail, "栏目的导语或结语，没有写明地区", section.name))
+        paragraph, own = _own_sentences(paragraph)
+        if own:
+            parsed.left_out.append(LeftOut(own, "谈本地的情况或打算，不是外地做法", section.name))
         number += 1
         chunks, intro_text = split_practices(paragraph, inherited)
         if intro_text:
@@ -1060,17 +1095,25 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
         if not lead and _SPEECH.match(paragraph):
             parsed.left_out.append(LeftOut(paragraph, "领导讲话，不是案例", section.name))
             continue
-        if not lead and place is None and _FRAME.search(paragraph):
+        if not lead and (place is None or re.match(r"[市县区](?:营商办|委|政府)", paragraph)) and _FRAME.search(paragraph):
             parsed.left_out.append(LeftOut(paragraph, "栏目的导语或结语，没有写明地区", section.name))
             continue
         if not lead and len(paragraph) <= 10 and re.search(r"[：:]$", paragraph):
             parsed.left_out.append(LeftOut(paragraph, "小标题，不是案例", section.name))  # 访谈：, 标杆城市做法：
             continue
         answer = not lead and _ANSWER.match(paragraph)
+        if answer and place is None and not _gazetteer().find_all(paragraph):
+            # an interview with the home city's own official: an answer that names no place is about the home city
+            parsed.left_out.append(LeftOut(paragraph, "访谈中谈本地情况的回答，没有外地做法", section.name))
+            continue
+        if not lead and re.match(r"^(?:——|－－|--)\s*(?:专)?访", paragraph):
+            parsed.left_out.append(LeftOut(paragraph, "访谈对象，不是案例", section.name))  # ——访市营商办主任…
+            continue
         rest = _CONNECTIVE.sub("", bare, count=1)
         if not lead and place is not None and drafted_under is place and not answer \
                 and (not rest.startswith(_MEASURE_VERBS) and not _ITEM_LEAD.match(paragraph)
-                     and len(find_agency(rest) or "") <= 2 or place.numbered and _SUB_ITEM.match(paragraph)) \
+                     and len(find_agency(rest) or "") <= 2 or place.numbered and _SUB_ITEM.match(paragraph)
+                     or place.label and not _ITEM_LEAD.match(paragraph) and not find_agency(rest)) \
                 and _add_results(parsed, section.name or label, number, _ITEM_LEAD.sub("", paragraph, count=1)):
             # more of the practice under the same heading (银行网点对投资者身份…核验后，… / 今年前三季度，…), or
             # in a two-level outline, the next point under a numbered heading (（一）上海市浦东新区：“一业一证”改革持续深化 /

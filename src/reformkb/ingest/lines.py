@@ -51,6 +51,8 @@ _ZERO_ENUMERATOR = re.compile(r"^(\s*0[1-9])[ \t\u3000]+(?=\S)", re.M)  # 01　�
 _ASCII_AFTER_CJK = re.compile(r"([\u4e00-\u9fff”」』》）])[ \t\u3000]*([,:;!?)])")
 _ASCII_OPEN = re.compile(r"\([ \t\u3000]*(?=[\u4e00-\u9fff])")
 _TO_FULL = str.maketrans(",:;!?()", "，：；！？（）")
+# Emoji of a WeChat or web article (📌 导读, ✅ 新罗区推行…, 建议收藏⭐): decoration, dropped; ★☆ and ❖ stay (bullets and frames)
+_EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u2604\u2607-\u26FF\u2700-\u2755\u2757-\u27BF\u2B50\u2B55\uFE0F\u200D\u20E3]")
 _CLOSING_NOTE = re.compile(r"[。！？][（(][^（）()]{2,40}[）)]$")  # …。（来源：…）
 _CLOSERS = "”」』）》)"
 _ENUMERATOR = re.compile(r"^(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[)）]|[0-9]{1,2}\s*[.．、)）](?!\d)|[一二三四五六七八九十]+、|[①-⑳]|[•●○◆◇■□▪▲△★☆◎❖►▶◢◣〓])")
@@ -63,9 +65,10 @@ NEXT_STEPS = re.compile(r"^(?:下一步|下步|接下来)[，,：:]")
 # document only when that line does not end in a character that makes a word with the numeral (统|一是…)
 _NUMERAL_WORD_HEADS = "统唯同单万第逐之专划归合不再独"  # 统一是…, 第二是…: a full line cut inside a word
 _ITEM_LINE = re.compile(r"^(?:[一二三四五六七八九十]{1,2}是[，,：:]?|第[一二三四五六七八九十]{1,2}[，,、]|[问答][：:])(?=[\u4e00-\u9fff“])")
-# A field's label at the start of a line (问题：… / 外地做法： / 建议：… / 成效：…): after a finished sentence, a new paragraph
+# A field's label at the start of a line (问题：… / 外地做法： / 建议：… / 成效：…, a WeChat box 「划重点」…): after a finished
+# sentence, a new paragraph
 _LABEL_LINE = re.compile(r"^(?:(?:存在|主要|突出)?问题|(?:整改|工作|对策)?建议|(?:外地|主要|经验|具体|典型|先进)?做法"
-                         r"|(?:取得|主要)?成效|背景|我[市县区](?:差距|短板|现状))[：:]")
+                         r"|(?:取得|主要)?成效|背景|我[市县区](?:差距|短板|现状))[：:]|^「(?:划重点|敲黑板|小编[说按]?|启示|点评)」")
 _CONTINUATION_START = re.compile(r"^[\d０-９月日年%％，。、；：）》”」』.]")
 # A short line holding one of these verbs is the start of a sentence, not a heading or a masthead line.
 _SENTENCE_VERB = re.compile(r"推行|推出|打造|建立|开展|实施|上线|设立|出台|印发|探索|创新|建设|推动|推进|实行|开通|发布")
@@ -239,7 +242,7 @@ def repair(text: str, starts_place=None) -> list[str]:
         def starts_place(line: str) -> bool:
             return gaz.find_leading(line[:24]) is not None
 
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _EMOJI.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = _DECIMAL_POINT.sub(".", text.translate(_FULL_WIDTH))  # 第１４期, ２０２５年, １．５天
     text = _ZERO_ENUMERATOR.sub(r"\1、", _OCR_ENUMERATOR.sub(r"\1、", text))
     text = _ASCII_OPEN.sub("（", _ASCII_AFTER_CJK.sub(lambda m: m.group(1) + m.group(2).translate(_TO_FULL), text))

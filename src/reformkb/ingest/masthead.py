@@ -101,7 +101,7 @@ def strip_meta(line: str) -> str:
     line = _ISSUE.sub("", line)
     line = _DATE.sub("", line)
     line = re.sub(r"[（(〔\[]\s*[）)〕\]]", "", line)
-    return re.sub(r"\s+", " ", line).strip(" ，,、·-—")
+    return re.sub(r"\s+", " ", line).strip(" ，,、·-—｜|")
 
 
 def _is_title_part(line: str) -> bool:

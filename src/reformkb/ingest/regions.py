@@ -158,7 +158,7 @@ _LEADER = re.compile(
     r"|[•●○◆■▪·*\-—]+))*"
     r"[\s\u3000]*"
 )
-CORPS = re.compile(r"(?:新疆生产建设)?兵团(?:第[一二三四五六七八九十]{1,3}师)?")
+CORPS = re.compile(r"(?:新疆生产建设)?兵团(?:第[一二三四五六七八九十]{1,3}师)?|第[一二三四五六七八九十]{1,3}师(?=[\u4e00-\u9fff]{1,6}市)")
 # National bodies whose local branch is written as the place: 国家税务总局上海市税务局, 国网江苏省电力有限公司,
 # 中国人民银行浙江省分行, 中国工商银行宁波分行. A paragraph that starts with one starts with the place right after it.
 NATIONAL_BODY = re.compile(r"国家税务总局|国家电网(?:有限公司)?|国网|中国人民银行|人民银行|国家金融监督管理总局"
