@@ -51,8 +51,9 @@ _ZERO_ENUMERATOR = re.compile(r"^(\s*0[1-9])[ \t\u3000]+(?=\S)", re.M)  # 01　�
 _ASCII_AFTER_CJK = re.compile(r"([\u4e00-\u9fff”」』》）])[ \t\u3000]*([,:;!?)])")
 _ASCII_OPEN = re.compile(r"\([ \t\u3000]*(?=[\u4e00-\u9fff])")
 _TO_FULL = str.maketrans(",:;!?()", "，：；！？（）")
-# Emoji of a WeChat or web article (📌 导读, ✅ 新罗区推行…, 建议收藏⭐): decoration, dropped; ★☆ and ❖ stay (bullets and frames)
-_EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u2604\u2607-\u26FF\u2700-\u2755\u2757-\u27BF\u2B50\u2B55\uFE0F\u200D\u20E3]")
+# Emoji of a WeChat or web article (📌 导读, ✅ 新罗区推行…, 建议收藏⭐): decoration, dropped; ★☆ and ❖ stay (bullets and
+# frames), and so do ❶❷… (numbers)
+_EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u2604\u2607-\u26FF\u2700-\u2755\u2757-\u2775\u2794-\u27BF\u2B50\u2B55\uFE0F\u200D\u20E3]")
 _CLOSING_NOTE = re.compile(r"[。！？][（(][^（）()]{2,40}[）)]$")  # …。（来源：…）
 _CLOSERS = "”」』）》)"
 _ENUMERATOR = re.compile(r"^(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[)）]|[0-9]{1,2}\s*[.．、)）](?!\d)|[一二三四五六七八九十]+、|[①-⑳]|[•●○◆◇■□▪▲△★☆◎❖►▶◢◣〓])")
