@@ -223,10 +223,10 @@ class Lead:
         return self.places[0][1]
 
 
-def leading_places(text: str, gaz: Gazetteer | None = None) -> Lead | None:
+def leading_places(text: str) -> Lead | None:
     """The place(s) ``text`` starts with, after an enumerator and time or field phrases (近日，/3月16日，/在跨境贸易方面，),
-    read with ``gaz`` (default: the shipped gazetteer)."""
-    gaz = gaz or _gazetteer()
+    read with the gazetteer of the parse under way."""
+    gaz = _gazetteer()
     start = 0
     if m := _ENUM_LEAD.match(text):
         start = m.end()
@@ -926,7 +926,7 @@ def _parse(text: str, filename: str, include_actions: bool, names: SectionNames)
             found_practices = True
             _practice_drafts(section, label, parsed)
         elif kind == ACTION and include_actions:
-            _action_drafts(section, label, parsed, _gazetteer())
+            _action_drafts(section, label, parsed)
         else:
             reason = ("本地工作动态（未选择导入工作动态）" if kind == ACTION else
                       f"【{label}】不是标杆经验栏目" if section.name else "不在任何标杆经验栏目中")
@@ -1156,21 +1156,21 @@ def _add_results(parsed: ParsedBulletin, section: str, number: int, paragraph: s
     return True
 
 
-def _names_place(label: str, gaz: Gazetteer) -> bool:
+def _names_place(label: str) -> bool:
     """Whether a local-action label starts with a place, also an ambiguous one (鼓楼区) or one followed
     by a smaller place or an agency (江宁区大学城街道, 江宁区税务局): the label is then the record's
     place field, read as any place field is (the agency split off, the ambiguity settled by the
     bulletin's home). ``市税务局`` names no place: it is the agency, the place is the bulletin's home."""
-    placement = gaz.resolve(label)
+    placement = _gazetteer().resolve(label)
     return bool(placement.region or placement.candidates or placement.parent)
 
 
-def _action_drafts(section: _Section, label: str, parsed: ParsedBulletin, gaz: Gazetteer) -> None:
+def _action_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> None:
     number = 0
     headline = ""  # a headline naming a place (樊城区推行“企业安静期”制度): it opens the paragraph under it
     for what, item in section.items:
         if what == "label":
-            headline = item if leading_places(item, gaz) else ""
+            headline = item if leading_places(item) else ""
             continue
         if what not in ("para", "row"):
             continue
@@ -1183,17 +1183,17 @@ def _action_drafts(section: _Section, label: str, parsed: ParsedBulletin, gaz: G
             # （一）建议市商务局…/一是建议…: a suggestion; 关于…的报告: the title of a report
             parsed.left_out.append(LeftOut(item, "下一步工作打算，不是已做的工作", section.name))
             continue
-        if what == "para" and not leading_places(item, gaz) and not find_agency(item) \
+        if what == "para" and not leading_places(item) and not find_agency(item) \
                 and re.search(r"存在(?:明显|一定|较大)?(?:差距|短板|不足)|也要看到|差距在于", item):
             parsed.left_out.append(LeftOut(item, "对照差距的分析，不是已做的工作", section.name))
             continue
         if what == "para" and (len(item) > 20 and re.search(r"[：:]$", item) or _FRAME.search(item)) \
-                and not leading_places(item, gaz):
+                and not leading_places(item):
             parsed.left_out.append(LeftOut(item, "栏目的导语或结语，没有写明做了什么", section.name))
             continue
         number += 1
         body, tag = _action_draft(item if what == "para" else "".join(item))
-        is_place = bool(tag) and _names_place(tag, gaz)
-        lead = None if tag else leading_places(body, gaz)  # 冷水滩区推行…, without a colon
+        is_place = bool(tag) and _names_place(tag)
+        lead = None if tag else leading_places(body)  # 冷水滩区推行…, without a colon
         region = tag if is_place else lead.span if lead else parsed.home_region
         parsed.drafts.append(Draft(body, region, "" if is_place else tag, KIND_ACTION, section.name or label, number))
