@@ -673,3 +673,11 @@ def test_an_interview_with_the_home_official_its_examples_of_other_places_and_no
     assert not any(w in d.text for d in drafts for w in ("我市", "我们正在", "寿光"))
     assert not parsed.warnings  # the byline and the answers on the home city are left out, not drafts without a place
     assert [d.text[:3] for d in parsed.drafts if d.kind == KIND_ACTION] == ["寿光市"]
+
+
+def test_the_people_of_a_place_served_by_another_place_do_not_start_a_practice_of_their_own():
+    text = HEAD + ("一、他山之石\n深圳前海\n推出港资企业商事登记“深港通注册易”服务。\n"
+                   "香港投资者在香港本地即可通过合作银行网点提交企业设立申请，无需往返内地。\n")
+    drafts = practices(parse_bulletin(text, "x.txt"))
+    assert [where(d.region_raw) for d in drafts] == [("广东省", "深圳市")]
+    assert "无需往返内地" in drafts[0].text

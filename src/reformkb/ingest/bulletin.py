@@ -61,6 +61,7 @@ _TIME_LEAD = re.compile(
     r"|为(?:进一步|更好|加快|降低|破解|解决|推动|促进|助力|优化)[^，,。]{2,24})[，,：:]"  # 为降低企业用地成本，衢州市…
 )
 
+_PEOPLE_OF = re.compile(r"籍?(?:投资者|居民|市民|同胞|游客|客商|旅客|务工人员|籍人士)")
 _EXAMPLE_LEAD = re.compile(r"^(?:比如|例如|譬如|再如|又如)[，,]?")  # 比如上海市推行…, 再如浙江省杭州市余杭区…
 # A sentence on the home city itself inside another place's practice (…。相比之下，我市… / 我市正在…试点), or on what
 # is planned (下一步我们将…, 我们正在研究…): not the practice done
@@ -248,6 +249,8 @@ def leading_places(text: str) -> Lead | None:
     places = [found]
     start = text.find(found[1], start)
     pos = start + len(found[1])
+    if _PEOPLE_OF.match(text, pos):
+        return None  # 香港投资者在香港本地即可…: the people of a place, served by the practice of another
     while pos < len(text) and text[pos] in _MULTI_JOIN and len(places) < 8:
         nxt = gaz.find_leading(text[pos + 1 : pos + 40])
         if not nxt or not text.startswith(nxt[1], pos + 1) or any(_same(r, nxt[0]) for r, _ in places):
