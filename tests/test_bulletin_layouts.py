@@ -681,3 +681,66 @@ def test_the_people_of_a_place_served_by_another_place_do_not_start_a_practice_o
     drafts = practices(parse_bulletin(text, "x.txt"))
     assert [where(d.region_raw) for d in drafts] == [("广东省", "深圳市")]
     assert "无需往返内地" in drafts[0].text
+
+
+# -- round 9 (tests/data/bulletins/79–84) -------------------------------------------------------------
+def test_numbered_place_lines_without_a_title_have_one_practice_per_point():
+    text = HEAD + ("一、政务服务\n（一）福建省福州市\n1．福州市推行个体工商户“个转企”一件事，办理环节由6个压缩为1个。\n"
+                   "2．在市、县两级政务服务中心设立“办不成事”反映窗口，当场解决率81%。\n"
+                   "借鉴建议：市政务服务和大数据管理局可参照福州做法试点。\n"
+                   "（二）国家税务总局厦门市税务局\n1．厦门市税务局对出口企业推行退税备案单证“数字化管理”。\n")
+    drafts = practices(parse_bulletin(text, "x.txt"))
+    assert [where(d.region_raw) for d in drafts] == [("福建省", "福州市")] * 2 + [("福建省", "厦门市")]
+    assert "办不成事" in drafts[1].text and not any("借鉴建议" in d.text for d in drafts)
+
+
+def test_news_flashes_tagged_with_short_and_dotted_place_names():
+    text = ("宝鸡市营商环境简讯\n2025年第14期\n■ 各地快讯\n"
+            "【沪·临港】临港新片区推行外国人工作许可和居留许可“两证联办”，办理时间压缩至7个工作日。\n"
+            "【深圳南山】南山区发布低空经济应用场景清单，开放46个飞行场景。\n"
+            "·小编说：数据也能当“抵押物”，我市企业可以尝试。\n"
+            "【渝】重庆市新增“川渝通办”事项95项，累计办件量超过320万件。\n"
+            "【鄂·仙桃】仙桃市推出“产业链金融”服务，已为186家中小企业融资14.2亿元。\n"
+            "■ 本市快讯\n【市政务服务中心】上线“宝企通”小程序，诉求平均响应时间缩短至2小时以内。\n")
+    parsed = parse_bulletin(text, "x.txt")
+    drafts = practices(parsed)
+    assert [where(d.region_raw) for d in drafts] == [("上海市", "上海市"), ("广东省", "深圳市"), ("重庆市", "重庆市"), ("湖北省", "")]
+    assert not any("小编" in d.text for d in drafts)
+    assert [(d.agency, "宝企通" in d.text) for d in parsed.drafts if d.kind == KIND_ACTION] == [("市政务服务中心", True)]
+
+
+def test_a_province_bulletin_its_cities_are_local_work_and_a_ministry_heading_names_the_place():
+    text = ("山西省优化营商环境工作简报\n第12期\n2025年11月5日\n一、各市工作动态\n"
+            "太原市推行“承诺制+标准地+全代办”改革，47个工业项目平均审批时间压缩至28个工作日。\n"
+            "晋中市上线“晋中企业服务码”，累计受理企业诉求2180件。\n二、外省标杆做法\n"
+            "（一）江苏省无锡市：工业企业“亩均效益”分类施策\n无锡市对规模以上工业企业开展“亩均效益”综合评价。\n"
+            "启示：建议省工信厅在晋中、运城等市开展试点。\n（二）商务部：支持沈阳市开展服务业扩大开放综合试点\n"
+            "商务部支持沈阳市开展服务业扩大开放综合试点，沈阳市推出首批62项试点措施。\n")
+    parsed = parse_bulletin(text, "x.txt")
+    drafts = practices(parsed)
+    assert [where(d.region_raw) for d in drafts] == [("江苏省", "无锡市"), ("辽宁省", "沈阳市")]
+    assert not any("启示" in d.text for d in drafts) and not parsed.warnings
+    assert [d.text[:3] for d in parsed.drafts if d.kind == KIND_ACTION] == ["太原市", "晋中市"]
+
+
+def test_a_case_study_under_its_subtitle_is_one_practice_and_a_closing_note_under_its_label_is_left_out():
+    text = HEAD + ("典型案例一\n老旧工业区“工改工”腾出发展新空间\n——广东省佛山市顺德区推进村级工业园连片改造纪实\n"
+                   "顺德区是全国制造业重镇，村级工业园普遍存在布局零散等问题。\n"
+                   "一是统筹规划、连片收储，累计收储整理土地4.6万亩。\n二是分类施策、以链招商，园区亩均税收提高到26万元。\n"
+                   "【本市动态】\n靖江市推行在建船舶抵押登记“一次办”，办理抵押融资37亿元。\n"
+                   "【编后】\n两篇案例共同的经验在于用改革思维破解发展难题，建议市自然资源和规划局借鉴。\n")
+    parsed = parse_bulletin(text, "x.txt")
+    drafts = practices(parsed)
+    assert [where(d.region_raw) for d in drafts] == [("广东省", "佛山市")]
+    assert "连片收储" in drafts[0].text and "以链招商" in drafts[0].text
+    assert [d.text[:3] for d in parsed.drafts if d.kind == KIND_ACTION] == ["靖江市"]
+
+
+def test_numbered_experiences_with_the_place_in_a_bracketed_line_and_a_lesson_box_after_each():
+    text = HEAD + ("一、经验做法\n经验一：化工园区项目“区域评估+承诺准入”\n（地区：浙江省宁波市镇海区）\n"
+                   "镇海区在宁波石化经济技术开发区开展区域评估，评估结果由园区内化工项目共享。\n"
+                   "【可借鉴点】泰兴经济开发区可参照开展区域评估成果共享。\n")
+    parsed = parse_bulletin(text, "x.txt")
+    drafts = practices(parsed)
+    assert [where(d.region_raw) for d in drafts] == [("浙江省", "宁波市")]
+    assert not any("泰兴" in d.text for d in drafts) and not parsed.warnings

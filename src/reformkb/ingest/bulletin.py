@@ -33,7 +33,7 @@ from reformkb.errors import InputError
 from reformkb.ingest.lines import FOOTER, NEXT_STEPS, join_spaces
 from reformkb.ingest.lines import repair as _repair_lines
 from reformkb.ingest.masthead import find_date, find_issue, is_issue_or_date, looks_like_title, read_masthead, strip_meta
-from reformkb.ingest.regions import Gazetteer, Region, gazetteer
+from reformkb.ingest.regions import PROVINCE_ABBREVIATIONS, Gazetteer, Region, gazetteer
 from reformkb.ingest.sections import (
     ACTION,
     DEFAULT_ACTION_NAMES,
@@ -101,7 +101,7 @@ _ITEM_LEAD = re.compile(r"^\s*(?:[一二三四五六七八九十]+是|其[一二
 _SOURCE_NOTE = re.compile(r"\s*[（(](?:(?:本期)?(?:信息|资料|数据|新闻)?来源[：:][^（）()]{1,40}|(?:摘|转|选|节选|摘编)自[^（）()]{2,60}|据《[^《》]{2,20}》(?:报道|消息)?|[^（）()]{2,30}?(?:供稿|推荐))[）)]\s*$")
 _FOOTNOTE_MARK = re.compile(r"(?<=[\u4e00-\u9fff”」』》）a-zA-Z0-9])(?:[①-⑳]|\[\d{1,2}\])(?=[，。；、：,;）)\s]|$)")
 _FOOTNOTE_LINE = re.compile(r"^(?:[①-⑳]|\[\d{1,2}\]|注[\d①-⑳]?[：:]|[*※]\s*(?:注|资料来源|数据来源)|资料来源[：:]|数据来源[：:]|来源[：:])")
-_EDITORIAL = re.compile(r"^[（(]?(?:【?编者按】?|【?按语】?|编者的话|编者注|【?编后语?】?)[：:】]?")
+_EDITORIAL = re.compile(r"^[（(·•]?\s*(?:【?编者按】?|【?按语】?|编者的话|编者注|【?编后语?】?|小编(?:说|按|点评|有话说))[：:】]?")
 _INSTRUCTION = re.compile(r"^.{0,40}?批示[：:]")
 _PRINT_NOTE = re.compile(r"^[（(]?(?:共印\s*\d+\s*份|此件.{0,20}|本期.{0,6}份)[）)]?$"
                          r"|^附件\s*\d{0,2}\s*[：:].{1,30}$"  # 附件：外地经验做法汇编, a reference to what follows
@@ -122,17 +122,17 @@ _FIELD_TAG = re.compile(r"^【(地区|地点|单位|实施单位|做法|主要�
 _QUESTION = re.compile(r"^问[：:]")
 # The home city's own point beside another place's practice, in a list of problems (问题：我市… / 建议：由市…牵头 /
 # 我市差距：…): what to fix or to do here, not a practice
-_OWN_POINT = re.compile(r"^(?:(?:整改|工作|对策)?建议|(?:对我[市县区州]的?)(?:启示|借鉴意义|建议)|(?:我[市县区州]|本[市县区])(?:差距|短板|现状|情况)|(?:存在|主要)?问题(?=[：:].{0,6}(?:我|本)[市县区州]))[：:]")
+_OWN_POINT = re.compile(r"^(?:[\u4e00-\u9fff]{0,4}(?:建议|启示)|对我[市县区州省]的?借鉴意义|(?:我[市县区州]|本[市县区])(?:差距|短板|现状|情况)|(?:存在|主要)?问题(?=[：:].{0,6}(?:我|本)[市县区州]))[：:]")
 _EDITOR_LINE = re.compile(r"^[（(]?(?:本期)?(?:编辑|责任编辑|校对|审核|审稿|签发)\s*[：:][^，。；]{1,30}[）)]?$")
 _CONTENTS = re.compile(r"要目|目录|导读")  # a table of contents: its lines are the names of later sections
 _OWN_NEWS = re.compile(r"我市|本市|本地|本县|本区|全市|县市区|县区|市直|战斗")
 _LOCAL_LABEL = re.compile(r"^(?:[市县区州]|[\u4e00-\u9fff]{1,10}(?:区|县|镇|乡|街道|市))[\u4e00-\u9fff]{0,14}[：:]")
 _BRACKETED = re.compile(r"^[【\[〔［〖]([^】\]〕］〗]{2,24})[】\]〕］〗]$")
-_INLINE_HEADING = re.compile(r"^【([^】]{2,16})】\s*(\S.{9,})$")
+_INLINE_HEADING = re.compile(r"^【([^】]{1,16})】\s*(\S.{9,})$")
 # A news item's dateline tag (【本刊讯】5月9日，…, 【新华社讯】): part of the item, not a heading
 _DATELINE = re.compile(r"^【(?:本[刊报台网]讯|[\u4e00-\u9fff]{1,6}社?讯)】\s*(?=\S)")
 # A box inside a case, for the home city (【启示】我市可…, 【思考】…): left out like a box named not to import
-_BOX_WORDS = ("启示", "思考", "评析", "借鉴意义", "感悟", "建议", "划重点", "敲黑板", "小编")
+_BOX_WORDS = ("启示", "思考", "评析", "借鉴意义", "借鉴点", "感悟", "建议", "划重点", "敲黑板", "小编")
 _THE_END = re.compile(r"^[\W_]*END[\W_]*$", re.IGNORECASE)  # —— END ——: a WeChat or web article ends here
 _CORNER_BOX = re.compile(r"^「([^」]{2,8})」")  # 「划重点」我市可借鉴…: a box in a WeChat article
 _MULTI_JOIN = "、和与及"
@@ -278,10 +278,12 @@ def _same(a: Region, b: Region) -> bool:
 
 
 def _is_local(region: Region | None, home: Region | None) -> bool:
-    """Whether ``region`` is the bulletin's own place or lies inside its city."""
+    """Whether ``region`` is the bulletin's own place or lies inside it (a county of its city; for a province's
+    bulletin, any place of the province)."""
     if home is None or region is None:
         return False
-    return _same(region, home) or home.level == "city" and region.city == home.name
+    return _same(region, home) or home.level == "city" and region.city == home.name \
+        or home.level == "province" and region.province == home.name
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,6 +305,7 @@ class _PlaceHeading:
     label: str = ""  # what follows a colon: 上海市浦东新区：“一业一证”改革
     places: tuple[str, ...] = ()  # a heading naming several places (江苏省、浙江省和上海市): each as written
     numbered: bool = False  # the heading is an item of an outline itself: （一）上海市浦东新区：…
+    article: bool = False  # an article's subtitle (——广东省佛山市顺德区推进…纪实): its whole text is one practice
 
 
 def _strip_marks(line: str) -> str:
@@ -322,13 +325,15 @@ def _place_heading(line: str) -> _PlaceHeading | None:
     text = _ENUM_LEAD.sub("", _strip_marks(line), count=1).strip().rstrip("：:")
     if re.match(r"^\s*(?:——|－－|--)", _strip_marks(line)) and len(text) <= 40 and not re.search(r"[。；;！？]", text) \
             and (found := _gazetteer().find_leading(text)) and text.startswith(found[1]):
-        return _PlaceHeading(found[1], found[1], "", text[len(found[1]):])  # a subtitle: ——合肥市推进知识产权质押融资扩面增量
+        return _PlaceHeading(found[1], found[1], "", text[len(found[1]):], article=True)  # a subtitle: ——合肥市推进…
     if m := _BRACKETED.match(text):  # 【深圳】
-        text = m.group(1)
+        text = _tag_place(m.group(1))
+    elif m := re.match(r"^[（(](?:地区|地点|单位|实施单位|实施地区)[：:]\s*([^（）()]{2,30})[）)]$", text):
+        text = m.group(1)  # （地区：浙江省宁波市镇海区）
     label = ""
     if (m := re.match(r"^([^。；！？—]{2,30})——\s*([^，。；：:—]{2,24})$", text)) and _gazetteer().find_leading(m.group(2)):
         text = f"{m.group(2)}：{m.group(1).strip()}"  # a headline with its place after a dash: 标题——江苏省昆山市
-    elif (m := re.match(r"^([^。；！？（）()]{2,30}?)\s*[（(]([^（）()，。；]{2,30})[）)]$", text)) \
+    elif (m := re.match(r"^([^。；！？（）()]{2,30}?)\s*[（(](?:(?:地区|地点|单位|实施单位)[：:])?([^（）()，。；：:]{2,30})[）)]$", text)) \
             and (found := _gazetteer().find_leading(m.group(2))) and len(found[1]) >= len(m.group(2)) - 6:
         text = f"{m.group(2)}：{m.group(1).strip()}"  # a headline with its place in brackets: 标题（江苏省苏州市吴江区盛泽镇）
     if m := re.match(r"^([^：:，。；｜|]{2,24})[：:｜|]\s*([^。；！？]{2,30})$", text):
@@ -345,6 +350,8 @@ def _place_heading(line: str) -> _PlaceHeading | None:
     if not 2 <= len(text) <= 24:
         return None
     found = _gazetteer().find_leading(text)
+    if not found and label and re.fullmatch(_MINISTRY, text) and (acted := leading_places(text + label)):
+        return _PlaceHeading(text, acted.span, "", label)  # （五）商务部：支持沈阳市开展服务业扩大开放综合试点
     if not found or not text.startswith(found[1]):
         return None
     rest = text[len(found[1]):]
@@ -361,6 +368,21 @@ def _place_heading(line: str) -> _PlaceHeading | None:
             # 深圳税务：跨境电商出口退税“离境即退”: a short name of the place's agency over its news
             return _PlaceHeading(text, found[1], rest, label)
     return None
+
+
+def _tag_place(tag: str) -> str:
+    """The place a bracketed tag names, written so the gazetteer reads it: 渝 → 重庆市, 沪·临港 → 临港 if it is a
+    place, else 上海市; 浙江·杭州 → 浙江杭州; 鄂·仙桃 → 仙桃. Any other tag as it is."""
+    parts = re.split(_PLACE_DOT, tag)
+    if len(parts) == 1:
+        return PROVINCE_ABBREVIATIONS.get(tag, tag)
+    joined = "".join(parts)
+    if (found := _gazetteer().find_leading(joined)) and found[1] == joined:
+        return joined
+    for part in reversed(parts):
+        if (found := _gazetteer().find_leading(part)) and found[1] == part:
+            return part
+    return PROVINCE_ABBREVIATIONS.get(parts[0], tag)
 
 
 def _reposted_masthead(lines: list[str]) -> int:
@@ -423,7 +445,10 @@ def _split_inline_headings(lines: list[str], names: SectionNames) -> list[str]:
         bulleted = None if m else _INLINE_HEADING.match(re.sub(f"^[{_BULLETS}]\\s*", "", line))
         if bulleted and leading_places(bulleted.group(1)):
             m = bulleted  # ● 【深圳前海】前海深港现代服务业合作区推行…: the place in brackets, then its text
-        if m and not m.group(2).startswith(("：", ":")) and not _is_box(m.group(1), names):
+        if m and re.match(r"^[市县区州]", m.group(1)) and is_agency_name(m.group(1)) and not m.group(2).startswith(("：", ":")):
+            out.append(f"{m.group(1)}：{m.group(2)}")  # 【市政务服务中心】上线…: the home's agency over its news, as 市财政局：…
+        elif m and not m.group(2).startswith(("：", ":")) and not _is_box(m.group(1), names) \
+                and (len(m.group(1)) > 1 or m.group(1) in PROVINCE_ABBREVIATIONS):  # 【渝】重庆市新增…
             out += [f"【{m.group(1)}】", m.group(2)]
         else:
             out.append(line)
@@ -461,8 +486,10 @@ def outline(lines: list[str], names: SectionNames, title: str = "") -> tuple[lis
         if not re.search(r"\w", plain):  # ------, ＊＊＊: a rule between parts
             noise.append(LeftOut(line, "分隔线，不是案例", current.name))
             continue
-        if _EDITORIAL.match(plain):
+        if m := _EDITORIAL.match(plain):
             noise.append(LeftOut(line, "编者按，不是案例", current.name))
+            if not plain[m.end():].strip():  # 【编后】 on a line of its own: the note is the text under it
+                sections.append(_Section(plain.strip("【】[]：: "), SKIP, 99))
             continue
         if _INSTRUCTION.match(plain) and not leading_places(plain):
             noise.append(LeftOut(line, "领导批示，不是案例", current.name))
@@ -648,6 +675,9 @@ def split_practices(paragraph: str, inherited: _PlaceHeading | None = None
     if lead:
         region_raw, siblings = lead.span, tuple(s for _, s in lead.places)
         actor, head_agency = _actor(paragraph, lead), ""
+        if inherited is not None and len(lead.places) == 1 and (over := _gazetteer().lookup(inherited.span)) is not None \
+                and over.name == lead.places[0][0].name:
+            region_raw = inherited.span  # 【深圳南山】南山区发布…: the heading says which 南山区
         if inherited is not None and len(inherited.places) > len(siblings) \
                 and any(_same_place(lead.places[0][0], p) for p in inherited.places):
             # under a heading of several places, a text that starts with one of them is theirs:
@@ -1048,6 +1078,8 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
             continue
         if what == "place":
             place, labelled = item, False
+            if title and not item.label:  # 经验一：化工园区项目“区域评估+承诺准入” / （地区：浙江省宁波市镇海区）
+                place, title = replace(item, label=title), ""
             continue
         if what == "row":
             if columns is None and (header := _table_columns(item)) is not None:
@@ -1082,11 +1114,16 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
         if not lead and len(paragraph) <= 30 and not re.search(r"[。；;！？，,：:]", paragraph) and below.startswith("——"):
             title = paragraph  # a headline over its subtitle: 让“沉睡专利”变成“真金白银” / ——合肥市推进…
             continue
+        if not lead and _ENUM_LEAD.match(paragraph) and len(bare) <= 30 and not re.search(r"[。；;！？，,：:]", bare) \
+                and following[0] == "place":
+            title = bare  # a numbered title over the line that names its place (经验一：… / （地区：…）)
+            continue
         if lead and len(bare) <= 40 and not re.search(r"[。；;！？]|[：:]$", bare) \
                 and (paragraph.startswith("——") or below and not leading_places(_ENUM_LEAD.sub("", below, count=1))):
             # a headline or subtitle that names the place of the text under it (西安高新区“秦创原”成果转化怎么做 /
             # 答：我们…; ——合肥市推进知识产权质押融资扩面增量 / 合肥市聚焦…)
-            place = _PlaceHeading(lead.span, lead.span, "", title or bare[lead.end:].strip("：: "))
+            place = _PlaceHeading(lead.span, lead.span, "", title or bare[lead.end:].strip("：: "),
+                                  article=paragraph.startswith("——"))
             labelled, title = False, ""
             continue
         if lead and re.search(r"[：:]$", paragraph) and len(paragraph) <= 80:
@@ -1115,12 +1152,14 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
         rest = _CONNECTIVE.sub("", bare, count=1)
         if not lead and place is not None and drafted_under is place and not answer \
                 and (not rest.startswith(_MEASURE_VERBS) and not _ITEM_LEAD.match(paragraph)
-                     and len(find_agency(rest) or "") <= 2 or place.numbered and _SUB_ITEM.match(paragraph)
-                     or place.label and not _ITEM_LEAD.match(paragraph) and not find_agency(rest)) \
+                     and len(find_agency(rest) or "") <= 2 or place.numbered and place.label and _SUB_ITEM.match(paragraph)
+                     or place.label and not _ITEM_LEAD.match(paragraph) and not find_agency(rest)
+                     or place.article and len(find_agency(rest) or "") <= 2) \
                 and _add_results(parsed, section.name or label, number, _ITEM_LEAD.sub("", paragraph, count=1)):
             # more of the practice under the same heading (银行网点对投资者身份…核验后，… / 今年前三季度，…), or
-            # in a two-level outline, the next point under a numbered heading (（一）上海市浦东新区：“一业一证”改革持续深化 /
-            # 1．… 2．…; under a heading of no number, 广州市黄埔区：… / 一是…二是…, each item is a practice)
+            # in a two-level outline, the next point under a numbered heading that names the reform (（一）上海市浦东新区：
+            # “一业一证”改革持续深化 / 1．… 2．…; under a heading of no number, 广州市黄埔区：… / 一是…二是…, and under one
+            # that only names the place, （一）福建省福州市 / 1．… 2．…, each item is a practice)
             continue
         if answer and place is not None and answered is place \
                 and _add_results(parsed, section.name or label, number, _ENUM_LEAD.sub("", paragraph, count=1)):

@@ -68,8 +68,8 @@ _NUMERAL_WORD_HEADS = "统唯同单万第逐之专划归合不再独"  # 统一�
 _ITEM_LINE = re.compile(r"^(?:[一二三四五六七八九十]{1,2}是[，,：:]?|第[一二三四五六七八九十]{1,2}[，,、]|[问答][：:])(?=[\u4e00-\u9fff“])")
 # A field's label at the start of a line (问题：… / 外地做法： / 建议：… / 成效：…, a WeChat box 「划重点」…): after a finished
 # sentence, a new paragraph
-_LABEL_LINE = re.compile(r"^(?:(?:存在|主要|突出)?问题|(?:整改|工作|对策)?建议|(?:外地|主要|经验|具体|典型|先进)?做法"
-                         r"|(?:取得|主要)?成效|背景|我[市县区](?:差距|短板|现状))[：:]|^「(?:划重点|敲黑板|小编[说按]?|启示|点评)」")
+_LABEL_LINE = re.compile(r"^(?:(?:存在|主要|突出)?问题|[\u4e00-\u9fff]{0,4}(?:建议|启示)|(?:外地|主要|经验|具体|典型|先进)?做法"
+                         r"|(?:取得|主要)?成效|背景|我[市县区](?:差距|短板|现状))[：:]|^「(?:划重点|敲黑板|小编[说按]?|启示|点评)」|^[·•]?\s*小编(?:说|按|点评)")
 _CONTINUATION_START = re.compile(r"^[\d０-９月日年%％，。、；：）》”」』.]")
 # A short line holding one of these verbs is the start of a sentence, not a heading or a masthead line.
 _SENTENCE_VERB = re.compile(r"推行|推出|打造|建立|开展|实施|上线|设立|出台|印发|探索|创新|建设|推动|推进|实行|开通|发布")
