@@ -744,3 +744,27 @@ def test_numbered_experiences_with_the_place_in_a_bracketed_line_and_a_lesson_bo
     drafts = practices(parsed)
     assert [where(d.region_raw) for d in drafts] == [("浙江省", "宁波市")]
     assert not any("泰兴" in d.text for d in drafts) and not parsed.warnings
+
+
+def test_a_table_laid_out_with_spaces_its_cells_wrapped_over_lines_and_its_header_repeated_on_the_next_page():
+    text = HEAD + ("二、外地典型做法\n"
+                   "序号　　地区　　　　主要做法　　　　　　　成效\n"
+                   "1    山东省济南市   依托“泉惠企”平台梳理132项惠企政策，     今年已兑现资金18.6\n"
+                   "                    符合条件企业“免申即享”                 亿元\n"
+                   "2    广东省东莞市     建成大型科研仪器共享平台，向中小企   开放仪器1270台\n"
+                   "     松山湖高新区     业开放使用\n"
+                   "- 1 -\n"
+                   "序号　　地区　　　　主要做法　　　　　　　成效\n"
+                   "3  河北省雄安新区    推行企业“一照多址”，增设经营场所无需另办登记    惠及企业1.2万余家\n"
+                   "资料来源：根据各地政府门户网站整理。\n")
+    parsed = parse_bulletin(text, "x.pdf")
+    drafts = practices(parsed)
+    assert [where(d.region_raw) for d in drafts] == [("山东省", "济南市"), ("广东省", "东莞市"), ("河北省", "")]
+    assert "“免申即享”" in drafts[0].text and "18.6亿元" in drafts[0].text
+    assert "向中小企业开放使用" in drafts[1].text and "松山湖" in drafts[1].region_raw
+    assert not any("资料来源" in d.text or "序号" in d.text for d in drafts)
+
+
+def test_lines_with_wide_gaps_that_are_no_table_are_left_as_they_are():
+    text = "荆州市优化营商环境工作领导小组办公室　　　　　　2025年9月16日\n联系人：刘倩　  联系电话：0716-8468127\n"
+    assert repair(text) == ["荆州市优化营商环境工作领导小组办公室2025年9月16日", "联系人：刘倩联系电话：0716-8468127"]

@@ -26,6 +26,7 @@ linear in the length of the text:
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter, defaultdict
 
 from reformkb.ingest.masthead import find_date, is_issue_or_date, strip_meta
@@ -79,6 +80,93 @@ _STOPS = re.compile(r"[，。；,;]")
 _PUNCT = re.compile(r"[，。、；：,;]")
 MAX_PARAGRAPH_CHARS = 3000
 _BOUNDARY_LINES = 2  # lines at the top and at the bottom of a page where running headers/footers sit
+
+
+# A table laid out with spaces (a PDF's text extracted by layout, a plain-text table): cells apart by two spaces or more,
+# or by ideographic spaces; a header row names its columns with words like these
+_CELL = re.compile(r"[^ \u3000\t]+(?: [^ \u3000\t]+)*")
+_HEADER_WORDS = ("序号", "地区", "地方", "城市", "单位", "做法", "举措", "措施", "内容", "经验", "成效", "效果", "名称", "事项")
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _cells(line: str) -> list[tuple[int, str]]:
+    """(display column, text) of each cell of a line laid out with spaces."""
+    out, column, end = [], 0, 0
+    for m in _CELL.finditer(line):
+        column += _display_width(line[end : m.start()])
+        out.append((column, m.group(0)))
+        column += _display_width(m.group(0))
+        end = m.end()
+    return out
+
+
+def _is_header(cells: list[tuple[int, str]]) -> bool:
+    return len(cells) >= 3 and all(len(c) <= 8 and not re.search(r"[，。；：,;:]", c) for _, c in cells) \
+        and sum(any(w in c for w in _HEADER_WORDS) for _, c in cells) >= 2
+
+
+def _aligned_tables(text: str) -> str:
+    """``text`` with each table laid out with spaces as tab-separated rows, one line per row: a row starts at the
+    first column (with its number, when the first column is 序号), and an indented line continues the cells of the
+    row above, each in the column nearest to where it starts (序号  地区  主要做法  成效 / 1  山东省济南市  依托… /
+    (indented) 符合条件企业…). A header repeated after a page break is dropped; other lines are left as they are."""
+    lines = text.split("\n")
+    out: list[str] = []
+    header: list[tuple[int, str]] | None = None
+    seen_headers: set[tuple[str, ...]] = set()
+    row: list[str] | None = None
+
+    def flush() -> None:
+        nonlocal row
+        if row is not None:
+            out.append("\t".join(row))
+            row = None
+
+    for line in lines:
+        cells = _cells(line.rstrip())
+        if _is_header(cells):
+            flush()
+            header = cells
+            names = tuple(c for _, c in cells)
+            if names not in seen_headers:
+                out.append("\t".join(names))
+                seen_headers.add(names)
+            continue
+        if header is None or not cells or PAGE_NUMBER.match(line.strip()) or "\t" in line:
+            if header is not None and cells and not PAGE_NUMBER.match(line.strip()):
+                flush()
+                header = None
+            elif header is not None and PAGE_NUMBER.match(line.strip()):
+                flush()
+                header = None  # a table goes on after a page break only under its header repeated
+            out.append(line)
+            continue
+        starts = [at for at, _ in header]
+        first = min(range(len(starts)), key=lambda j: abs(starts[j] - cells[0][0]))
+        new_row = first == 0 and (not header[0][1].startswith("序号") or cells[0][1].isdigit())
+        if len(cells) == 1 and first == 0 and not new_row or len(cells) == 1 and row is None:
+            flush()  # a line of text after the table (资料来源：…): the table has ended
+            header = None
+            out.append(line)
+            continue
+        if new_row:
+            flush()
+            row = [""] * len(starts)
+        if row is None:
+            row = [""] * len(starts)
+        last = -1
+        for k, (at, cell) in enumerate(cells):
+            if len(cells) == len(starts) and new_row:
+                j = k
+            else:
+                j = min(range(last + 1, len(starts)), key=lambda j: abs(starts[j] - at), default=len(starts) - 1)
+            row[j] += cell
+            last = j
+    flush()
+    return "\n".join(out)
 
 
 def join_spaces(text: str) -> str:
@@ -243,7 +331,7 @@ def repair(text: str, starts_place=None) -> list[str]:
         def starts_place(line: str) -> bool:
             return gaz.find_leading(line[:24]) is not None
 
-    text = _EMOJI.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _aligned_tables(_EMOJI.sub("", text.replace("\r\n", "\n").replace("\r", "\n")))
     text = _DECIMAL_POINT.sub(".", text.translate(_FULL_WIDTH))  # 第１４期, ２０２５年, １．５天
     text = _ZERO_ENUMERATOR.sub(r"\1、", _OCR_ENUMERATOR.sub(r"\1、", text))
     text = _ASCII_OPEN.sub("（", _ASCII_AFTER_CJK.sub(lambda m: m.group(1) + m.group(2).translate(_TO_FULL), text))
