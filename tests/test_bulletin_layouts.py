@@ -768,3 +768,55 @@ def test_a_table_laid_out_with_spaces_its_cells_wrapped_over_lines_and_its_heade
 def test_lines_with_wide_gaps_that_are_no_table_are_left_as_they_are():
     text = "荆州市优化营商环境工作领导小组办公室　　　　　　2025年9月16日\n联系人：刘倩　  联系电话：0716-8468127\n"
     assert repair(text) == ["荆州市优化营商环境工作领导小组办公室2025年9月16日", "联系人：刘倩联系电话：0716-8468127"]
+
+
+# -- round 10 (tests/data/bulletins/85–90) ------------------------------------------------------------
+def test_an_essay_that_names_other_places_practices_among_its_remarks():
+    text = ("嘉兴市营商环境观察\n2025年第9期\n2025年9月26日\n一、营商环境竞争进入“比服务”阶段\n"
+            "据国家发展改革委通报，全国已有29个省份出台营商环境条例。\n与杭州相比，我市在政策兑现速度上仍有差距。\n"
+            "在涉企服务方面，各地各有探索：上海市推行以专用信用报告替代有无违法记录证明，已出具报告6.8万份；"
+            "北京市海淀区为1200家重点企业配备“服务包”专员，诉求平均响应时间缩短至2小时。\n"
+            "这些做法的共同点，是把数据跑路作为服务前提。\n"
+            "在融资方面，台州市依托小微企业信用保证基金提供增信服务，累计担保贷款超过1000亿元。\n"
+            "五、本市动态\n1．南湖区设立企业综合服务中心，帮助企业解决问题142个。\n")
+    parsed = parse_bulletin(text, "x.txt")
+    drafts = practices(parsed)
+    assert [where(d.region_raw) for d in drafts] == [("上海市", "上海市"), ("北京市", "北京市"), ("浙江省", "台州市")]
+    assert not parsed.warnings and any("评述" in o.reason for o in parsed.left_out)  # the remarks are left out
+    assert [d.text[:3] for d in parsed.drafts if d.kind == KIND_ACTION] == ["南湖区"]
+
+
+def test_texts_whose_place_is_only_in_the_source_line_under_them():
+    text = HEAD + ("二、外地改革案例\n# 工业项目“竣工预验收+联合验收”一次办\n"
+                   "该区对新建工业厂房项目推行“分阶段预验收”，联合验收时间由15个工作日压缩至3个工作日。\n"
+                   "（来源：西安高新区管委会网站）\n# 出口退税“极速退”\n"
+                   "该局对纳税信用A级、B级出口企业实行“预审核+即时退”，退税平均办理时间压缩至1个工作日。\n"
+                   "（来源：国家税务总局宁波市税务局网站）\n# 个体工商户开业“零材料”\n"
+                   "该市上线个体工商户登记“智能导办”系统，申请材料“零提交”。\n"
+                   "——摘自《大众日报》2025年5月20日《济南：个体户开业“零材料”办理》\n"
+                   "# 企业开办一日办结\n图为企业开办专区。\n（来源：吉林日报）\n")
+    parsed = parse_bulletin(text, "x.docx")
+    drafts = practices(parsed)
+    assert [read_place(d.region_raw, gazetteer())[0].region.city for d in drafts] == ["西安市", "宁波市", "济南市"]
+    assert drafts[0].text.startswith("西安高新区管委会对新建") and drafts[1].text.startswith("国家税务总局宁波市税务局对")
+
+
+def test_a_section_of_other_places_criticised_and_one_of_the_home_gaps_are_left_out():
+    text = HEAD + ("一、我市短板弱项\n我市惠企政策兑现周期为38天，低于全省平均水平。\n"
+                   "二、借他山之石　攻本地之玉\n江阴市推行“一企一码”，涉企诉求办结率98%。\n"
+                   "三、反面典型曝光\n河南省某县在政府采购中设置隐性壁垒，被国务院督查组通报。\n"
+                   "四、本市动态\n县委主要负责同志在县委常委会会议上指出：“要把便民服务作为优化营商环境的重点。”\n"
+                   "龙头镇设立便民服务驿站，办理事项86项。\n")
+    parsed = parse_bulletin(text, "x.txt")
+    assert [where(d.region_raw) for d in practices(parsed)] == [("江苏省", "无锡市")]
+    assert [d.text[:3] for d in parsed.drafts if d.kind == KIND_ACTION] == ["龙头镇"]
+
+
+def test_a_title_first_then_its_place_after_a_colon_and_a_village_as_a_place_heading():
+    text = HEAD + ("一、他山之石\n（一）外籍人才服务：北京市朝阳区望京街道\n"
+                   "北京市朝阳区望京街道辖区外籍常住人员超过1万人，设立国际人才服务站。\n"
+                   "（二）重庆市巴南区二圣镇集体村：盘活闲置资源引企入村\n"
+                   "重庆市巴南区二圣镇集体村将村内闲置农房41栋统一收储，引入文旅企业发展民宿。\n")
+    drafts = practices(parse_bulletin(text, "x.txt"))
+    assert [where(d.region_raw) for d in drafts] == [("北京市", "北京市"), ("重庆市", "重庆市")]  # no heading of its own
+    assert "国际人才服务站" in drafts[0].text and "盘活闲置资源引企入村" in drafts[1].text and "闲置农房" in drafts[1].text

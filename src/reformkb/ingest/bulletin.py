@@ -85,6 +85,8 @@ _MINISTRY = (r"(?:(?:外交|国防|教育|科学技术|科技|工业和信息化
              r"|国务院[\u4e00-\u9fff]{0,8}?(?:办公厅|部门|委员会)?|国家[\u4e00-\u9fff]{1,8}?(?:委员会|委|总局|局|署)"
              r"|海关总署|(?:国家)?市场监管总局|国家税务总局|中国人民银行|人民银行)")
 _MINISTRY_AT = re.compile(rf"{_MINISTRY}(?:(?:[、和与及]|会同){_MINISTRY})*(?:在|支持|批复|指导)")
+# A source line of its own under a text: ——摘自《大众日报》2025年5月20日《济南：…》, 转自…, 原题《…》
+_SOURCE_LINE = re.compile(r"^(?:——|－－|--)?\s*(?:摘自|转自|选自|摘编自|节选自|来源[：:]|据《)[^。]{0,80}$")
 _NEWS_SOURCE = re.compile(r"从([^，,。]{2,30}?)(?:了解到|获悉)")
 
 _PLACE_DOT = r"(?<=[\u4e00-\u9fff])[·・•/／](?=[\u4e00-\u9fff])"  # 浙江·杭州, 江苏/南通
@@ -110,8 +112,8 @@ _PRINT_NOTE = re.compile(r"^[（(]?(?:共印\s*\d+\s*份|此件.{0,20}|本期.{0
 _SIGNATURE = re.compile(r"^[\u4e00-\u9fff（）()]{4,40}?(?:办公室|领导小组|局|委员会|中心|政府)\s*\d{4}年\d{1,2}月\d{1,2}日$")
 _FRAME = re.compile(r"(?:学习借鉴|^[市县区](?:营商办|委|政府)[^。]{0,30}请各|参考借鉴|借鉴参考|学习参考|参照学习|上述(?:案例|做法|经验)|供.{0,16}(?:参考|借鉴|学习)|(?:摘编|整理|汇编|刊发|报告|汇报)如下|如下[：:]$)")
 # A leader quoted: 市政府分管领导在…推进会上指出：“…”
-_SPEECH = re.compile(r"^[^。“”]{0,30}?(?:领导|书记|市长|省长|县长|区长|主任|局长|厅长)[^。“”]{0,40}?(?:指出|强调|表示|要求|提出)[：:，,]\s*[“「]")
-_PLACE_SUFFIX = re.compile(r"(?:特别行政区|自治区|自治州|自治县|新区|新片区|开发区|高新区|园区|合作区|试验区|示范区|片区|市|县|区|旗|盟|州|镇|乡|街道)$")
+_SPEECH = re.compile(r"^[^。“”]{0,30}?(?:领导|书记|市长|省长|县长|区长|主任|局长|厅长|负责同志|负责人)[^。“”]{0,40}?(?:指出|强调|表示|要求|提出)[：:，,]\s*[“「]")
+_PLACE_SUFFIX = re.compile(r"(?:特别行政区|自治区|自治州|自治县|新区|新片区|开发区|高新区|园区|合作区|试验区|示范区|片区|市|县|区|旗|盟|州|镇|乡|街道|村|社区)$")
 _AGENCY_WORDS = re.compile(r"(?:局|委|办|院|厅|署|中心|法院|法庭|海关|检察院|公司|银行|分行|支行|集团|协会)$")
 # A section name that says its news are the home city's own (an action section whose name does not,
 # such as 各地动态 or 工作动态, holds other places' practices when its paragraphs say so).
@@ -273,6 +275,22 @@ def _source_lead(paragraph: str) -> Lead | None:
     return lead if not rest or is_agency_name(rest) else None
 
 
+def _source_place(line: str) -> _PlaceHeading | None:
+    """The place a source line on its own names: the publisher (（来源：西安高新区管委会网站）) or the article's title
+    (——摘自《大众日报》…《济南：个体户开业…》, 原题《深圳市中级人民法院探索…》); None when it names none (（来源：新华网）)."""
+    titles = re.findall(r"《([^《》]{4,40})》", line)
+    publisher = re.search(r"(?:来源|供稿)[：:]\s*([^（）()：:]{2,30})", line)
+    for text in titles[1:] + titles[:1] + ([publisher.group(1)] if publisher else []):
+        if re.search(r"日报|晚报|时报|商报|报社|新闻|电视台|广播|融媒|传媒|杂志|[^公通情简汇年]报$", text):
+            continue  # a newspaper or a broadcaster (《吉林日报》): where it is printed, not who acted
+        written = re.sub(r"(?:门户网站|政府网站|人民政府网|官方网站|官网|网站|微信公众号|公众号|网)$", "", text)
+        if (lead := leading_places(written)) is not None and lead.start == 0:
+            actor = written[: lead.end + len(find_agency(written[lead.end:]) or "")] if written[lead.end:] else lead.span
+            agency = written[lead.end:] if written[lead.end:] and is_agency_name(written[lead.end:]) else ""
+            return _PlaceHeading(agency and written or actor, lead.span, agency)
+    return None
+
+
 def _same(a: Region, b: Region) -> bool:
     return (a.name, a.province, a.city) == (b.name, b.province, b.city)
 
@@ -340,6 +358,9 @@ def _place_heading(line: str) -> _PlaceHeading | None:
         text, label = m.group(1).strip(), m.group(2).strip()
         if re.search(r"[，,]", label):
             return None
+        if not _gazetteer().find_leading(text) and (after := _gazetteer().find_leading(label)) \
+                and label.startswith(after[1]) and (label == after[1] or _PLACE_SUFFIX.search(label)):
+            text, label = label, text  # the title first, then the place: （二）外籍人才服务：北京市朝阳区望京街道
     if re.search(_PLACE_DOT, text):  # 浙江·杭州: one place; 广州·佛山: two
         joined = re.sub(_PLACE_DOT, "", text)
         found = _gazetteer().find_leading(joined)
@@ -500,8 +521,10 @@ def outline(lines: list[str], names: SectionNames, title: str = "") -> tuple[lis
         if _SIGNATURE.match(plain):
             noise.append(LeftOut(line, "落款，不是案例", current.name))
             continue
-        if _SOURCE_NOTE.fullmatch(plain):
+        if _SOURCE_NOTE.fullmatch(plain) or _SOURCE_LINE.match(plain):
             noise.append(LeftOut(line, "供稿或来源说明，不是案例", current.name))
+            if (named := _source_place(plain)) is not None:
+                current.items.append(("source", named))  # the place of the text above it (该区…)
             continue
         if _EDITOR_LINE.match(plain):
             noise.append(LeftOut(line, "编辑、校对署名，不是案例", current.name))
@@ -568,7 +591,7 @@ def _split_intro(paragraph: str) -> list[str]:
 def _tally(section: _Section, home: Region | None) -> Tally:
     tally = Tally()
     heading_local: bool | None = None  # the place heading the paragraphs stand under: local or not
-    for what, item in section.items:
+    for what, item in _sourced(section.items):
         if what == "place":
             heading_local = _is_local(_gazetteer().lookup(item.span), home)
             if heading_local:
@@ -943,21 +966,20 @@ def _parse(text: str, filename: str, include_actions: bool, names: SectionNames)
     sections, noise = outline(body, names, source.title if source.title != filename else "")
     parsed.left_out += noise
     parsed.left_out += [LeftOut(line, "文尾（报送、抄送、联系方式），不是案例") for line in tail]
+    kinds = [_section_kind(section, home, names) for section in sections]
+    essay = PRACTICE not in kinds
+    if essay:
+        # no section reads as other places' practices: an essay that names them among its own remarks (…各地各有探索：
+        # 上海市推行…；北京市海淀区…) has them in the sections of no known name that start more paragraphs with another
+        # place than with the home; there, a paragraph that names no place is a remark, not a practice
+        kinds = [PRACTICE if kind == SKIP and section.kind is None and (t := _tally(section, home)).foreign >= max(1, t.local)
+                 else kind for section, kind in zip(sections, kinds)]
     found_practices = False
-    for section in sections:
-        kind = section.kind or classify_by_content(_tally(section, home))
-        if kind == ACTION and home is not None and not _OWN_NEWS.search(section.name) \
-                and not any(w in section.name for w in names.action if w not in DEFAULT_ACTION_NAMES) \
-                and classify_by_content(_tally(section, home)) == PRACTICE:
-            # 各地动态 that are other places' news (most paragraphs start with a place outside home); a name
-            # the users put in sections.tsv as 工作动态 stays theirs
-            kind = PRACTICE
-        if kind == PRACTICE and _OWN_NEWS.search(section.name) and classify_by_content(_tally(section, home)) == ACTION:
-            kind = ACTION  # 我市对标情况: a practice word in the name, the home city's own news in the section
+    for section, kind in zip(sections, kinds):
         label = section.name or "正文"
         if kind == PRACTICE:
             found_practices = True
-            _practice_drafts(section, label, parsed)
+            _practice_drafts(section, label, parsed, remarks=essay)
         elif kind == ACTION and include_actions:
             _action_drafts(section, label, parsed)
         else:
@@ -973,6 +995,20 @@ def _parse(text: str, filename: str, include_actions: bool, names: SectionNames)
             f"（找到的栏目：{headings}）。请确认这是工作专报，或把案例逐条用“新增案例”录入。"
         )
     return parsed
+
+
+def _section_kind(section: _Section, home: Region | None, names: SectionNames) -> str:
+    """PRACTICE, ACTION or SKIP: by the section's name, checked against what its paragraphs start with."""
+    kind = section.kind or classify_by_content(_tally(section, home))
+    if kind == ACTION and home is not None and not _OWN_NEWS.search(section.name) \
+            and not any(w in section.name for w in names.action if w not in DEFAULT_ACTION_NAMES) \
+            and classify_by_content(_tally(section, home)) == PRACTICE:
+        # 各地动态 that are other places' news (most paragraphs start with a place outside home); a name
+        # the users put in sections.tsv as 工作动态 stays theirs
+        kind = PRACTICE
+    if kind == PRACTICE and _OWN_NEWS.search(section.name) and classify_by_content(_tally(section, home)) == ACTION:
+        kind = ACTION  # 我市对标情况: a practice word in the name, the home city's own news in the section
+    return kind
 
 
 def _frame_tail(paragraph: str) -> tuple[str, str]:
@@ -1009,7 +1045,9 @@ def _actor(paragraph: str, lead: Lead) -> str:
     return actor
 
 
-def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> None:
+def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin, remarks: bool = False) -> None:
+    """The practices of a section; ``remarks``: its paragraphs that name no place are the writer's remarks (an essay),
+    left out rather than drafted with a warning."""
     place: _PlaceHeading | None = None
     columns: dict[str, int] | None = None
     number = 0
@@ -1045,6 +1083,9 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
 
     def add(text: str, region_raw: str, agency: str, siblings: tuple[str, ...], where: str) -> None:
         """The drafts of one practice: one per place it names (siblings), a warning when it names none."""
+        if not region_raw and remarks:
+            parsed.left_out.append(LeftOut(text, "评述或背景，没有写明地区", section.name))
+            return
         if not region_raw:
             parsed.warnings.append(f"【{label}】{where}没有写明地区，请在导入前补上：{text[:30]}…")
         for place_raw in siblings or (region_raw,):
@@ -1060,7 +1101,9 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
                 add("".join(c[0] for c in chunks), *chunks[0][1:], f"表格第 {number} 项")
         fields.clear()
 
-    for at, (what, item) in enumerate(section.items):
+    for at, (what, item) in enumerate(_sourced(section.items)):
+        if what == "source":
+            continue
         field = _field_row(item) if what == "row" and columns is None else None
         if fields and (field is None or field[0] in fields):
             emit_fields()  # the table of one practice ends, or the next one's first field comes
@@ -1184,6 +1227,25 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> N
         emit(intro[0], None)
 
 
+def _sourced(items: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    """``items`` with the place of each source line (``("source", place heading)``) put before the paragraphs above it
+    that name no place of their own (该区对新建工业厂房… / （来源：西安高新区管委会网站）), their 该区/该局 written as it."""
+    out = list(items)
+    for at in range(len(out) - 1, -1, -1):
+        if out[at][0] != "source":
+            continue
+        heading = out[at][1]
+        start = at
+        while start > 0 and out[start - 1][0] == "para" and not leading_places(out[start - 1][1]):
+            start -= 1
+        if start == at or start > 0 and out[start - 1][0] == "place":
+            continue  # nothing above it, or a place heading over those paragraphs already
+        for k in range(start, at):
+            out[k] = ("para", re.sub(r"^该(?:[市区县州省镇]|局|院|委|中心)", heading.line, out[k][1], count=1))
+        out.insert(start, ("place", heading))
+    return out
+
+
 def _add_results(parsed: ParsedBulletin, section: str, number: int, paragraph: str) -> bool:
     """Join a results paragraph (取得成效：…) to the practice drafted last in this section (and to the
     drafts of its other places); False when there is none."""
@@ -1224,6 +1286,9 @@ def _action_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> Non
                                or re.fullmatch(r"关于.{4,60}的?(?:报告|请示|汇报)", item)):
             # （一）建议市商务局…/一是建议…: a suggestion; 关于…的报告: the title of a report
             parsed.left_out.append(LeftOut(item, "下一步工作打算，不是已做的工作", section.name))
+            continue
+        if what == "para" and _SPEECH.match(item):
+            parsed.left_out.append(LeftOut(item, "领导讲话，不是案例", section.name))
             continue
         if what == "para" and not leading_places(item) and not find_agency(item) \
                 and re.search(r"存在(?:明显|一定|较大)?(?:差距|短板|不足)|也要看到|差距在于", item):

@@ -39,7 +39,7 @@ DEFAULT_PRACTICE_NAMES = (
 DEFAULT_ACTION_NAMES = ("战斗动态", "工作动态", "动态", "进展", "我市", "本市", "本地", "县市区", "各地", "在行动")
 DEFAULT_SKIP_NAMES = ("编者按", "按语", "批示", "解读", "点评", "评论", "附件", "注释", "备注", "工作要求",
                       "下步", "下一步", "要目", "目录", "导读", "小贴士", "链接", "名词解释", "延伸阅读", "编后", "相关阅读",
-                      "往期", "推荐阅读", "精彩回顾")
+                      "往期", "推荐阅读", "精彩回顾", "反面典型", "反面案例", "曝光", "负面典型", "问题通报", "警示")
 
 _CN_NUM = "一二三四五六七八九十"
 _BRACKET = re.compile(r"^【([^】]{1,30})】$")
@@ -145,9 +145,10 @@ class SectionNames:
 
     def kind_of(self, name: str) -> str | None:
         """PRACTICE, ACTION or SKIP when ``name`` holds a known word, else None (a name ending in 建议, such as
-        对我市的建议 or 工作建议, is SKIP: suggestions are neither other places' practices nor work done)."""
-        if name.endswith("建议"):
-            return SKIP
+        对我市的建议 or 工作建议, is SKIP: suggestions are neither other places' practices nor work done; so are the
+        home's gaps: 我市短板弱项, 存在的差距)."""
+        if name.endswith("建议") or re.search(r"短板|弱项|(?:我[市县区州省]|本[市县区]|存在的?|主要)的?(?:差距|不足)", name):
+            return SKIP  # 我市短板弱项, 存在的差距: the home's gaps (对标一流找差距 is read by its content)
         for kind, words in ((SKIP, self.skip), (PRACTICE, self.practice), (ACTION, self.action)):
             if any(w in name for w in words):
                 return kind
