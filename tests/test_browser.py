@@ -33,7 +33,7 @@ pytestmark = [
                               "（make test 会自动安装）"),
 ]
 webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException  # noqa: E402
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException, TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -284,7 +284,13 @@ def test_cancel_a_long_import_while_it_is_read(kb_home, app_url, browser, tmp_pa
     # the live progress, reading or checking the paragraphs (on a busy machine the read alone can take a minute;
     # a cancel pressed then takes effect at the first paragraph checked)
     wait(browser, lambda d: re.search(r"正在(?:读取|核对) 长专报\.txt", d.find_element(By.TAG_NAME, "body").text), 180)
-    click_button(browser, "取消导入")
+    for _ in range(6):  # the panel is redrawn every half second: a click on the button just replaced can be lost
+        click_button(browser, "取消导入")
+        try:
+            wait(browser, lambda d: re.search(r"正在取消|导入已取消", d.find_element(By.TAG_NAME, "body").text), 15)
+            break
+        except TimeoutException:
+            continue
     wait(browser, lambda d: "导入已取消：没有保存任何内容" in d.find_element(By.TAG_NAME, "body").text, 180)
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "核对解析结果" not in body and "取消导入" not in body

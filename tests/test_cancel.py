@@ -133,3 +133,31 @@ def test_the_import_page_cancels_a_long_parse_and_says_nothing_was_saved(seeded_
     assert not [s for s in at.subheader if s.value.startswith("核对解析结果")]  # no review of a half-read file
     assert "imp_drafts" not in at.session_state and not [b for b in at.button if b.label == "取消导入"]
     assert fingerprint(home / "reformkb.db") == before
+
+
+def test_a_cancel_stops_a_long_bulletin_while_its_paragraphs_are_read(kb):
+    """The bulletin's own parse (sections, places: before any paragraph is checked) stops too, soon after the
+    cancel rather than at its end. The gazetteer the parse asks counts the calls: a whole parse makes some
+    number of them; with the cancel set half way, the parse stops well before that number."""
+    from reformkb.ingest import bulletin as bulletin_module
+
+    real, asked = bulletin_module._gazetteer, []
+    cancel = threading.Event()
+
+    def counting():
+        asked.append(1)
+        if stop_at and len(asked) == stop_at:
+            cancel.set()
+        return real()
+
+    bulletin_module._gazetteer = counting
+    try:
+        stop_at = 0
+        bulletin_module.parse_bulletin(bulletin(2000), "长专报.txt")
+        whole, asked[:] = len(asked), []
+        stop_at = whole // 2
+        with pytest.raises(ImportCancelled):
+            kb.parse_text(bulletin(2000), cancel=cancel)
+    finally:
+        bulletin_module._gazetteer = real
+    assert whole // 2 <= len(asked) < whole * 0.6  # stopped within a few paragraphs of the cancel

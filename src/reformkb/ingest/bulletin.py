@@ -30,6 +30,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 
 from reformkb.errors import InputError
+from reformkb.ingest.limits import Cancel, checkpoint
 from reformkb.ingest.lines import FOOTER, NEXT_STEPS, join_spaces
 from reformkb.ingest.lines import repair as _repair_lines
 from reformkb.ingest.masthead import find_date, find_issue, is_issue_or_date, looks_like_title, read_masthead, strip_meta
@@ -203,6 +204,10 @@ def repair(text: str) -> list[str]:
 #: base's, with the places its users added (a town of the home city), so that a practice that starts
 #: with such a place is read as that place's, like any other.
 _PLACES: ContextVar[Gazetteer | None] = ContextVar("bulletin_places", default=None)
+
+
+#: What asks the parse under way to stop (set by :func:`parse_bulletin`), checked before each paragraph.
+_CANCEL: ContextVar[Cancel | None] = ContextVar("bulletin_cancel", default=None)
 
 
 def _gazetteer() -> Gazetteer:
@@ -929,23 +934,27 @@ def _home(source: Source, head: list[str]) -> Region | None:
 
 
 def parse_bulletin(text: str, filename: str = "", include_actions: bool = True,
-                   names: SectionNames | None = None, gaz: Gazetteer | None = None) -> ParsedBulletin:
+                   names: SectionNames | None = None, gaz: Gazetteer | None = None,
+                   cancel: Cancel | None = None) -> ParsedBulletin:
     """Parse a bulletin's text. Raises InputError when it holds no practice at all.
 
     ``names`` are the section names to know (the defaults, or :meth:`SectionNames.extended`); ``gaz``
     the gazetteer every place is read with, in practices and local actions alike (default: the
     shipped one; a knowledge base passes its own, with the places its users added, such as a town of
-    the home city).
+    the home city). ``cancel`` set (from another thread): :class:`ImportCancelled` before the next
+    paragraph, so that a long bulletin stops while it is read.
     """
-    token = _PLACES.set(gaz)
+    token, stop = _PLACES.set(gaz), _CANCEL.set(cancel)
     try:
         return _parse(text, filename, include_actions, names or SectionNames())
     finally:
         _PLACES.reset(token)
+        _CANCEL.reset(stop)
 
 
 def _parse(text: str, filename: str, include_actions: bool, names: SectionNames) -> ParsedBulletin:
     lines = repair(text)
+    checkpoint(_CANCEL.get())
     if not lines:
         raise InputError(f"{filename or '专报'} 没有文字内容：请检查文件。")
     parsed_head: list[LeftOut] = []
@@ -1102,6 +1111,7 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin, rema
         fields.clear()
 
     for at, (what, item) in enumerate(_sourced(section.items)):
+        checkpoint(_CANCEL.get())
         if what == "source":
             continue
         field = _field_row(item) if what == "row" and columns is None else None
@@ -1273,6 +1283,7 @@ def _action_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> Non
     number = 0
     headline = ""  # a headline naming a place (樊城区推行“企业安静期”制度): it opens the paragraph under it
     for what, item in section.items:
+        checkpoint(_CANCEL.get())
         if what == "label":
             headline = item if leading_places(item) else ""
             continue

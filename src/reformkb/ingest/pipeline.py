@@ -115,7 +115,8 @@ def parse_file(source: Path | bytes, settings: Settings, name: str | None = None
                            progress=checked(page_progress, cancel))
         checkpoint(cancel)
         report.warnings += paged.warnings
-        rows = _rows_from_text(paged.text, name, include_actions, report, settings, default_title=paged.title)
+        rows = _rows_from_text(paged.text, name, include_actions, report, settings, default_title=paged.title,
+                               cancel=cancel)
         return _drafted(rows, settings, report, True, draft_progress, cancel), report
     return _drafted(rows, settings, report, False, draft_progress, cancel), report
 
@@ -125,15 +126,16 @@ def parse_text(text: str, settings: Settings, name: str = "粘贴的专报", inc
     """Like :func:`parse_file` for pasted bulletin text."""
     checkpoint(cancel)
     report = ImportReport()
-    rows = _rows_from_text(text, name, include_actions, report, settings)
+    rows = _rows_from_text(text, name, include_actions, report, settings, cancel=cancel)
     return _drafted(rows, settings, report, True, draft_progress, cancel), report
 
 
 def _rows_from_text(text: str, name: str, include_actions: bool, report: ImportReport,
-                    settings: Settings, default_title: str = "") -> list[tuple[str, Record]]:
+                    settings: Settings, default_title: str = "", cancel: Cancel | None = None) -> list[tuple[str, Record]]:
     """Draft rows of a bulletin; ``default_title`` (a web page's <title>) stands in for a masthead title."""
     names = SectionNames.for_home(settings.home)
-    parsed = parse_bulletin(text, name, include_actions=include_actions, names=names, gaz=gazetteer_for(settings.home))
+    parsed = parse_bulletin(text, name, include_actions=include_actions, names=names, gaz=gazetteer_for(settings.home),
+                            cancel=cancel)
     report.warnings += parsed.warnings
     report.left_out += parsed.left_out
     title = parsed.source.title or default_title
