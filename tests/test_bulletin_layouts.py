@@ -820,3 +820,27 @@ def test_a_title_first_then_its_place_after_a_colon_and_a_village_as_a_place_hea
     drafts = practices(parse_bulletin(text, "x.txt"))
     assert [where(d.region_raw) for d in drafts] == [("北京市", "北京市"), ("重庆市", "重庆市")]  # no heading of its own
     assert "国际人才服务站" in drafts[0].text and "盘活闲置资源引企入村" in drafts[1].text and "闲置农房" in drafts[1].text
+
+
+# -- round 11 (tests/data/bulletins/91–96) ------------------------------------------------------------
+def test_a_district_named_again_by_its_bare_name_is_the_same_one_and_a_customs_house_names_its_city():
+    text = HEAD + ("一、他山之石\n南京市鼓楼区推行惠企政策“免申即享”。鼓楼区今年以来兑现资金2.7亿元。\n"
+                   "长春市朝阳区推行商户“首违不罚”。朝阳区今年以来已有620家商户受益。\n"
+                   "日照海关对进口铁矿石实行“先放后检”，通关时间压缩至1天以内。\n")
+    drafts = practices(parse_bulletin(text, "x.txt"))
+    assert [where(d.region_raw) for d in drafts] == [("江苏省", "南京市"), ("吉林省", "长春市"), ("山东省", "日照市")]
+    assert "2.7亿元" in drafts[0].text and "620家" in drafts[1].text
+
+
+def test_remarks_under_an_english_label_and_a_title_read_from_the_running_header():
+    text = ("唐山市优化营商环境工作专扱\n2025年第11期\n2025年9月16日\nPart 2 Best Practices 标杆经验\n"
+            "上海海关对有意向申请AEO认证的外贸企业实行“一企一策”信用培育，培育周期缩短至6个月。\n"
+            "Why it matters：长安镇、虎门镇加工贸易企业集中，可率先对接。\n- 1 -\n"
+            "唐山市优化营商环境工作专报　　2025年第11期\n"
+            "成都市依托“天府蓉易办”APP推出“企业码”服务，126个场景实现“一码通用”。\n- 2 -\n"
+            "唐山市优化营商环境工作专报　　2025年第11期\n本页完\n")
+    parsed = parse_bulletin(text, "x.pdf")
+    assert parsed.source.title == "唐山市优化营商环境工作专报"
+    drafts = practices(parsed)
+    assert [where(d.region_raw) for d in drafts] == [("上海市", "上海市"), ("四川省", "成都市")]
+    assert not any("Why it matters" in d.text or "虎门镇" in d.text for d in drafts)

@@ -26,6 +26,7 @@ can take any of it back.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 
@@ -124,8 +125,8 @@ _RESULT_LEAD = re.compile(r"^(?:取得|主要|工作|实施|改革)?(?:成效|�
 _FIELD_TAG = re.compile(r"^【(地区|地点|单位|实施单位|做法|主要做法|举措|主要举措|成效|主要成效|取得成效)】\s*(\S.*)$")
 _QUESTION = re.compile(r"^问[：:]")
 # The home city's own point beside another place's practice, in a list of problems (问题：我市… / 建议：由市…牵头 /
-# 我市差距：…): what to fix or to do here, not a practice
-_OWN_POINT = re.compile(r"^(?:[\u4e00-\u9fff]{0,4}(?:建议|启示)|对我[市县区州省]的?借鉴意义|(?:我[市县区州]|本[市县区])(?:差距|短板|现状|情况)|(?:存在|主要)?问题(?=[：:].{0,6}(?:我|本)[市县区州]))[：:]")
+# 我市差距：…, or under an English label of some words: Why it matters：…): what to fix or to do here, not a practice
+_OWN_POINT = re.compile(r"^(?:[A-Za-z]+(?:[ '’][A-Za-z]+)+|[\u4e00-\u9fff]{0,4}(?:建议|启示)|对我[市县区州省]的?借鉴意义|(?:我[市县区州]|本[市县区])(?:差距|短板|现状|情况)|(?:存在|主要)?问题(?=[：:].{0,6}(?:我|本)[市县区州]))[：:]")
 _EDITOR_LINE = re.compile(r"^[（(]?(?:本期)?(?:编辑|责任编辑|校对|审核|审稿|签发)\s*[：:][^，。；]{1,30}[）)]?$")
 _CONTENTS = re.compile(r"要目|目录|导读")  # a table of contents: its lines are the names of later sections
 _OWN_NEWS = re.compile(r"我市|本市|本地|本县|本区|全市|县市区|县区|市直|战斗")
@@ -737,7 +738,8 @@ def split_practices(paragraph: str, inherited: _PlaceHeading | None = None
             body = _CONNECTIVE.sub("", piece.strip(), count=1)
             named = body[_after_leads(body):]  # 今年以来，南京市江北新区…
             found = gaz.find_leading(named[:40])
-            if found and named.startswith(found[1]) and not _same_place(found[0], current):
+            if found and named.startswith(found[1]) and not _same_place(found[0], current) \
+                    and not _named_again(found[0], current):
                 current = found[1]
                 several = leading_places(named)  # …；同期，海口、三亚两市推行…
                 places = tuple(s for _, s in several.places) if several and len(several.places) > 1 else ()
@@ -800,6 +802,13 @@ class _Chunk:
     agency: str = ""
     item: bool = False  # an item of 一是……二是……
     siblings: tuple[str, ...] = ()  # the places of a chunk that names several (海口、三亚两市)
+
+
+def _named_again(region: Region, span: str) -> bool:
+    """Whether ``region`` is the place written ``span`` named again by its bare name (南京市鼓楼区… / 鼓楼区今年以来…,
+    whichever 鼓楼区 the gazetteer reads first)."""
+    other = _gazetteer().lookup(span) if span else None
+    return other is not None and other.name == region.name and region.level in ("county", "zone")
 
 
 def _same_place(region: Region, span: str) -> bool:
@@ -969,6 +978,8 @@ def _parse(text: str, filename: str, include_actions: bool, names: SectionNames)
     tail = body[footer_at:]
     body = body[:footer_at]
     source = read_masthead(head, tail, filename)
+    if source.title == re.sub(r"\.[A-Za-z0-9]+$", "", filename or "") and (running := _running_title(text)):
+        source.title = running  # a title line misread (OCR: …工作专扱): the running header at the top of later pages
     home = _home(source, head)
     parsed = ParsedBulletin(source=source, home_region=home.name if home else "")
     parsed.left_out += parsed_head
@@ -1018,6 +1029,14 @@ def _section_kind(section: _Section, home: Region | None, names: SectionNames) -
     if kind == PRACTICE and _OWN_NEWS.search(section.name) and classify_by_content(_tally(section, home)) == ACTION:
         kind = ACTION  # 我市对标情况: a practice word in the name, the home city's own news in the section
     return kind
+
+
+def _running_title(text: str) -> str:
+    """The title a running header repeats (唐山市优化营商环境工作专报　2025年第11期 on each later page), or ""."""
+    counts = Counter(strip_meta(join_spaces(line)) for line in text.splitlines()[:2000]
+                     if looks_like_title(line.strip()) and len(line.strip()) <= 60)
+    title, n = counts.most_common(1)[0] if counts else ("", 0)
+    return title if n >= 2 else ""
 
 
 def _frame_tail(paragraph: str) -> tuple[str, str]:

@@ -41,7 +41,8 @@ stricter than lookup, since Chinese text has no word boundaries:
   word about the region itself (``湖南县域``, ``长沙区域``): see ``_NOT_AFTER_SHORT``;
 - short forms that are everyday words (``会同``, ``通道``, ``阿里``, ``大庆``, ``和平``, ``东方`` ...) are
   not taken from running text (see ``_COMMON_WORDS`` and the ``everyday`` column) unless a place follows
-  after 、 (``海口、三亚两市``); the full name (``会同县``) always is;
+  after 、 (``海口、三亚两市``) or a state agency named after the city (``日照海关``); the full name (``会同县``)
+  always is;
 - the short form of a county or zone of two characters (``余杭``, ``前海``) is taken only at the start
   of the text, after a non-Chinese character or right after a region it lies in (``杭州余杭``), never
   inside a word; the same holds for the two-character full names (``南县``, ``道县``, ``城区``), since
@@ -93,6 +94,8 @@ _WORDS_AFTER_FULL = frozenset({"区域", "县域", "县级", "县区", "县市"}
 # Short forms of provinces and cities that are everyday words (or other well-known names) far more
 # often than the place. They are still accepted by lookup(); in running text only the full name
 # counts. Counties' everyday short forms are marked in the data (the ``everyday`` column).
+# State agencies named after their city (日照海关, 大庆市税务局 aside): after one of them even an everyday short form is the city
+_AGENCIES_NAMED_BY_PLACE = ("海关", "海事局", "边检站", "出入境边防检查站", "中级人民法院", "税务局", "供电公司")
 _COMMON_WORDS = frozenset(
     {
         "阿里",  # 阿里巴巴
@@ -546,8 +549,9 @@ class Gazetteer:
         """Whether ``spelling``, found as ``key`` ending at ``end``, names a region in running text."""
         if spelling.chained and (within is None or not _is_under(spelling.region, within)):
             return False
-        if key in self._everyday:  # only in a list of places: 海口、三亚两市
-            return text[end : end + 1] == "、" and self._match_at(text, end + 1, None, False, True) is not None
+        if key in self._everyday:  # only in a list of places (海口、三亚两市) or named in a state agency's name (日照海关)
+            return text[end : end + 1] == "、" and self._match_at(text, end + 1, None, False, True) is not None \
+                or _LEVEL_RANK[spelling.region.level] < 2 and text.startswith(_AGENCIES_NAMED_BY_PLACE, end)
         following = text[end - 1 : end + 1]
         if spelling.full:
             if len(key) <= 2:
