@@ -844,3 +844,29 @@ def test_remarks_under_an_english_label_and_a_title_read_from_the_running_header
     drafts = practices(parsed)
     assert [where(d.region_raw) for d in drafts] == [("上海市", "上海市"), ("四川省", "成都市")]
     assert not any("Why it matters" in d.text or "虎门镇" in d.text for d in drafts)
+
+
+def test_a_prefecture_bulletin_a_numbered_heading_with_a_subtitle_and_a_paragraph_that_goes_on():
+    text = ("延边朝鲜族自治州优化营商环境工作专报\n第7期\n2025年9月16日\n一、全州工作动态\n"
+            "1．珲春市推行俄罗斯进口海产品“预约通关+冷链直通”，平均通关时间压缩至4小时。\n"
+            "二、他山之石：民族地区和沿边口岸经验做法\n（一）“智慧卡口”让货车通关“不停车”\n"
+            "满洲里海关在满洲里公路口岸建成“智慧卡口”系统，货车通关时间压缩至3分钟。\n"
+            "同时，对进口俄罗斯木材、粮食等大宗商品推行“提前申报、货到验放”。\n"
+            "（二）跨境结算“柜台办”\n东兴市推行人民币对越南盾挂牌兑换，边贸资金两小时到账。\n"
+            "说明：本期外地做法均来自公开报道。\n")
+    parsed = parse_bulletin(text, "x.txt")
+    drafts = practices(parsed)
+    assert [where(d.region_raw) for d in drafts] == [("内蒙古自治区", "呼伦贝尔市"), ("广西壮族自治区", "防城港市")]
+    assert "货到验放" in drafts[0].text  # the 同时 paragraph names no place of its own: the same practice
+    assert [d.text[:3] for d in parsed.drafts if d.kind == KIND_ACTION] == ["珲春市"]  # a county of the home prefecture
+
+
+def test_a_running_header_with_its_issue_on_one_later_page_only_is_left_out():
+    text = ("新乡市营商环境月度信息摘编\n2025年第10期\n2025年11月6日\n一、外地动态\n"
+            + "\n".join(["【10月23日·兵团日报】新疆生产建设兵团第八师石河子市推行“兵地通办”，兵团职工可在石河子市政务服务中心"[i:i + 30]
+                         for i in range(0, 60, 30)])
+            + "\n- 1 -\n新乡营商月度摘编　2025年第10期\n办理营业执照、不动产登记等156项高频事项。\n- 2 -\n")
+    parsed = parse_bulletin(text, "x.pdf")
+    assert parsed.source.title == "新乡市营商环境月度信息摘编"
+    drafts = practices(parsed)
+    assert len(drafts) == 1 and "156项" in drafts[0].text and "月度摘编" not in drafts[0].text

@@ -104,7 +104,7 @@ _ENUM_ITEM = re.compile(r"(?:(?<=^)|(?<=[，,；;。：:]))\s*(?:[一二三四�
 _ITEM_LEAD = re.compile(r"^\s*(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|第[一二三四五六七八九十]+[，,、]|[（(][0-9一二三四五六七八九十]{1,2}[)）]|[0-9]{1,2}[.．、)）](?!\d)|[①-⑳])\s*[，,：:]?")
 _SOURCE_NOTE = re.compile(r"\s*[（(](?:(?:本期)?(?:信息|资料|数据|新闻)?来源[：:][^（）()]{1,40}|(?:摘|转|选|节选|摘编)自[^（）()]{2,60}|据《[^《》]{2,20}》(?:报道|消息)?|[^（）()]{2,30}?(?:供稿|推荐))[）)]\s*$")
 _FOOTNOTE_MARK = re.compile(r"(?<=[\u4e00-\u9fff”」』》）a-zA-Z0-9])(?:[①-⑳]|\[\d{1,2}\])(?=[，。；、：,;）)\s]|$)")
-_FOOTNOTE_LINE = re.compile(r"^(?:[①-⑳]|\[\d{1,2}\]|注[\d①-⑳]?[：:]|[*※]\s*(?:注|资料来源|数据来源)|资料来源[：:]|数据来源[：:]|来源[：:])")
+_FOOTNOTE_LINE = re.compile(r"^(?:[①-⑳]|\[\d{1,2}\]|注[\d①-⑳]?[：:]|说明[：:]|[*※]\s*(?:注|资料来源|数据来源)|资料来源[：:]|数据来源[：:]|来源[：:])")
 _EDITORIAL = re.compile(r"^[（(·•]?\s*(?:【?编者按】?|【?按语】?|编者的话|编者注|【?编后语?】?|小编(?:说|按|点评|有话说))[：:】]?")
 _INSTRUCTION = re.compile(r"^.{0,40}?批示[：:]")
 _PRINT_NOTE = re.compile(r"^[（(]?(?:共印\s*\d+\s*份|此件.{0,20}|本期.{0,6}份)[）)]?$"
@@ -129,7 +129,7 @@ _QUESTION = re.compile(r"^问[：:]")
 _OWN_POINT = re.compile(r"^(?:[A-Za-z]+(?:[ '’][A-Za-z]+)+|[\u4e00-\u9fff]{0,4}(?:建议|启示)|对我[市县区州省]的?借鉴意义|(?:我[市县区州]|本[市县区])(?:差距|短板|现状|情况)|(?:存在|主要)?问题(?=[：:].{0,6}(?:我|本)[市县区州]))[：:]")
 _EDITOR_LINE = re.compile(r"^[（(]?(?:本期)?(?:编辑|责任编辑|校对|审核|审稿|签发)\s*[：:][^，。；]{1,30}[）)]?$")
 _CONTENTS = re.compile(r"要目|目录|导读")  # a table of contents: its lines are the names of later sections
-_OWN_NEWS = re.compile(r"我市|本市|本地|本县|本区|全市|县市区|县区|市直|战斗")
+_OWN_NEWS = re.compile(r"[我本全][市县区州盟省]|本地|县市区|县区|市直|州直|战斗")
 _LOCAL_LABEL = re.compile(r"^(?:[市县区州]|[\u4e00-\u9fff]{1,10}(?:区|县|镇|乡|街道|市))[\u4e00-\u9fff]{0,14}[：:]")
 _BRACKETED = re.compile(r"^[【\[〔［〖]([^】\]〕］〗]{2,24})[】\]〕］〗]$")
 _INLINE_HEADING = re.compile(r"^【([^】]{1,16})】\s*(\S.{9,})$")
@@ -295,6 +295,15 @@ def _source_place(line: str) -> _PlaceHeading | None:
             agency = written[lead.end:] if written[lead.end:] and is_agency_name(written[lead.end:]) else ""
             return _PlaceHeading(agency and written or actor, lead.span, agency)
     return None
+
+
+def _headline_lead(paragraph: str) -> Lead | None:
+    """The place of a paragraph that opens with a short headline sentence and names it in the next one
+    (涉企执法是企业感受最直接的领域。江苏省在…推行…)."""
+    sentences = _sentences(paragraph)
+    if len(sentences) < 2 or len(sentences[0]) > 30 or re.search(r"[，,：:]", sentences[0]):
+        return None
+    return leading_places(sentences[1])
 
 
 def _same(a: Region, b: Region) -> bool:
@@ -554,6 +563,8 @@ def outline(lines: list[str], names: SectionNames, title: str = "") -> tuple[lis
             in_notes = False
             continue
         heading = heading_of(line)
+        if heading is not None and re.search(r"[：:]", heading.name) and leading_places(re.split(r"[：:]", heading.name, maxsplit=1)[1]):
+            heading = None  # 二、访谈：西安高新区“秦创原”成果转化怎么做: a headline naming the place of the text under it
         if toc is not None:  # the lines of a table of contents name the sections, they do not start them
             if heading is not None and heading.weak and heading.name not in toc:
                 toc.add(heading.name)
@@ -608,7 +619,7 @@ def _tally(section: _Section, home: Region | None) -> Tally:
             heading_local = None
         elif what in ("para", "row"):
             text = item if what == "para" else "".join(item)
-            lead = leading_places(text) or (_source_lead(text) if what == "para" else None)
+            lead = leading_places(text) or (_source_lead(text) or _headline_lead(text) if what == "para" else None)
             if lead is None and heading_local is not None:  # more text of the place above
                 tally.local += heading_local
                 tally.foreign += not heading_local
@@ -987,17 +998,15 @@ def _parse(text: str, filename: str, include_actions: bool, names: SectionNames)
     parsed.left_out += noise
     parsed.left_out += [LeftOut(line, "文尾（报送、抄送、联系方式），不是案例") for line in tail]
     kinds = [_section_kind(section, home, names) for section in sections]
-    essay = PRACTICE not in kinds
-    if essay:
-        # no section reads as other places' practices: an essay that names them among its own remarks (…各地各有探索：
-        # 上海市推行…；北京市海淀区…) has them in the sections of no known name that start more paragraphs with another
-        # place than with the home; there, a paragraph that names no place is a remark, not a practice
-        kinds = [PRACTICE if kind == SKIP and section.kind is None and (t := _tally(section, home)).foreign >= max(1, t.local)
-                 else kind for section, kind in zip(sections, kinds)]
+    # An essay names other places' practices among its own remarks (…各地各有探索：上海市推行…；北京市海淀区…): a section
+    # of no known name that its content would skip, but that starts more paragraphs with another place than with the
+    # home, holds practices; there, a paragraph that names no place is a remark, not a practice to complete
+    remarks = [kind == SKIP and section.kind is None and (t := _tally(section, home)).foreign >= max(1, t.local)
+               for section, kind in zip(sections, kinds)]
     found_practices = False
-    for section, kind in zip(sections, kinds):
+    for section, kind, essay in zip(sections, kinds, remarks):
         label = section.name or "正文"
-        if kind == PRACTICE:
+        if kind == PRACTICE or essay:
             found_practices = True
             _practice_drafts(section, label, parsed, remarks=essay)
         elif kind == ACTION and include_actions:
@@ -1247,6 +1256,9 @@ def _practice_drafts(section: _Section, label: str, parsed: ParsedBulletin, rema
             headline = f"{place.line}：{place.label}。"
             paragraph, labelled = headline + _ENUM_LEAD.sub('', paragraph, count=1), True
         elif not lead and place is None and previous_region and re.match(r"^(?:该[市省区县州]|其|此外|同时|另外|还)", paragraph):
+            if re.match(r"^(?:此外|同时|另外)", paragraph) and not leading_places(_CONNECTIVE.sub("", paragraph, count=1)) \
+                    and _add_results(parsed, section.name or label, number, paragraph):
+                continue  # 同时，对进口俄罗斯木材…: more of the practice before (同时，杭州市…推出… names its own new one)
             inherited = _PlaceHeading(previous_region, previous_region, "")
         emit(paragraph, inherited, headline)
         drafted_under = place

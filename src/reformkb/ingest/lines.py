@@ -29,7 +29,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 
-from reformkb.ingest.masthead import find_date, is_issue_or_date, strip_meta
+from reformkb.ingest.masthead import find_date, find_issue, is_issue_or_date, strip_meta
 from reformkb.ingest.sections import heading_of
 
 _CJK = r"\u3400-\u9fff\uf900-\ufaff"
@@ -225,6 +225,7 @@ def _running_lines(pages: list[list[tuple[str, bool]]]) -> set[str]:
     edges = [(i, where, edge) for i in range(1, len(pages))
              for where, edge in ((i - 1, pages[i - 1][-_BOUNDARY_LINES:]), (i, pages[i][:_BOUNDARY_LINES]))]
     edges.append((len(pages), len(pages) - 1, pages[-1][-_BOUNDARY_LINES:]))  # the foot of the last page too
+    issued: set[str] = set()  # keys of lines with a 期号 at the top of a later page: a running header, even once
     for i, where, edge in edges:
         for line, _ in edge:
             if len(line) <= 40 and not ends_sentence(line) and not line.startswith("【") and "\t" not in line:
@@ -233,12 +234,14 @@ def _running_lines(pages: list[list[tuple[str, bool]]]) -> set[str]:
                 if where > 0:
                     later.add(key)
                     stripped[key] = _key(strip_meta(line))
+                    if where == i and find_issue(line)[0] and strip_meta(line) != line.strip():
+                        issued.add(key)  # 新乡营商月度摘编　2025年第10期, on page 2 only
     top = [line for line, _ in pages[0][:8]]
     # The masthead's lines, alone and joined two or three at a time (a title over two lines).
     joined = top + ["".join(top[i:i + 2]) for i in range(len(top) - 1)] + ["".join(top[i:i + 3]) for i in range(len(top) - 2)]
     masthead = {_key(strip_meta(line)) for line in joined} | {_key(line) for line in joined}
     boundaries = len(pages)
-    running = set()
+    running = set(issued)
     for key, where in at.items():
         in_masthead = key in later and (key in masthead or stripped.get(key) in masthead)
         if len(where) + in_masthead >= 2 and (len(where) >= boundaries / 2 or in_masthead):
@@ -380,8 +383,10 @@ def _joins(prev: str, line: str, indented: bool, width: int, depth: int, size: i
         return False
     if prev[-1] in "市区县州省盟旗局" and line.startswith("该" + prev[-1]):
         return False  # …——广东省广州市黄埔区 / 该区建立…: a heading ending in a place, then its text
-    if _structural(prev) and not (full and _ENUMERATOR.match(prev) and not ends_sentence(prev)):
-        return False  # a heading stands alone; a full line that only looks like one (（二）某某市对煤炭、化) goes on
+    if _structural(prev) and not (full and _ENUMERATOR.match(prev) and not ends_sentence(prev) and not starts_place(line)):
+        # a heading stands alone; a full line that only looks like one (（二）某某市对煤炭、化) goes on, unless the next
+        # line starts with a place (（一）“一次申报、分段放行”跑出班列加速度 / 二连浩特市依托…: a title over its text)
+        return False
     if not full and re.fullmatch(r"[（(][^（）()]{2,60}[）)]", tail):
         return False  # a note in brackets on its own line: （本栏目内容根据公开报道整理）
     if ends_sentence(prev) or prev.endswith(("：", ":")) or _CLOSING_NOTE.search(tail):

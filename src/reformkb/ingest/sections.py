@@ -51,6 +51,8 @@ _RANKED = (
     (re.compile(r"^[0-9]{1,2}\s*[.．、]\s*(?!\d)(.+)$"), 3),
 )
 _SENTENCE_PUNCT = re.compile(r"[。！？；，,;!?]")
+# A numbered heading with a subtitle after a colon: 二、他山之石：民族地区和沿边口岸经验做法, 二、涉企服务：从“企业找政策”到…
+_TITLED = re.compile(r"[^：:。！？；，,;!?]{2,10}[：:][^：:。！？；，,;!?]{2,24}")
 _ORNAMENTS = "◇◆□■○●☆★△▲▽▼◎※►▶•·～~=＝—-*〓◢◣ \u3000"  # framing a heading: ◇ 各地动态 ◇, ★ 工作动态 ★
 
 
@@ -77,7 +79,7 @@ def heading_of(line: str, max_chars: int = 24) -> Heading | None:
             return Heading(name.rstrip("：:"), 1)
         return None
     for pattern, rank in _RANKED:
-        if (m := pattern.match(line)) and _short_name(m.group(1), max_chars):
+        if (m := pattern.match(line)) and (_short_name(m.group(1), max_chars) or _TITLED.fullmatch(m.group(1).strip())):
             return Heading(m.group(1).strip().rstrip("：:"), rank)
     if _short_name(line, max_chars):
         return Heading(line.strip().strip(_ORNAMENTS).rstrip("：:") or line.strip(), 3, weak=True)
@@ -147,8 +149,9 @@ class SectionNames:
         """PRACTICE, ACTION or SKIP when ``name`` holds a known word, else None (a name ending in 建议, such as
         对我市的建议 or 工作建议, is SKIP: suggestions are neither other places' practices nor work done; so are the
         home's gaps: 我市短板弱项, 存在的差距)."""
-        if name.endswith("建议") or re.search(r"短板|弱项|(?:我[市县区州省]|本[市县区]|存在的?|主要)的?(?:差距|不足)", name):
-            return SKIP  # 我市短板弱项, 存在的差距: the home's gaps (对标一流找差距 is read by its content)
+        if name.endswith("建议") or re.search(r"短板|弱项|(?:我[市县区州省]|本[市县区]|存在的?|主要)的?(?:差距|不足)"
+                                            r"|(?:几点|主要|对[^，。]{0,6}的)(?:启示|体会|思考)", name):
+            return SKIP  # 我市短板弱项, 存在的差距, 几点启示: the home's gaps and lessons (对标一流找差距, 借鉴与启示: by content)
         for kind, words in ((SKIP, self.skip), (PRACTICE, self.practice), (ACTION, self.action)):
             if any(w in name for w in words):
                 return kind
