@@ -28,6 +28,11 @@ def places(parsed):
     return [d.region_raw for d in practices(parsed)]
 
 
+def local_heads(parsed, n: int = 3) -> list[str]:
+    """The first ``n`` characters of each local action drafted."""
+    return [d.text[:n] for d in parsed.drafts if d.kind == KIND_ACTION]
+
+
 def where(span: str) -> tuple[str, str]:
     """(province, city) of a place as the parser wrote it (how precise it is depends on the gazetteer)."""
     region = gazetteer().lookup(span)
@@ -423,7 +428,7 @@ def test_full_width_digits_framed_headings_and_a_bracketed_place_after_a_bullet(
     assert (parsed.source.issue, parsed.source.date) == ("14", "2025-06-18")
     assert [where(d.region_raw) for d in practices(parsed)] == [("广东省", "深圳市"), ("贵州省", "")]
     assert "2800余家" in practices(parsed)[0].text
-    assert [d.text[:3] for d in parsed.drafts if d.kind == KIND_ACTION] == ["大丰区"]
+    assert local_heads(parsed) == ["大丰区"]
 
 
 def test_provinces_one_character_names_as_labels():
@@ -541,7 +546,7 @@ def test_news_items_with_a_dateline_tag_and_an_agency_short_name_over_them():
     parsed = parse_bulletin(text, "x.txt")
     assert parsed.source.title == "佳木斯市营商环境周讯"
     assert [where(d.region_raw) for d in practices(parsed)] == [("广东省", "深圳市"), ("内蒙古自治区", "鄂尔多斯市")]
-    assert [d.text[:6] for d in parsed.drafts if d.kind == KIND_ACTION] == ["5月14日，"]
+    assert local_heads(parsed, 6) == ["5月14日，"]
 
 
 def test_ocr_text_with_ascii_punctuation_and_a_report_whose_body_is_the_local_work():
@@ -555,7 +560,7 @@ def test_ocr_text_with_ascii_punctuation_and_a_report_whose_body_is_the_local_wo
     drafts = practices(parsed)
     assert [where(d.region_raw) for d in drafts] == [("甘肃省", "嘉峪关市"), ("浙江省", "舟山市")]
     assert "先租后让，弹性年期" in drafts[0].text
-    assert [d.text[:8] for d in parsed.drafts if d.kind == KIND_ACTION] == ["新能源项目审批提"]
+    assert local_heads(parsed, 8) == ["新能源项目审批提"]
 
 
 def test_a_wechat_repost_header_before_the_masthead_and_its_chrome_left_out():
@@ -566,7 +571,7 @@ def test_a_wechat_repost_header_before_the_masthead_and_its_chrome_left_out():
     parsed = parse_bulletin(text, "x.txt")
     assert (parsed.source.title, parsed.source.issue) == ("常州市优化营商环境工作动态", "10")
     assert [where(d.region_raw) for d in practices(parsed)] == [("浙江省", "金华市")]
-    assert [d.text[:3] for d in parsed.drafts if d.kind == KIND_ACTION] == ["武进区"]
+    assert local_heads(parsed) == ["武进区"]
 
 
 # -- round 7 (tests/data/bulletins/65–72) -------------------------------------------------------------
@@ -588,7 +593,7 @@ def test_a_study_tour_report_its_places_practices_and_its_suggestions_left_out()
     drafts = practices(parsed)
     assert [d.text[:10] for d in drafts] == ["苏州市推行惠企政策“", "苏州市提升港口通关便"]  # the headline opens its item
     assert "船边直提" in drafts[1].text and drafts[1].agency == "海关"
-    assert [d.text[:3] for d in parsed.drafts if d.kind == KIND_ACTION] == ["上党区"]
+    assert local_heads(parsed) == ["上党区"]
 
 
 def test_place_cells_written_with_a_dot_or_slash_and_a_closing_summary_table_of_the_same_practices():
@@ -655,7 +660,7 @@ def test_a_wechat_article_with_emoji_place_bar_title_lines_boxes_and_its_end():
     drafts = practices(parsed)
     assert [where(d.region_raw) for d in drafts] == [("广东省", "珠海市"), ("广东省", "广州市"), ("广东省", "佛山市")]
     assert "备案即执业" in drafts[0].text and "划重点" not in drafts[0].text
-    assert [d.text[:3] for d in parsed.drafts if d.kind == KIND_ACTION] == ["新罗区"]  # nothing after END
+    assert local_heads(parsed) == ["新罗区"]  # nothing after END
     assert not any("📍" in d.text or "✅" in d.text for d in parsed.drafts)
 
 
@@ -672,7 +677,7 @@ def test_an_interview_with_the_home_official_its_examples_of_other_places_and_no
     assert [where(d.region_raw) for d in drafts] == [("上海市", "上海市"), ("浙江省", "杭州市"), ("重庆市", "重庆市")]
     assert not any(w in d.text for d in drafts for w in ("我市", "我们正在", "寿光"))
     assert not parsed.warnings  # the byline and the answers on the home city are left out, not drafts without a place
-    assert [d.text[:3] for d in parsed.drafts if d.kind == KIND_ACTION] == ["寿光市"]
+    assert local_heads(parsed) == ["寿光市"]
 
 
 def test_the_people_of_a_place_served_by_another_place_do_not_start_a_practice_of_their_own():
@@ -720,7 +725,7 @@ def test_a_province_bulletin_its_cities_are_local_work_and_a_ministry_heading_na
     drafts = practices(parsed)
     assert [where(d.region_raw) for d in drafts] == [("江苏省", "无锡市"), ("辽宁省", "沈阳市")]
     assert not any("启示" in d.text for d in drafts) and not parsed.warnings
-    assert [d.text[:3] for d in parsed.drafts if d.kind == KIND_ACTION] == ["太原市", "晋中市"]
+    assert local_heads(parsed) == ["太原市", "晋中市"]
 
 
 def test_a_case_study_under_its_subtitle_is_one_practice_and_a_closing_note_under_its_label_is_left_out():
@@ -733,7 +738,7 @@ def test_a_case_study_under_its_subtitle_is_one_practice_and_a_closing_note_unde
     drafts = practices(parsed)
     assert [where(d.region_raw) for d in drafts] == [("广东省", "佛山市")]
     assert "连片收储" in drafts[0].text and "以链招商" in drafts[0].text
-    assert [d.text[:3] for d in parsed.drafts if d.kind == KIND_ACTION] == ["靖江市"]
+    assert local_heads(parsed) == ["靖江市"]
 
 
 def test_numbered_experiences_with_the_place_in_a_bracketed_line_and_a_lesson_box_after_each():
@@ -783,7 +788,7 @@ def test_an_essay_that_names_other_places_practices_among_its_remarks():
     drafts = practices(parsed)
     assert [where(d.region_raw) for d in drafts] == [("上海市", "上海市"), ("北京市", "北京市"), ("浙江省", "台州市")]
     assert not parsed.warnings and any("评述" in o.reason for o in parsed.left_out)  # the remarks are left out
-    assert [d.text[:3] for d in parsed.drafts if d.kind == KIND_ACTION] == ["南湖区"]
+    assert local_heads(parsed) == ["南湖区"]
 
 
 def test_texts_whose_place_is_only_in_the_source_line_under_them():
@@ -809,7 +814,7 @@ def test_a_section_of_other_places_criticised_and_one_of_the_home_gaps_are_left_
                    "龙头镇设立便民服务驿站，办理事项86项。\n")
     parsed = parse_bulletin(text, "x.txt")
     assert [where(d.region_raw) for d in practices(parsed)] == [("江苏省", "无锡市")]
-    assert [d.text[:3] for d in parsed.drafts if d.kind == KIND_ACTION] == ["龙头镇"]
+    assert local_heads(parsed) == ["龙头镇"]
 
 
 def test_a_title_first_then_its_place_after_a_colon_and_a_village_as_a_place_heading():
@@ -858,7 +863,7 @@ def test_a_prefecture_bulletin_a_numbered_heading_with_a_subtitle_and_a_paragrap
     drafts = practices(parsed)
     assert [where(d.region_raw) for d in drafts] == [("内蒙古自治区", "呼伦贝尔市"), ("广西壮族自治区", "防城港市")]
     assert "货到验放" in drafts[0].text  # the 同时 paragraph names no place of its own: the same practice
-    assert [d.text[:3] for d in parsed.drafts if d.kind == KIND_ACTION] == ["珲春市"]  # a county of the home prefecture
+    assert local_heads(parsed) == ["珲春市"]  # a county of the home prefecture
 
 
 def test_a_running_header_with_its_issue_on_one_later_page_only_is_left_out():

@@ -715,8 +715,7 @@ def split_practices(paragraph: str, inherited: _PlaceHeading | None = None
     if lead:
         region_raw, siblings = lead.span, tuple(s for _, s in lead.places)
         actor, head_agency = _actor(paragraph, lead), ""
-        if inherited is not None and len(lead.places) == 1 and (over := _gazetteer().lookup(inherited.span)) is not None \
-                and over.name == lead.places[0][0].name:
+        if inherited is not None and len(lead.places) == 1 and _named_again(lead.places[0][0], inherited.span):
             region_raw = inherited.span  # 【深圳南山】南山区发布…: the heading says which 南山区
         if inherited is not None and len(inherited.places) > len(siblings) \
                 and any(_same_place(lead.places[0][0], p) for p in inherited.places):
