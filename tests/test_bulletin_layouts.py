@@ -875,3 +875,14 @@ def test_a_running_header_with_its_issue_on_one_later_page_only_is_left_out():
     assert parsed.source.title == "新乡市营商环境月度信息摘编"
     drafts = practices(parsed)
     assert len(drafts) == 1 and "156项" in drafts[0].text and "月度摘编" not in drafts[0].text
+
+
+# -- round 12 (tests/data/bulletins/98) ---------------------------------------------------------------
+def test_numbered_items_with_the_place_in_brackets_a_speech_lead_and_a_table_of_local_work():
+    text = HEAD + ("一、外地经验做法\n2．【安徽合肥】合肥市对新能源汽车产业链项目推行“链长+专班”服务，配套项目开工用时缩短至45天。\n"
+                   "8．【海南】海南省实施经营主体注销“一网通办”，公告期由45天压缩至20天。\n"
+                   "我们去年到苏州学习，苏州工业园区推行“企业服务总入口”，去年兑现资金达到38亿元。\n"
+                   "二、本市动态\n单位\t工作进展\n市行政审批服务局\t上线企业开办“一链通办”服务，平均用时0.5个工作日。\n")
+    parsed = parse_bulletin(text, "x.docx")
+    assert [where(d.region_raw) for d in practices(parsed)] == [("安徽省", "合肥市"), ("海南省", ""), ("江苏省", "苏州市")]
+    assert ["一链通办" in d.text for d in parsed.drafts if d.kind == KIND_ACTION] == [True]  # the header row is none

@@ -60,6 +60,7 @@ _TIME_LEAD = re.compile(
     r"|\d{4}年(?:\d{1,2}月(?:\d{1,2}日)?)?(?:以来|起|初|底)?|\d{1,2}月(?:\d{1,2}日)?(?:以来|起|初|中旬|下旬|底|份)?"
     r"|在?[\u4e00-\u9fff]{2,10}?方面"  # 在跨境贸易方面，/法治保障方面，3月，北京互联网法院…
     r"|(?:学习)?借鉴[^，,。]{2,30}?(?:经验|做法|模式)"  # 借鉴深圳市「秒报秒批」改革经验，东莞市…
+    r"|(?:我们)?(?:去年|今年|近期|前不久|日前)?(?:到|赴|去)[^，,。]{2,12}?(?:学习|考察|调研)(?:时|期间)?"  # 我们去年到苏州学习，苏州工业园区…
     r"|为(?:进一步|更好|加快|降低|破解|解决|推动|促进|助力|优化)[^，,。]{2,24})[，,：:]"  # 为降低企业用地成本，衢州市…
 )
 
@@ -478,9 +479,9 @@ def _split_inline_headings(lines: list[str], names: SectionNames) -> list[str]:
                        f"成效：{rest}" if "成效" in name else rest)
             continue
         m = _INLINE_HEADING.match(line)
-        bulleted = None if m else _INLINE_HEADING.match(re.sub(f"^[{_BULLETS}]\\s*", "", line))
-        if bulleted and leading_places(bulleted.group(1)):
-            m = bulleted  # ● 【深圳前海】前海深港现代服务业合作区推行…: the place in brackets, then its text
+        bulleted = None if m else _INLINE_HEADING.match(_ENUM_LEAD.sub("", line, count=1))
+        if bulleted and leading_places(_tag_place(bulleted.group(1))):
+            m = bulleted  # ● 【深圳前海】前海深港现代服务业合作区推行…, 2．【安徽合肥】合肥市…: the place in brackets, then its text
         if m and re.match(r"^[市县区州]", m.group(1)) and is_agency_name(m.group(1)) and not m.group(2).startswith(("：", ":")):
             out.append(f"{m.group(1)}：{m.group(2)}")  # 【市政务服务中心】上线…: the home's agency over its news, as 市财政局：…
         elif m and not m.group(2).startswith(("：", ":")) and not _is_box(m.group(1), names) \
@@ -1319,6 +1320,8 @@ def _action_drafts(section: _Section, label: str, parsed: ParsedBulletin) -> Non
             continue
         if what not in ("para", "row"):
             continue
+        if what == "row" and all(len(c.strip()) <= 8 and not re.search(r"[\d，。；：,;]", c) for c in item):
+            continue  # the header row of a table of local work (单位 | 工作进展)
         if headline and what == "para":
             item = f"{headline}。{item}"
             headline = ""
