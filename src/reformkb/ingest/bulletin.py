@@ -997,12 +997,13 @@ def _parse(text: str, filename: str, include_actions: bool, names: SectionNames)
     sections, noise = outline(body, names, source.title if source.title != filename else "")
     parsed.left_out += noise
     parsed.left_out += [LeftOut(line, "文尾（报送、抄送、联系方式），不是案例") for line in tail]
-    kinds = [_section_kind(section, home, names) for section in sections]
+    tallies = [_tally(section, home) for section in sections]
+    kinds = [_section_kind(section, tally, home, names) for section, tally in zip(sections, tallies)]
     # An essay names other places' practices among its own remarks (…各地各有探索：上海市推行…；北京市海淀区…): a section
     # of no known name that its content would skip, but that starts more paragraphs with another place than with the
     # home, holds practices; there, a paragraph that names no place is a remark, not a practice to complete
-    remarks = [kind == SKIP and section.kind is None and (t := _tally(section, home)).foreign >= max(1, t.local)
-               for section, kind in zip(sections, kinds)]
+    remarks = [kind == SKIP and section.kind is None and tally.foreign >= max(1, tally.local)
+               for section, kind, tally in zip(sections, kinds, tallies)]
     found_practices = False
     for section, kind, essay in zip(sections, kinds, remarks):
         label = section.name or "正文"
@@ -1026,16 +1027,17 @@ def _parse(text: str, filename: str, include_actions: bool, names: SectionNames)
     return parsed
 
 
-def _section_kind(section: _Section, home: Region | None, names: SectionNames) -> str:
-    """PRACTICE, ACTION or SKIP: by the section's name, checked against what its paragraphs start with."""
-    kind = section.kind or classify_by_content(_tally(section, home))
+def _section_kind(section: _Section, tally: Tally, home: Region | None, names: SectionNames) -> str:
+    """PRACTICE, ACTION or SKIP: by the section's name, checked against what its paragraphs start with (``tally``)."""
+    by_content = classify_by_content(tally)
+    kind = section.kind or by_content
     if kind == ACTION and home is not None and not _OWN_NEWS.search(section.name) \
             and not any(w in section.name for w in names.action if w not in DEFAULT_ACTION_NAMES) \
-            and classify_by_content(_tally(section, home)) == PRACTICE:
+            and by_content == PRACTICE:
         # 各地动态 that are other places' news (most paragraphs start with a place outside home); a name
         # the users put in sections.tsv as 工作动态 stays theirs
         kind = PRACTICE
-    if kind == PRACTICE and _OWN_NEWS.search(section.name) and classify_by_content(_tally(section, home)) == ACTION:
+    if kind == PRACTICE and _OWN_NEWS.search(section.name) and by_content == ACTION:
         kind = ACTION  # 我市对标情况: a practice word in the name, the home city's own news in the section
     return kind
 
